@@ -1,0 +1,163 @@
+"""PyTorch modules for the vertex operations of `nas.shapes`.
+
+Every vertex is `VertexModule`: scaling blocks → merge → operation. The analytic costs
+in `nas.shapes` mirror exactly what is built here.
+"""
+from __future__ import annotations
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+from torchvision.models.resnet import Bottleneck
+
+
+class SeparableConv(nn.Sequential):
+    """3×3 depthwise conv followed by a 1×1 pointwise conv, both bias-free."""
+
+    def __init__(self, cin: int, cout: int, stride: int = 1) -> None:
+        super().__init__(
+            nn.Conv2d(cin, cin, 3, stride, 1, groups=cin, bias=False),
+            nn.Conv2d(cin, cout, 1, bias=False),
+        )
+
+
+class ConvBNReLU(nn.Sequential):
+    def __init__(self, cin: int, cout: int, kernel: int, stride: int = 1) -> None:
+        super().__init__(
+            nn.Conv2d(cin, cout, kernel, stride, kernel // 2, bias=False),
+            nn.BatchNorm2d(cout),
+            nn.ReLU(inplace=True),
+        )
+
+
+def max_pool(kernel: int) -> nn.MaxPool2d:
+    return nn.MaxPool2d(kernel, 2, (kernel - 1) // 2)
+
+
+class NodeOp(nn.Sequential):
+    """The paper's building block after aggregation: ReLU → 3×3 separable conv → BN.
+
+    A staging vertex first max-pools by 2 (`downsample="maxpool"`, the paper) or
+    convolves with stride 2 (`downsample="stride"`, RandWire).
+    """
+
+    def __init__(self, cin: int, cout: int, stage: bool, downsample: str) -> None:
+        pool = stage and downsample == "maxpool"
+        layers: list[nn.Module] = [nn.ReLU()]
+        if pool:
+            layers.append(nn.MaxPool2d(2, 2))
+        layers += [SeparableConv(cin, cout, 2 if stage and not pool else 1), nn.BatchNorm2d(cout)]
+        super().__init__(*layers)
+
+
+class Head(nn.Module):
+    """[1×1 conv-BN-ReLU] → global average pool or flatten → [hidden FCs] → FC."""
+
+    def __init__(self, cin: int, size: int, num_classes: int, conv_channels: int = 0,
+                 pool: str = "avg", hidden: list[int] | tuple = ()) -> None:
+        super().__init__()
+        self.conv = ConvBNReLU(cin, conv_channels, 1) if conv_channels and size else nn.Identity()
+        cin = conv_channels if conv_channels and size else cin
+        self.pool = pool
+        features = cin if pool == "avg" or not size else cin * size * size
+        layers: list[nn.Module] = []
+        for width in hidden:
+            layers += [nn.Linear(features, width), nn.ReLU(inplace=True)]
+            features = width
+        layers.append(nn.Linear(features, num_classes))
+        self.classifier = nn.Sequential(*layers)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        x = self.conv(x)
+        if x.dim() == 4:
+            x = x.mean((2, 3)) if self.pool == "avg" else x.flatten(1)
+        return self.classifier(x)
+
+
+class Stem(nn.Sequential):
+    def __init__(self, cin: int, convs: list, pool: int = 0) -> None:
+        layers: list[nn.Module] = []
+        for kernel, cout, stride in convs:
+            layers.append(ConvBNReLU(cin, cout, kernel, stride))
+            cin = cout
+        if pool:
+            layers.append(max_pool(pool))
+        super().__init__(*layers)
+
+
+class Scaler(nn.Module):
+    """Scaling block for one input: max-pool down to `size`, 1×1 conv up to `channels`."""
+
+    def __init__(self, cin: int, cout: int, size: int) -> None:
+        super().__init__()
+        self.size = size
+        self.conv = nn.Conv2d(cin, cout, 1, bias=False) if cin != cout else None
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        if x.dim() == 4 and x.shape[-1] != self.size:
+            x = F.adaptive_max_pool2d(x, self.size)
+        return self.conv(x) if self.conv is not None else x
+
+
+class Merge(nn.Module):
+    """Combine a vertex's (scaled) inputs.
+
+    `sum` is the learnable weighted sum: with `input_sigmoid` (the paper) each input is
+    squashed, Σ w_i·σ(x_i); with `weight_sigmoid` (RandWire) the weights are, Σ σ(w_i)·x_i.
+    """
+
+    def __init__(self, mode: str, fan_in: int, aggregation: str) -> None:
+        super().__init__()
+        self.mode, self.aggregation = mode, aggregation
+        if mode == "sum":
+            init = torch.zeros(fan_in) if aggregation == "weight_sigmoid" else torch.ones(fan_in)
+            self.weight = nn.Parameter(init)
+
+    def forward(self, inputs: list[torch.Tensor]) -> torch.Tensor:
+        if self.mode == "single":
+            return inputs[0]
+        if self.mode == "concat":
+            if any(x.dim() == 2 for x in inputs):
+                return torch.cat([x.flatten(1) for x in inputs], 1)
+            return torch.cat(inputs, 1)
+        if self.mode == "mean":
+            return torch.stack(inputs).mean(0)
+        if self.aggregation == "weight_sigmoid":
+            weights = torch.sigmoid(self.weight)
+            out = inputs[0] * weights[0]
+            for w, x in zip(weights[1:], inputs[1:]):
+                out = out + w * x
+            return out
+        out = torch.sigmoid(inputs[0]) * self.weight[0]
+        for w, x in zip(self.weight[1:], inputs[1:]):
+            out = out + w * torch.sigmoid(x)
+        return out
+
+
+def build_op(attrs: dict, num_classes: int, in_channels: int = 3) -> nn.Module:
+    """The operation of one annotated vertex (after its merge)."""
+    op, cin, size, cout = attrs["op"], attrs["in_channels"], attrs["in_size"], attrs["channels"]
+    if op == "node":
+        return NodeOp(cin, cout, attrs.get("stage", False), attrs.get("downsample", "maxpool"))
+    if op == "conv":
+        layers = [ConvBNReLU(cin, cout, attrs.get("kernel", 3), attrs.get("stride", 1))]
+        if attrs.get("pool", 0):
+            layers.append(max_pool(attrs["pool"]))
+        return nn.Sequential(*layers)
+    if op == "fc":
+        fin = cin * size * size if size else cin
+        return nn.Sequential(nn.Flatten(), nn.Linear(fin, cout), nn.ReLU(inplace=True))
+    if op == "bottleneck":
+        stride, width = attrs.get("stride", 1), attrs["width"]
+        downsample = None
+        if stride != 1 or cin != cout:
+            downsample = nn.Sequential(nn.Conv2d(cin, cout, 1, stride, bias=False), nn.BatchNorm2d(cout))
+        return Bottleneck(cin, width, stride, downsample, base_width=64)
+    if op == "merge":
+        return nn.Identity()
+    if op == "stem":
+        return Stem(in_channels, attrs.get("convs", []), attrs.get("pool", 0))
+    if op == "head":
+        return Head(cin, size, num_classes, attrs.get("conv_channels", 0), attrs.get("pool", "avg"),
+                    attrs.get("hidden", []))
+    raise ValueError(f"unknown op {op!r}")

@@ -1,0 +1,42 @@
+"""Task functions dispatched by `run.py`: each takes the composed config, returns a dict."""
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any, Callable
+
+from nas.registry import Registry, UnknownNameError
+
+# Errors that mean "bad input" (config values, files, paths): reported as one line.
+USER_ERRORS = (ValueError, UnknownNameError, FileNotFoundError, NotImplementedError)
+
+TASKS: Registry[Callable[..., dict]] = Registry("task")
+register_task = TASKS.register
+
+
+def output_dir() -> Path:
+    """Hydra's run directory when running under Hydra, else the working directory."""
+    from hydra.core.hydra_config import HydraConfig
+
+    if HydraConfig.initialized():
+        return Path(HydraConfig.get().runtime.output_dir)
+    return Path.cwd()
+
+
+@register_task("analyze")
+def analyze(cfg: Any) -> dict:
+    """Build (or load) one architecture, save it, and report its size and costs."""
+    from nas.arch import save, summary
+    from nas.config import architecture_from_config
+
+    arch = architecture_from_config(cfg)
+    arch_path = save(arch, output_dir() / "architecture.json")
+    return {**summary(arch), "input_size": cfg.input_size, "num_classes": cfg.num_classes,
+            "arch_path": str(arch_path)}
+
+
+@register_task("search")
+def search(cfg: Any) -> dict:
+    raise NotImplementedError(
+        "task=search (the Optuna study) arrives with the issue 'Search and tracking'; "
+        "until then use task=analyze"
+    )
