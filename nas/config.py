@@ -168,11 +168,11 @@ def architecture_from_config(cfg: Any):
     if cfg.arch:
         arch = load(cfg.arch, input_size=cfg.input_size, num_classes=cfg.num_classes,
                     staging=cfg.staging.name, staging_params=cfg.staging.params())
-        arch.graph.update(input_size=cfg.input_size, num_classes=cfg.num_classes)
+        arch.graph.update(input_size=cfg.input_size, num_classes=cfg.num_classes, in_channels=cfg.in_channels)
         return annotate(arch)
     gen = cfg.generator
     return create_architecture(
         gen.name, cfg.nodes, cfg.seed, params=gen.params(), staging=cfg.staging.name,
         staging_params=cfg.staging.params(), input_size=cfg.input_size,
-        num_classes=cfg.num_classes, orientation=gen.orientation, aggregation=gen.aggregation,
+        num_classes=cfg.num_classes, in_channels=cfg.in_channels, orientation=gen.orientation, aggregation=gen.aggregation,
     )

@@ -24,6 +24,7 @@ def random_architecture(
     staging_params: dict[str, Any] | None = None,
     input_size: int = 32,
     num_classes: int = 10,
+    in_channels: int = 3,
     orientation: str = "dfs",
     aggregation: str = "input_sigmoid",
 ) -> nx.DiGraph:
@@ -36,7 +37,7 @@ def random_architecture(
     arch.graph.update(
         generator=generator, generator_params=params, nodes=nodes, seed=seed,
         orientation=orientation, aggregation=aggregation,
-        input_size=input_size, num_classes=num_classes,
+        input_size=input_size, num_classes=num_classes, in_channels=in_channels,
     )
     apply_staging(arch, policy=staging, seed=seed, **(staging_params or {}))
     return annotate(arch)
@@ -54,5 +55,7 @@ def create_architecture(
     if factory is None:
         valid = ", ".join(GENERATORS.names() + BASELINES.names())
         raise ValueError(f"unknown generator {generator!r}; valid: {valid}")
-    keep = {k: v for k, v in kwargs.items() if k in ("input_size", "num_classes", "aggregation")}
-    return annotate(factory(nodes=nodes, seed=seed, **(params or {}), **keep))
+    keep = {k: v for k, v in kwargs.items() if k in ("input_size", "num_classes")}
+    arch = factory(nodes=nodes, seed=seed, **(params or {}), **keep)
+    arch.graph["in_channels"] = kwargs.get("in_channels", 3)
+    return annotate(arch)

@@ -76,7 +76,8 @@ def apply_staging(
         size = conv_out(size, kernel, stride)
     if stem.get("pool"):
         size = pool_out(size, stem["pool"])
-    shape = {INPUT: (stem["convs"][-1][1] if stem["convs"] else 3, size)}
+    image_channels = arch.graph.get("in_channels", 3)
+    shape = {INPUT: (stem["convs"][-1][1] if stem["convs"] else image_channels, size)}
     for v in compute_vertices(arch):
         in_channels = max(shape[u][0] for u in arch.predecessors(v))
         in_size = min(shape[u][1] for u in arch.predecessors(v))
