@@ -24,14 +24,22 @@ def output_dir() -> Path:
 
 @register_task("analyze")
 def analyze(cfg: Any) -> dict:
-    """Build (or load) one architecture, save it, and report its size and costs."""
-    from nas.arch import save, summary
-    from nas.config import architecture_from_config
+    """Build (or load) one architecture, save it, and report its size and costs.
 
-    arch = architecture_from_config(cfg)
-    arch_path = save(arch, output_dir() / "architecture.json")
-    return {**summary(arch), "input_size": cfg.input_size, "num_classes": cfg.num_classes,
-            "arch_path": str(arch_path)}
+    The work is `search.analysis.analyze_architecture`, shared with search trials.
+    """
+    from nas.config import architecture_from_config
+    from search.analysis import analyze_architecture
+
+    return analyze_architecture(architecture_from_config(cfg), cfg, output_dir())
+
+
+@register_task("train")
+def train(cfg: Any) -> dict:
+    """Train one architecture (sampled, or the `arch=` file) on `data` with recipe `train`."""
+    from training.task import train_task
+
+    return train_task(cfg, output_dir())
 
 
 @register_task("search")
