@@ -32,6 +32,7 @@ class Config:
     data: Any = MISSING
     train: Any = MISSING
     search: Any = MISSING
+    deploy: Any = MISSING
 
     def __post_init__(self) -> None:
         from search.tasks import TASKS
@@ -60,7 +61,7 @@ def register_configs() -> None:
     nas.config.register_configs(cs)
     import importlib
 
-    for package in ("partition", "hw", "training"):
+    for package in ("partition", "hw", "hw.runtime", "training"):
         try:
             module = importlib.import_module(f"{package}.config")
         except ModuleNotFoundError as err:

@@ -48,3 +48,11 @@ def search(cfg: Any) -> dict:
         "task=search (the Optuna study) arrives with the issue 'Search and tracking'; "
         "until then use task=analyze"
     )
+
+
+@register_task("deploy")
+def deploy(cfg: Any) -> dict:
+    """Run one architecture on `deploy.workers` local gloo workers; measured vs predicted latency."""
+    from hw.runtime.task import deploy_task
+
+    return deploy_task(cfg, output_dir())

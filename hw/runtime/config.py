@@ -1,0 +1,45 @@
+"""Schema of the `deploy` config group (`task=deploy`): how the distributed run is made."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Optional
+
+from hydra.core.config_store import ConfigStore
+
+PARTITIONERS = ("metis", "chunks")
+
+
+@dataclass
+class DeployConfig:
+    workers: int = 2  # worker processes (units) on loopback
+    partitioner: str = "metis"  # metis: partition/'s best option | chunks: topological chunks (fallback)
+    weights: Optional[str] = None  # state_dict file of trained weights; None = random from weight_seed
+    weight_seed: int = 0
+    input_seed: int = 0  # the random input image
+    repeats: int = 30  # timed inferences per variant (batch 1), median and p90 reported
+    warmup: int = 5
+    threads: int = 1  # torch threads per worker
+    timeout_s: float = 60.0  # connect / receive / barrier timeout of every worker
+    deadline_s: float = 1800.0  # the launcher's bound on the whole run
+    port: int = 0  # MASTER_PORT on 127.0.0.1; 0 = a free one
+
+    def __post_init__(self) -> None:
+        if self.workers < 1:
+            raise ValueError(f"deploy.workers must be >= 1, got {self.workers}")
+        if self.partitioner not in PARTITIONERS:
+            raise ValueError(f"deploy.partitioner must be one of {PARTITIONERS}, got {self.partitioner!r}")
+        if self.repeats < 1:
+            raise ValueError(f"deploy.repeats must be >= 1, got {self.repeats}")
+        if self.warmup < 0:
+            raise ValueError(f"deploy.warmup must be >= 0, got {self.warmup}")
+        if self.threads < 1:
+            raise ValueError(f"deploy.threads must be >= 1, got {self.threads}")
+        if self.timeout_s <= 0 or self.deadline_s <= 0:
+            raise ValueError(f"deploy.timeout_s and deploy.deadline_s must be > 0, got {self.timeout_s}, {self.deadline_s}")
+        if not 0 <= self.port < 65536:
+            raise ValueError(f"deploy.port must be in [0, 65535] (0 = pick a free one), got {self.port}")
+
+
+def register_configs(cs: ConfigStore | None = None) -> None:
+    cs = cs or ConfigStore.instance()
+    cs.store(group="schema/deploy", name="deploy", node=DeployConfig)

@@ -1,0 +1,133 @@
+"""Local launcher: n worker processes on loopback (127.0.0.1), watched until they finish.
+
+It sets the same environment torchrun would (MASTER_ADDR/PORT, RANK, WORLD_SIZE,
+LOCAL_RANK) plus GLOO_SOCKET_IFNAME=lo so no traffic leaves the machine. A worker that
+exits non-zero (or is killed) stops the whole run at once: the others are terminated
+and `WorkerError` names the rank and its last error line. Workers also time out on
+their own (connect/receive), so an edge deployment without this launcher cannot hang
+either; `deadline_s` bounds the whole run as a last resort.
+"""
+from __future__ import annotations
+
+import json
+import os
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+import torch
+
+LOOPBACK = "127.0.0.1"
+
+
+class WorkerError(RuntimeError):
+    """A worker failed, died or the run passed its deadline."""
+
+
+def free_port() -> int:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.bind((LOOPBACK, 0))
+        return sock.getsockname()[1]
+
+
+def worker_env(rank: int, world_size: int, port: int, threads: int) -> dict[str, str]:
+    env = dict(os.environ)
+    env.update(
+        MASTER_ADDR=LOOPBACK, MASTER_PORT=str(port), RANK=str(rank), WORLD_SIZE=str(world_size),
+        LOCAL_RANK=str(rank), LOCAL_WORLD_SIZE=str(world_size), GLOO_SOCKET_IFNAME="lo",
+        OMP_NUM_THREADS=str(threads), MKL_NUM_THREADS=str(threads), TORCH_CPP_LOG_LEVEL="ERROR",
+    )
+    root = str(Path(__file__).resolve().parents[2])
+    env["PYTHONPATH"] = root + os.pathsep + env["PYTHONPATH"] if env.get("PYTHONPATH") else root
+    return env
+
+
+class LocalLauncher:
+    """Start n workers on one job file; `wait()` returns rank 0's report or raises WorkerError."""
+
+    def __init__(self, spec: dict[str, Any], world_size: int, workdir: str | Path | None = None,
+                 port: int = 0, deadline_s: float | None = None, ranks: list[int] | None = None) -> None:
+        if world_size < 1:
+            raise ValueError(f"workers must be >= 1, got {world_size}")
+        self.workdir = Path(workdir or tempfile.mkdtemp(prefix="deploy-"))
+        self.workdir.mkdir(parents=True, exist_ok=True)
+        self.spec = {**spec, "result": str(self.workdir / "result.pt")}
+        self.world_size = world_size
+        self.port = port or free_port()
+        self.deadline_s = deadline_s
+        self.ranks = list(range(world_size)) if ranks is None else ranks  # a subset: tests of missing peers
+        self.processes: dict[int, subprocess.Popen] = {}
+
+    def start(self) -> "LocalLauncher":
+        job_file = self.workdir / "job.json"
+        job_file.write_text(json.dumps(self.spec, indent=1))
+        threads = int(self.spec.get("threads", 1))
+        for rank in self.ranks:
+            log = open(self.workdir / f"rank{rank}.log", "wb")
+            self.processes[rank] = subprocess.Popen(
+                [sys.executable, "-m", "hw.runtime.worker", str(job_file)],
+                env=worker_env(rank, self.world_size, self.port, threads),
+                stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
+            )
+            log.close()
+        self.started = time.monotonic()
+        return self
+
+    def log_tail(self, rank: int) -> str:
+        """The worker's last error line (or last line) for the error message."""
+        try:
+            lines = (self.workdir / f"rank{rank}.log").read_text(errors="replace").strip().splitlines()
+        except OSError:
+            return ""
+        errors = [line for line in lines if "error" in line.lower()]
+        return (errors or lines or [""])[-1].strip()
+
+    def stop(self) -> None:
+        for proc in self.processes.values():
+            if proc.poll() is None:
+                proc.send_signal(signal.SIGTERM)
+        end = time.monotonic() + 3
+        for proc in self.processes.values():
+            try:
+                proc.wait(max(0.0, end - time.monotonic()))
+            except subprocess.TimeoutExpired:
+                proc.kill()
+                proc.wait()
+
+    def _describe(self, failed: list[tuple[int, int]]) -> str:
+        """One line per failed worker, killed ones first (they are the likely cause)."""
+        parts = []
+        for rank, code in sorted(failed, key=lambda item: (item[1] >= 0, item[0])):
+            how = f"was killed by {signal.Signals(-code).name}" if code < 0 else f"exited with code {code}"
+            tail = self.log_tail(rank)
+            parts.append(f"worker rank {rank} {how}" + (f" ({tail})" if tail else ""))
+        return "; ".join(parts) + f"; logs in {self.workdir}"
+
+    def wait(self) -> dict[str, Any]:
+        try:
+            while True:
+                codes = {rank: proc.poll() for rank, proc in self.processes.items()}
+                failed = [(rank, code) for rank, code in codes.items() if code not in (None, 0)]
+                if failed:
+                    time.sleep(0.2)  # let the peers' own errors land in their logs
+                    raise WorkerError(self._describe(failed))
+                if all(code == 0 for code in codes.values()):
+                    break
+                if self.deadline_s is not None and time.monotonic() - self.started > self.deadline_s:
+                    raise WorkerError(f"run passed its {self.deadline_s:g} s deadline (logs in {self.workdir})")
+                time.sleep(0.02)
+        finally:
+            self.stop()
+        if 0 not in self.processes:
+            return {}
+        return torch.load(self.spec["result"], map_location="cpu", weights_only=True)
+
+
+def launch_local(spec: dict[str, Any], world_size: int, **kwargs: Any) -> dict[str, Any]:
+    """Run a job spec on `world_size` loopback workers and return rank 0's report."""
+    return LocalLauncher(spec, world_size, **kwargs).start().wait()

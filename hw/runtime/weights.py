@@ -1,0 +1,82 @@
+"""Weights of a deployed architecture: one state_dict file, each worker reads only its part.
+
+The file is `ArchitectureNet.state_dict()` (keys `vertices.<v>.…`), optionally nested
+under "state_dict" and prefixed (a Lightning checkpoint: `model.vertices.<v>.…`). It is
+opened memory-mapped, so a worker touches only the bytes of the vertices it owns, and
+each worker builds only its own `VertexModule`s.
+"""
+from __future__ import annotations
+
+from collections.abc import Iterable
+from pathlib import Path
+
+import networkx as nx
+import torch
+
+from nas.builder import VertexModule, build_model
+from nas.dag import inputs_of
+
+MARKER = "vertices."
+
+
+def save_random_weights(arch: nx.DiGraph, path: str | Path, seed: int = 0) -> Path:
+    """Initialise the whole model from `seed` and save its state_dict (the reference weights)."""
+    torch.manual_seed(seed)
+    model = build_model(arch)
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    torch.save(model.state_dict(), path)
+    return path
+
+
+def _vertex_of(key: str) -> tuple[str, str] | None:
+    """'model.vertices.12.op.1.weight' → ('12', 'op.1.weight')."""
+    at = key.find(MARKER)
+    if at < 0 or (at > 0 and key[at - 1] != "."):
+        return None
+    vertex, _, rest = key[at + len(MARKER):].partition(".")
+    return vertex, rest
+
+
+def load_vertex_states(path: str | Path, vertices: Iterable[str]) -> dict[str, dict[str, torch.Tensor]]:
+    """The state of each wanted vertex, read from a (memory-mapped) state_dict file."""
+    path = Path(path)
+    if not path.is_file():
+        raise FileNotFoundError(f"weights file not found: {path}")
+    try:
+        state = torch.load(path, map_location="cpu", weights_only=True, mmap=True)
+    except RuntimeError:  # legacy (non-zip) files cannot be memory-mapped
+        state = torch.load(path, map_location="cpu", weights_only=True)
+    if isinstance(state, dict) and isinstance(state.get("state_dict"), dict):
+        state = state["state_dict"]
+    if not isinstance(state, dict):
+        raise ValueError(f"{path}: expected a state_dict (a dict of tensors)")
+    wanted = set(vertices)
+    states: dict[str, dict[str, torch.Tensor]] = {v: {} for v in wanted}
+    for key, value in state.items():
+        found = _vertex_of(key)
+        if found and found[0] in wanted:
+            states[found[0]][found[1]] = value
+    return states
+
+
+def build_vertex_modules(arch: nx.DiGraph, vertices: Iterable[str], weights: str | Path) -> dict[str, VertexModule]:
+    """Build only `vertices` (names as strings) and load their weights; eval mode."""
+    by_name = {str(v): v for v in arch.nodes}
+    vertices = list(vertices)
+    states = load_vertex_states(weights, vertices)
+    aggregation = arch.graph.get("aggregation", "input_sigmoid")
+    num_classes = arch.graph["num_classes"]
+    image_channels = arch.graph.get("in_channels", 3)
+    modules: dict[str, VertexModule] = {}
+    for name in vertices:
+        v = by_name[name]
+        in_shapes = [(arch.nodes[u]["channels"], arch.nodes[u]["size"]) for u in inputs_of(arch, v)]
+        module = VertexModule(arch.nodes[v], in_shapes, aggregation, num_classes, image_channels)
+        try:
+            module.load_state_dict(states[name], strict=True)
+        except RuntimeError as err:
+            first = str(err).splitlines()[0] if str(err) else "mismatch"
+            raise ValueError(f"{weights}: weights do not fit vertex {name} of this architecture ({first})") from None
+        modules[name] = module.eval()
+    return modules

@@ -1,0 +1,155 @@
+"""Worker process: `python -m hw.runtime.worker JOBFILE`, one per unit, torchrun-compatible.
+
+Reads the standard torch.distributed environment (MASTER_ADDR, MASTER_PORT, RANK,
+WORLD_SIZE), so the same command runs under `torchrun`, the local launcher
+(`hw.runtime.launch`), or by hand on separate edge devices that share the job file, the
+architecture file and the weights file:
+
+    MASTER_ADDR=10.0.0.1 MASTER_PORT=29500 RANK=1 WORLD_SIZE=4 GLOO_SOCKET_IFNAME=wlan0 \
+        python -m hw.runtime.worker job.json
+
+The job file (JSON) lists jobs; each names an architecture file, a weights file and one
+or more *variants* (vertex → unit assignments) that are timed interleaved, repeat by
+repeat, so slow drifts of a shared machine hit every variant alike. Rank 0 holds the
+input image, gathers the logits and writes all results to the job's `result` path
+(a torch file of plain tensors/lists, loadable with `weights_only=True`).
+"""
+from __future__ import annotations
+
+import json
+import os
+import sys
+import time
+from datetime import timedelta
+from pathlib import Path
+from typing import Any
+
+import torch
+import torch.distributed as dist
+
+from hw.runtime.executor import PeerError, RankExecutor
+from hw.runtime.plan import ROOT, build_plan, image_shape
+from hw.runtime.weights import build_vertex_modules
+
+
+class ConnectError(RuntimeError):
+    """The process group could not be formed (a peer never connected)."""
+
+
+def connect(rank: int, world_size: int, timeout_s: float) -> None:
+    """Join the gloo process group from the env:// variables, failing after `timeout_s`."""
+    address = f"{os.environ.get('MASTER_ADDR', '?')}:{os.environ.get('MASTER_PORT', '?')}"
+    try:
+        dist.init_process_group("gloo", rank=rank, world_size=world_size, timeout=timedelta(seconds=timeout_s))
+    except (RuntimeError, ValueError) as err:  # DistStoreError is a RuntimeError
+        detail = str(err).strip().splitlines()[0] if str(err).strip() else type(err).__name__
+        raise ConnectError(
+            f"rank {rank}: the {world_size} workers did not all connect to {address} within "
+            f"{timeout_s:g} s ({detail})"
+        ) from None
+
+
+def make_image(job: dict[str, Any], shape: tuple[int, ...]) -> torch.Tensor:
+    if job.get("input"):
+        return torch.load(job["input"], map_location="cpu", weights_only=True)
+    generator = torch.Generator().manual_seed(int(job.get("input_seed", 0)))
+    return torch.randn((int(job.get("batch", 1)), *shape), generator=generator)
+
+
+def run_job(job: dict[str, Any], rank: int, world_size: int, timeout_s: float) -> dict[str, Any] | None:
+    """Build this rank's modules for every variant, run warm-up + repeats, return root's stats."""
+    from nas.arch import load
+
+    arch = load(job["arch"])
+    plans = {name: build_plan(arch, assignment, world_size) for name, assignment in job["variants"].items()}
+    owned = sorted({v for plan in plans.values() for v in plan.ranks[rank].vertices})
+    modules = build_vertex_modules(arch, owned, job["weights"]) if owned else {}
+    batch = int(job.get("batch", 1))
+    executors = {name: RankExecutor(plan.ranks[rank], modules, batch, timeout_s) for name, plan in plans.items()}
+    image = make_image(job, image_shape(arch)) if rank == ROOT else None
+    warmup, repeats = int(job.get("warmup", 2)), int(job.get("repeats", 10))
+    latency: dict[str, list[float]] = {name: [] for name in plans}
+    busy: dict[str, list[float]] = {name: [] for name in plans}
+    outputs: dict[str, torch.Tensor] = {}
+    with torch.inference_mode():
+        for i in range(warmup + repeats):
+            for name, executor in executors.items():
+                executor.post_receives()
+                dist.barrier()
+                start = time.perf_counter()
+                out = executor.run(image)
+                elapsed = time.perf_counter() - start
+                if i >= warmup:
+                    latency[name].append(elapsed * 1e3)
+                    busy[name].append(executor.busy_s * 1e3)
+                if out is not None:
+                    outputs[name] = out
+    runs = warmup + repeats
+    stats = {name: {"busy_ms": busy[name], "messages": executors[name].messages_sent // runs,
+                    "bytes": executors[name].bytes_sent // runs} for name in plans}
+    gathered: list[Any] = [None] * world_size
+    dist.all_gather_object(gathered, stats)
+    if rank != ROOT:
+        return None
+    return {
+        "latency_ms": latency,
+        "outputs": outputs,
+        "busy_ms": {name: [g[name]["busy_ms"] for g in gathered] for name in plans},
+        "messages": {name: sum(g[name]["messages"] for g in gathered) for name in plans},
+        "bytes": {name: sum(g[name]["bytes"] for g in gathered) for name in plans},
+        "planned_messages": {name: plan.messages for name, plan in plans.items()},
+        "planned_bytes": {name: plan.bytes * batch for name, plan in plans.items()},
+        "vertices_per_rank": {name: [len(p.vertices) for p in plan.ranks] for name, plan in plans.items()},
+    }
+
+
+def serve(spec: dict[str, Any], rank: int, world_size: int) -> dict[str, Any] | None:
+    timeout_s = float(spec.get("timeout_s", 60.0))
+    threads = int(spec.get("threads", 1))
+    torch.set_num_threads(threads)
+    connect(rank, world_size, timeout_s)
+    print(f"worker rank {rank}/{world_size}: connected", flush=True)
+    try:
+        results = {job["name"]: run_job(job, rank, world_size, timeout_s) for job in spec["jobs"]}
+        dist.barrier()
+    finally:
+        dist.destroy_process_group()
+    if rank != ROOT:
+        return None
+    report = {"world_size": world_size, "threads": threads, "jobs": results}
+    if spec.get("result"):
+        Path(spec["result"]).parent.mkdir(parents=True, exist_ok=True)
+        torch.save(report, spec["result"])
+    return report
+
+
+def env_int(name: str) -> int:
+    value = os.environ.get(name)
+    if value is None or not value.strip().isdigit():
+        raise ValueError(f"environment variable {name} must be a non-negative integer (torchrun sets it), got {value!r}")
+    return int(value)
+
+
+def main(argv: list[str] | None = None) -> int:
+    argv = sys.argv[1:] if argv is None else argv
+    if len(argv) != 1:
+        print("usage: python -m hw.runtime.worker JOBFILE  (env: MASTER_ADDR MASTER_PORT RANK WORLD_SIZE)", file=sys.stderr)
+        return 2
+    rank = os.environ.get("RANK", "?")
+    try:
+        rank_i, world_size = env_int("RANK"), env_int("WORLD_SIZE")
+        rank = str(rank_i)
+        spec = json.loads(Path(argv[0]).read_text())
+        serve(spec, rank_i, world_size)
+    except (ConnectError, PeerError, ValueError, FileNotFoundError, OSError) as err:
+        print(f"worker rank {rank}: error: {err}", file=sys.stderr, flush=True)
+        return 1
+    except RuntimeError as err:  # gloo errors from barriers and collectives
+        detail = str(err).split(" This is typically")[0].strip().splitlines()
+        print(f"worker rank {rank}: error: {detail[0] if detail else type(err).__name__}", file=sys.stderr, flush=True)
+        return 1
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,120 @@
+"""Distributed output == single-process output for the same weights (gloo on loopback)."""
+import random
+
+import pytest
+import torch
+
+import nas.baselines  # noqa: F401
+from hw.runtime.launch import launch_local
+from hw.runtime.plan import build_plan, single_unit, topological_chunks
+from hw.runtime.task import deployment_assignment
+from hw.runtime.weights import build_vertex_modules, save_random_weights
+from nas.arch import save
+from nas.builder import build_model
+from nas.factory import BASELINES, create_architecture
+from nas.generators import GENERATORS
+
+CI_GENERATORS = ["er", "ba", "ws", "dp", "fb", "lcp", "cifarnet"]
+
+
+def tiny(generator: str, seed: int = 0, size: int = 16):
+    nodes = 15 if generator == "fb" else 10
+    params = {"channels": 8} if generator == "fb" else {}
+    return create_architecture(generator, nodes, seed, params=params, staging="probabilistic",
+                               staging_params={"channels": 8, "max_channels": 32}, input_size=size, num_classes=10)
+
+
+def random_assignment(arch, units, seed):
+    rng = random.Random(seed)
+    return {str(v): rng.randrange(units) for v in arch.nodes}
+
+
+def reference_output(arch, weights, seed=0, batch=1):
+    model = build_model(arch).eval()
+    model.load_state_dict(torch.load(weights, weights_only=True))
+    image = torch.randn((batch, 3, arch.graph["input_size"], arch.graph["input_size"]),
+                        generator=torch.Generator().manual_seed(seed))
+    with torch.inference_mode():
+        return model(image)
+
+
+def make_jobs(tmp_path, generators, units, size=16, batch=1):
+    """One job per generator with several assignments: METIS, chunks, arbitrary, all-on-root."""
+    jobs, refs = [], {}
+    for i, generator in enumerate(generators):
+        arch = tiny(generator, seed=i, size=size)
+        arch_path = save(arch, tmp_path / f"{generator}.json")
+        weights = save_random_weights(arch, tmp_path / f"{generator}.pt", seed=i)
+        variants = {"chunks": topological_chunks(arch, units), "random": random_assignment(arch, units, i),
+                    "single": single_unit(arch)}
+        if units > 1:
+            variants["metis"] = deployment_assignment(arch, units, "metis")[0]
+        jobs.append({"name": generator, "arch": str(arch_path), "weights": str(weights), "batch": batch,
+                     "input_seed": i, "repeats": 1, "warmup": 0, "variants": variants})
+        refs[generator] = (arch, reference_output(arch, weights, seed=i, batch=batch), variants)
+    return jobs, refs
+
+
+def check(report, refs, units, batch=1):
+    for generator, (arch, expected, variants) in refs.items():
+        job = report["jobs"][generator]
+        for name, assignment in variants.items():
+            out = job["outputs"][name]
+            assert out.shape == expected.shape
+            assert torch.allclose(out, expected, rtol=1e-5, atol=1e-6), (generator, name)
+            plan = build_plan(arch, assignment, units)
+            assert job["messages"][name] == job["planned_messages"][name] == plan.messages
+            assert job["bytes"][name] == plan.bytes * batch
+
+
+def test_two_workers_match_one_process_for_every_generator(tmp_path):
+    jobs, refs = make_jobs(tmp_path, CI_GENERATORS, units=2, batch=2)
+    report = launch_local({"jobs": jobs, "timeout_s": 30, "threads": 1}, 2, workdir=tmp_path / "run", deadline_s=240)
+    check(report, refs, 2, batch=2)
+    assert any(report["jobs"][g]["messages"]["metis"] > 0 for g in CI_GENERATORS)  # really distributed
+
+
+def test_each_worker_builds_only_its_own_vertices(tmp_path):
+    arch = tiny("dp")
+    weights = save_random_weights(arch, tmp_path / "w.pt")
+    plan = build_plan(arch, random_assignment(arch, 2, 0), 2)
+    full = build_model(arch).state_dict()
+    for rank in plan.ranks:
+        modules = build_vertex_modules(arch, rank.vertices, weights)
+        assert sorted(modules) == sorted(rank.vertices)
+        for name, module in modules.items():
+            for key, value in module.state_dict().items():
+                assert torch.equal(value, torch.load(weights, weights_only=True)[f"vertices.{name}.{key}"])
+    assert len(full) == sum(len(m.state_dict()) for r in plan.ranks for m in build_vertex_modules(arch, r.vertices, weights).values())
+
+
+def test_trained_checkpoint_layout_is_accepted(tmp_path):
+    """A Lightning-style checkpoint ({"state_dict": {"model.vertices.…"}}) loads the same weights."""
+    arch = tiny("ws")
+    weights = save_random_weights(arch, tmp_path / "w.pt", seed=3)
+    state = torch.load(weights, weights_only=True)
+    torch.save({"epoch": 1, "state_dict": {f"model.{k}": v for k, v in state.items()}}, tmp_path / "ckpt.pt")
+    names = [str(v) for v in arch.nodes]
+    plain = build_vertex_modules(arch, names, weights)
+    nested = build_vertex_modules(arch, names, tmp_path / "ckpt.pt")
+    for name in names:
+        for (k1, v1), (k2, v2) in zip(plain[name].state_dict().items(), nested[name].state_dict().items()):
+            assert k1 == k2 and torch.equal(v1, v2)
+
+
+def test_weights_of_another_architecture_are_rejected(tmp_path):
+    weights = save_random_weights(tiny("dp", seed=1), tmp_path / "w.pt")
+    other = tiny("cifarnet")
+    with pytest.raises(ValueError, match="do not fit vertex"):
+        build_vertex_modules(other, [str(v) for v in other.nodes], weights)
+
+
+ALL_GENERATORS = sorted(set(GENERATORS.names()) | set(BASELINES.names()) - {"resnet50", "vgg11"})
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("units", [1, 2, 3, 4])
+def test_one_to_four_workers_match_one_process_for_every_generator(tmp_path, units):
+    jobs, refs = make_jobs(tmp_path, ALL_GENERATORS, units=units)
+    report = launch_local({"jobs": jobs, "timeout_s": 60, "threads": 1}, units, workdir=tmp_path / "run", deadline_s=600)
+    check(report, refs, units)
