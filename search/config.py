@@ -6,13 +6,79 @@ so every `__post_init__` range check runs before any work starts.
 """
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, Optional
 
 from hydra.core.config_store import ConfigStore
 from omegaconf import MISSING, DictConfig, OmegaConf
 
 import nas.config
+
+
+def _require(condition: bool, message: str) -> None:
+    if not condition:
+        raise ValueError(message)
+
+
+@dataclass
+class MLflowConfig:
+    tracking_uri: str = "sqlite:///mlflow.db"  # MLflow 3's embedded store; or http://host:5000
+    experiment: str = "concurrent-nas"
+    log_models: bool = True  # log each trained model with mlflow.pytorch (with a signature)
+
+
+@dataclass
+class SearchConfig:
+    """One Optuna study (`task=search`); see search/study.py."""
+
+    name: str = "default"
+    study_name: Optional[str] = None  # None: "<generator>-<staging>-<data>-<hw>"
+    storage: str = "sqlite:///optuna.db"  # any Optuna storage URL, or a *.journal file path
+    sampler: str = "nsga2"  # nsga2 | tpe | random | grid
+    n_trials: int = 4  # trials added by this run (a resumed study grows by this many)
+    timeout: Optional[float] = None  # seconds for this run; None = no limit
+    seed: int = 0  # sampler seed
+    objectives: list[str] = field(default_factory=lambda: ["accuracy", "cs"])
+    accuracy_metric: str = "test_acc"  # what the "accuracy" objective reads (test_acc | val_acc)
+    population_size: int = 8  # NSGA-II generation size
+    baselines: list[str] = field(default_factory=list)  # fixed trials, e.g. [cifarnet, fb]
+    artifacts_dir: str = "artifacts"  # per-trial files (architecture, partition, plots), kept for task=sync
+    heartbeat_interval: int = 30  # seconds (RDB storages); a silent trial is failed and retried
+    max_failure_rate: float = 0.5  # stop the study when more of this run's trials fail
+    min_trials_for_failure_rate: int = 4  # ... once at least this many have finished
+    report_from: str = "optuna"  # task=report reads the study storage (optuna) or the MLflow experiment
+    mlflow: MLflowConfig = field(default_factory=MLflowConfig)
+
+    def __post_init__(self) -> None:
+        from search.objectives import OBJECTIVES
+        from search.samplers import SAMPLERS
+
+        _require(self.sampler in SAMPLERS, f"search.sampler must be one of {', '.join(SAMPLERS.names())}, got {self.sampler!r}")
+        _require(self.n_trials >= 0, f"search.n_trials must be >= 0, got {self.n_trials}")
+        _require(self.timeout is None or self.timeout > 0, f"search.timeout must be > 0 seconds or null, got {self.timeout}")
+        _require(len(self.objectives) >= 1, "search.objectives must name at least one objective")
+        for name in self.objectives:
+            _require(name in OBJECTIVES, f"search.objectives: unknown {name!r}; valid: {', '.join(OBJECTIVES.names())}")
+        _require(len(set(self.objectives)) == len(self.objectives), f"search.objectives repeats a name: {list(self.objectives)}")
+        _require(self.accuracy_metric in ("test_acc", "val_acc"), f"search.accuracy_metric must be test_acc or val_acc, got {self.accuracy_metric!r}")
+        _require(self.population_size >= 2, f"search.population_size must be >= 2, got {self.population_size}")
+        _require(0 < self.max_failure_rate <= 1, f"search.max_failure_rate must be in (0, 1], got {self.max_failure_rate}")
+        _require(self.heartbeat_interval >= 0, f"search.heartbeat_interval must be >= 0 (0 = off), got {self.heartbeat_interval}")
+        _require(self.report_from in ("optuna", "mlflow"), f"search.report_from must be optuna or mlflow, got {self.report_from!r}")
+        _require(bool(self.storage), "search.storage must be an Optuna storage URL or a .journal file path")
+
+
+@dataclass
+class SpaceConfig:
+    """What a trial samples. A list is a categorical choice, {low, high[, log]} a range,
+    a scalar (or null) pins the value; `generator_params.<generator>.<param>` likewise."""
+
+    name: str = "default"
+    nodes: Any = None  # null = the config's `nodes`
+    seed: Any = None  # null = a fresh architecture seed per trial (0..2**31-1)
+    staging: Any = None  # null = the config's staging policy
+    channels: Any = None  # null = staging.channels
+    generator_params: dict[str, Any] = field(default_factory=dict)
 
 
 @dataclass
@@ -32,6 +98,7 @@ class Config:
     data: Any = MISSING
     train: Any = MISSING
     search: Any = MISSING
+    space: Any = MISSING
     deploy: Any = MISSING
 
     def __post_init__(self) -> None:
@@ -58,6 +125,8 @@ def register_configs() -> None:
         return
     cs = ConfigStore.instance()
     cs.store(name="base_config", node=Config)
+    cs.store(group="schema/search", name="search", node=SearchConfig)
+    cs.store(group="schema/space", name="space", node=SpaceConfig)
     nas.config.register_configs(cs)
     import importlib
 

@@ -34,6 +34,14 @@ def analyze(cfg: Any) -> dict:
     return analyze_architecture(architecture_from_config(cfg), cfg, output_dir())
 
 
+@register_task("survey")
+def survey(cfg: Any) -> dict:
+    """The paper's no-training sampling study of concurrency (analysis.survey settings)."""
+    from partition.survey import survey_task
+
+    return survey_task(cfg, output_dir())
+
+
 @register_task("train")
 def train(cfg: Any) -> dict:
     """Train one architecture (sampled, or the `arch=` file) on `data` with recipe `train`."""
@@ -44,10 +52,18 @@ def train(cfg: Any) -> dict:
 
 @register_task("search")
 def search(cfg: Any) -> dict:
-    raise NotImplementedError(
-        "task=search (the Optuna study) arrives with the issue 'Search and tracking'; "
-        "until then use task=analyze"
-    )
+    """Run (or resume) one Optuna study; see search/study.py."""
+    from search.study import run_search
+
+    return run_search(cfg)
+
+
+@register_task("report")
+def report(cfg: Any) -> dict:
+    """The paper's Tables V/VI from a study storage (or an MLflow experiment)."""
+    from search.report import report_task
+
+    return report_task(cfg, output_dir())
 
 
 @register_task("deploy")

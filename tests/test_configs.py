@@ -13,6 +13,8 @@ GROUP_OPTIONS = sorted(
     for path in Path(CONF_DIR).glob("*/*.yaml")
     if path.parent.name != "experiment"
 )
+# Options that need a user-given value to be valid.
+REQUIRED = {("data", "imagefolder"): ["data.path={tmp}"]}
 EXPERIMENTS = sorted(path.stem for path in Path(CONF_DIR).glob("experiment/*.yaml"))
 
 
@@ -32,8 +34,9 @@ def _instantiate_targets(node) -> int:
 
 
 @pytest.mark.parametrize("group,option", GROUP_OPTIONS)
-def test_group_option_composes_and_validates(group, option):
-    cfg = compose_config(f"{group}={option}")
+def test_group_option_composes_and_validates(group, option, tmp_path):
+    extra = [o.format(tmp=tmp_path) for o in REQUIRED.get((group, option), [])]
+    cfg = compose_config(f"{group}={option}", *extra)
     OmegaConf.resolve(cfg)
     validate(cfg)
     _instantiate_targets(cfg)

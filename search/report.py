@@ -1,0 +1,188 @@
+"""Study summaries, the Pareto front plot, and the paper's Tables V/VI (`task=report`)."""
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import matplotlib
+
+matplotlib.use("Agg")
+import matplotlib.pyplot as plt  # noqa: E402
+import numpy as np  # noqa: E402
+import optuna  # noqa: E402
+import pandas as pd  # noqa: E402
+from optuna.trial import TrialState  # noqa: E402
+
+from search.objectives import Objective  # noqa: E402
+from search.samplers import BASELINE_ATTR  # noqa: E402
+
+# Edge'23 Tables V (CIFAR-10) and VI (Flower-102): mean acc, best acc, mean acc/param, best acc/param.
+PAPER_TABLES = {
+    "cifar10": {"cifarnet": (80.70, 80.70, 5.38, 5.38), "er": (81.33, 81.81, 4.94, 5.03),
+                "ba": (80.29, 81.66, 4.81, 4.92), "ws": (79.89, 81.45, 4.75, 4.84), "dp": (80.87, 82.47, 4.81, 4.90)},
+    "flower102": {"resnet50": (87.80, 87.80, 3.43, 3.43), "er": (84.88, 86.20, 2.11, 2.43),
+                  "ba": (82.91, 84.62, 2.41, 2.91), "ws": (81.46, 86.57, 3.17, 3.10), "dp": (84.66, 86.69, 3.19, 3.28)},
+}
+BASELINE_ORDER = ("cifarnet", "resnet50", "vgg11", "lcp", "fb")
+
+
+def study_summary(study: optuna.Study, objectives: list[Objective]) -> dict:
+    trials = study.get_trials(deepcopy=False)
+    complete = [t for t in trials if t.state == TrialState.COMPLETE]
+    pareto = study.best_trials if complete else []
+    summary = {
+        "trials": len(trials),
+        "complete": len(complete),
+        "failed": sum(t.state == TrialState.FAIL for t in trials),
+        "objectives": [o.name for o in objectives],
+        "pareto": [{"number": t.number, "values": t.values, "params": t.params,
+                    "baseline": t.user_attrs.get(BASELINE_ATTR)} for t in pareto],
+    }
+    for i, o in enumerate(objectives):
+        values = [t.values[i] for t in complete]
+        if values:
+            summary[f"best_{o.name}"] = max(values) if o.direction == "maximize" else min(values)
+    return summary
+
+
+def trials_frame(study: optuna.Study) -> pd.DataFrame:
+    frame = study.trials_dataframe(attrs=("number", "state", "values", "params", "user_attrs", "duration"))
+    return frame
+
+
+def plot_pareto(study: optuna.Study, objectives: list[Objective], path: Path) -> Path:
+    """Objective 1 vs objective 2 of every complete trial; front joined, baselines starred."""
+    complete = [t for t in study.get_trials(deepcopy=False) if t.state == TrialState.COMPLETE]
+    front = {t.number for t in study.best_trials} if complete else set()
+    fig, ax = plt.subplots(figsize=(6.4, 4.8))
+    if len(objectives) >= 2 and complete:
+        x_i, y_i = 1, 0  # x: the cost-like objective (CS, latency…), y: accuracy
+        points = [(t.values[x_i], t.values[y_i], t) for t in complete]
+        colour = None
+        if len(objectives) >= 3:
+            colour = [t.values[2] for _, _, t in points]
+        scatter = ax.scatter([p[0] for p in points], [p[1] for p in points], c=colour if colour else "tab:blue",
+                             alpha=0.6, label="trials", cmap="viridis")
+        if colour:
+            fig.colorbar(scatter, ax=ax, label=objectives[2].name)
+        front_points = sorted((p[0], p[1]) for p in points if p[2].number in front)
+        if front_points:
+            ax.plot(*zip(*front_points), "o-", color="tab:red", label="Pareto front")
+        for x, y, t in points:
+            if t.user_attrs.get(BASELINE_ATTR):
+                ax.scatter([x], [y], marker="*", s=200, color="black")
+                ax.annotate(t.user_attrs[BASELINE_ATTR], (x, y), textcoords="offset points", xytext=(5, 5))
+        ax.set_xlabel(f"{objectives[x_i].name} ({objectives[x_i].direction})")
+        ax.set_ylabel(f"{objectives[y_i].name} ({objectives[y_i].direction})")
+        ax.legend()
+    else:
+        ax.text(0.5, 0.5, "no complete trials" if not complete else "one objective: no front",
+                ha="center", va="center", transform=ax.transAxes)
+    ax.set_title(study.study_name)
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+    return path
+
+
+def write_study_files(study: optuna.Study, objectives: list[Objective], summary: dict, out_dir: Path) -> list[Path]:
+    out_dir.mkdir(parents=True, exist_ok=True)
+    csv = out_dir / "trials.csv"
+    trials_frame(study).to_csv(csv, index=False)
+    summary_path = out_dir / "summary.json"
+    summary_path.write_text(json.dumps(summary, indent=1, default=str))
+    return [plot_pareto(study, objectives, out_dir / "pareto_front.png"), csv, summary_path]
+
+
+# ------------------------------------------------------------------ Tables V/VI
+
+
+def table_rows(records: list[dict]) -> pd.DataFrame:
+    """records (generator, test_acc, acc_per_param) → the paper's per-generator table."""
+    frame = pd.DataFrame(records)
+    if frame.empty:
+        return pd.DataFrame(columns=["model", "trials", "mean_acc", "best_acc", "mean_acc_per_param", "best_acc_per_param"])
+    grouped = frame.groupby("generator").agg(
+        trials=("test_acc", "size"), mean_acc=("test_acc", "mean"), best_acc=("test_acc", "max"),
+        mean_acc_per_param=("acc_per_param", "mean"), best_acc_per_param=("acc_per_param", "max"),
+    ).reset_index().rename(columns={"generator": "model"})
+    rank = {name: i for i, name in enumerate(BASELINE_ORDER)}
+    grouped["order"] = grouped["model"].map(lambda m: rank.get(m, len(rank)))
+    return grouped.sort_values(["order", "model"]).drop(columns="order").reset_index(drop=True)
+
+
+def with_paper(table: pd.DataFrame, dataset: str) -> pd.DataFrame:
+    paper = PAPER_TABLES.get(dataset, {})
+    columns = ("paper_mean_acc", "paper_best_acc", "paper_mean_acc_per_param", "paper_best_acc_per_param")
+    for i, column in enumerate(columns):
+        table[column] = table["model"].map(lambda m: paper.get(m, (np.nan,) * 4)[i])
+    return table
+
+
+def records_from_storage(storage: Any, studies: list[str] | None) -> tuple[list[dict], set[str]]:
+    names = studies or [s.study_name for s in optuna.get_all_study_summaries(storage)]
+    records, datasets = [], set()
+    for name in names:
+        try:
+            study = optuna.load_study(study_name=name, storage=storage)
+        except KeyError:
+            raise ValueError(f"no study named {name!r} in the storage") from None
+        for t in study.get_trials(deepcopy=False, states=(TrialState.COMPLETE,)):
+            if "test_acc" in t.user_attrs:
+                records.append({"generator": t.user_attrs.get(BASELINE_ATTR) or t.user_attrs.get("arch_generator")
+                                or name.split("-")[0], "test_acc": t.user_attrs["test_acc"],
+                                "acc_per_param": t.user_attrs.get("acc_per_param", np.nan)})
+        dataset = study.user_attrs.get("dataset")
+        if dataset:
+            datasets.add(dataset)
+    return records, datasets
+
+
+def records_from_mlflow(tracking_uri: str, experiment: str) -> tuple[list[dict], set[str]]:
+    from mlflow.tracking import MlflowClient
+
+    client = MlflowClient(tracking_uri)
+    found = client.get_experiment_by_name(experiment)
+    if found is None:
+        raise ValueError(f"no MLflow experiment named {experiment!r} at {tracking_uri}")
+    records, datasets = [], set()
+    for run in client.search_runs([found.experiment_id], filter_string="attributes.status = 'FINISHED'", max_results=50000):
+        if "test_acc" in run.data.metrics and "mlflow.parentRunId" in run.data.tags:
+            records.append({"generator": run.data.tags.get("baseline") or run.data.tags.get("arch_generator"),
+                            "test_acc": run.data.metrics["test_acc"],
+                            "acc_per_param": run.data.metrics.get("acc_per_param", np.nan)})
+            datasets.add(run.data.tags.get("dataset", ""))
+    return records, datasets
+
+
+def to_markdown(table: pd.DataFrame) -> str:
+    header = "| " + " | ".join(table.columns) + " |"
+    lines = [header, "|" + "---|" * len(table.columns)]
+    for row in table.itertuples(index=False):
+        cells = [f"{v:.2f}" if isinstance(v, float) and not np.isnan(v) else ("" if isinstance(v, float) else str(v))
+                 for v in row]
+        lines.append("| " + " | ".join(cells) + " |")
+    return "\n".join(lines)
+
+
+def report_task(cfg: Any, out_dir: Path) -> dict:
+    from search.storage import create_storage
+
+    if cfg.search.report_from == "mlflow":
+        records, datasets = records_from_mlflow(cfg.search.mlflow.tracking_uri, cfg.search.mlflow.experiment)
+    else:
+        storage = create_storage(cfg.search.storage, heartbeat_interval=None)
+        studies = [cfg.search.study_name] if cfg.search.study_name else None
+        records, datasets = records_from_storage(storage, studies)
+    if not records:
+        raise ValueError("no completed trials with a test accuracy to report; run task=search first")
+    dataset = next(iter(datasets)) if len(datasets) == 1 else cfg.data.name
+    table = with_paper(table_rows(records), dataset)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    markdown = to_markdown(table)
+    (out_dir / "table.md").write_text(markdown + "\n")
+    table.to_csv(out_dir / "table.csv", index=False)
+    print(markdown)
+    return {"dataset": dataset, "rows": table.to_dict(orient="records"), "markdown": str(out_dir / "table.md"),
+            "csv": str(out_dir / "table.csv")}

@@ -1,0 +1,182 @@
+"""MLflow tracking: one parent run per study, one nested run per trial.
+
+Everything goes through `MlflowClient` so a study can resume its parent run and a
+trial's run can be finished or failed from anywhere. If the tracking server cannot be
+reached, the tracker warns once and turns into a no-op: trials still complete and keep
+their metrics in the Optuna storage, and `task=sync` logs them later.
+"""
+from __future__ import annotations
+
+import logging
+import math
+import warnings
+from pathlib import Path
+from typing import Any, Callable, Iterable
+
+import lightning.pytorch as pl
+
+log = logging.getLogger(__name__)
+
+PARENT_TAG = "cnas.study"
+TRIAL_TAG = "cnas.trial"
+
+
+def _flat(prefix: str, value: Any, out: dict[str, Any]) -> None:
+    if isinstance(value, dict):
+        for key, item in value.items():
+            _flat(f"{prefix}.{key}" if prefix else str(key), item, out)
+    else:
+        out[prefix] = value
+
+
+def flatten(mapping: dict) -> dict[str, Any]:
+    """{"a": {"b": 1}} → {"a.b": 1} (MLflow params are flat)."""
+    out: dict[str, Any] = {}
+    _flat("", mapping, out)
+    return out
+
+
+def numeric_metrics(metrics: dict) -> dict[str, float]:
+    """The finite scalar entries of a (nested) result dict, as MLflow metrics."""
+    out = {}
+    for key, value in flatten(metrics).items():
+        if isinstance(value, bool) or not isinstance(value, (int, float)):
+            continue
+        if math.isfinite(value):
+            out[key] = float(value)
+    return out
+
+
+class Tracker:
+    def __init__(self, tracking_uri: str, experiment: str, study_name: str, tags: dict[str, str]) -> None:
+        self.study_name, self.tags = study_name, dict(tags)
+        self.available = True
+        self.parent_id: str | None = None
+        self.client = None
+        try:
+            import mlflow
+            from mlflow.tracking import MlflowClient
+
+            mlflow.set_tracking_uri(tracking_uri)
+            self.client = MlflowClient(tracking_uri)
+            found = self.client.get_experiment_by_name(experiment)
+            self.experiment_id = found.experiment_id if found else self.client.create_experiment(experiment)
+            self.parent_id = self._parent_run()
+        except Exception as err:  # noqa: BLE001  (any failure to reach MLflow)
+            self._unavailable(err)
+
+    # -------------------------------------------------------------- plumbing
+    def _unavailable(self, err: BaseException) -> None:
+        if self.available:
+            warnings.warn(f"MLflow unavailable ({type(err).__name__}: {str(err).splitlines()[0] if str(err) else ''}); "
+                          "trials continue and are kept in the Optuna storage; run task=sync later",
+                          RuntimeWarning, stacklevel=3)
+        self.available = False
+
+    def _call(self, fn: Callable, *args, **kwargs) -> Any:
+        if not self.available:
+            return None
+        try:
+            return fn(*args, **kwargs)
+        except Exception as err:  # noqa: BLE001
+            self._unavailable(err)
+            return None
+
+    def _parent_run(self) -> str:
+        runs = self.client.search_runs(
+            [self.experiment_id], filter_string=f"tags.`{PARENT_TAG}` = '{self.study_name}'", max_results=1,
+        )
+        if runs:
+            self.client.update_run(runs[0].info.run_id, status="RUNNING")
+            return runs[0].info.run_id
+        run = self.client.create_run(self.experiment_id, run_name=self.study_name,
+                                     tags={PARENT_TAG: self.study_name, **self.tags})
+        return run.info.run_id
+
+    # -------------------------------------------------------------- trials
+    def start_trial(self, number: int, tags: dict[str, str]) -> str | None:
+        def create() -> str:
+            run = self.client.create_run(
+                self.experiment_id, run_name=f"{self.study_name}-trial-{number}",
+                tags={"mlflow.parentRunId": self.parent_id, TRIAL_TAG: str(number), PARENT_TAG + ".parent": self.study_name,
+                      **self.tags, **tags},
+            )
+            return run.info.run_id
+
+        return self._call(create)
+
+    def log_params(self, run_id: str | None, params: dict) -> None:
+        from mlflow.entities import Param
+
+        if run_id:
+            items = [Param(k, str(v)[:6000]) for k, v in flatten(params).items()]
+            for i in range(0, len(items), 100):
+                self._call(self.client.log_batch, run_id, params=items[i:i + 100])
+
+    def log_metrics(self, run_id: str | None, metrics: dict, step: int = 0) -> None:
+        import time
+
+        from mlflow.entities import Metric
+
+        if run_id:
+            now = int(time.time() * 1000)
+            items = [Metric(k, v, now, step) for k, v in numeric_metrics(metrics).items()]
+            for i in range(0, len(items), 500):
+                self._call(self.client.log_batch, run_id, metrics=items[i:i + 500])
+
+    def log_artifacts(self, run_id: str | None, paths: Iterable[Path | str]) -> None:
+        for path in paths:
+            if run_id and Path(path).exists():
+                self._call(self.client.log_artifact, run_id, str(path))
+
+    def set_tags(self, run_id: str | None, tags: dict[str, Any]) -> None:
+        for key, value in tags.items():
+            if run_id:
+                self._call(self.client.set_tag, run_id, key, str(value)[:5000])
+
+    def log_model(self, run_id: str | None, model: Any, input_example: Any) -> None:
+        """The trained model via `mlflow.pytorch`, with a signature inferred from an example."""
+        if not run_id or not self.available:
+            return
+
+        def log() -> None:
+            import mlflow
+            import torch
+            from mlflow.models import infer_signature
+
+            model.eval()
+            with torch.no_grad():
+                output = model(torch.as_tensor(input_example)).numpy()
+            signature = infer_signature(input_example, output)
+            with mlflow.start_run(run_id=run_id, nested=True):
+                mlflow.pytorch.log_model(model, name="model", signature=signature)
+
+        self._call(log)
+
+    def end_trial(self, run_id: str | None, ok: bool, reason: str | None = None) -> None:
+        if not run_id:
+            return
+        if reason:
+            self.set_tags(run_id, {"fail_reason": reason})
+        self._call(self.client.set_terminated, run_id, "FINISHED" if ok else "FAILED")
+
+    def end_study(self, summary: dict, artifacts: Iterable[Path | str], ok: bool = True) -> None:
+        self.log_metrics(self.parent_id, {k: v for k, v in summary.items() if k != "pareto"})
+        self.log_artifacts(self.parent_id, artifacts)
+        self._call(self.client.set_terminated, self.parent_id, "FINISHED" if ok else "FAILED")
+
+    def epoch_logger(self, run_id: str | None) -> pl.Callback:
+        return EpochMetrics(self, run_id)
+
+
+class EpochMetrics(pl.Callback):
+    """Logs the epoch's logged metrics (val_acc, val_loss, train_loss …) at step = epoch."""
+
+    def __init__(self, tracker: Tracker, run_id: str | None) -> None:
+        self.tracker, self.run_id = tracker, run_id
+
+    def on_validation_epoch_end(self, trainer: pl.Trainer, pl_module: pl.LightningModule) -> None:
+        if trainer.sanity_checking:
+            return
+        values = {k: float(v) for k, v in trainer.callback_metrics.items() if k.startswith(("val_", "train_"))}
+        self.tracker.log_metrics(self.run_id, values, step=trainer.current_epoch)
