@@ -6,13 +6,21 @@ from typing import Optional
 
 from hydra.core.config_store import ConfigStore
 
-PARTITIONERS = ("metis", "chunks")
+PARTITIONERS = ("metis", "heft", "chunks")
+ORDERS = ("schedule", "topological")
+COSTS = ("profile", "predictor", "macs")
 
 
 @dataclass
 class DeployConfig:
     workers: int = 2  # worker processes (units) on loopback
-    partitioner: str = "metis"  # metis: partition/'s best option | chunks: topological chunks (fallback)
+    # metis: partition/'s best (lowest-CS) option | heft: latency-aware list scheduling
+    # (hw/runtime/schedule.py) | chunks: topological chunks of equal MACs (fallback)
+    partitioner: str = "metis"
+    order: str = "schedule"  # each worker's vertex order: simulated start order | topological
+    costs: str = "profile"  # per-vertex costs for heft/order: profile (timed here) | predictor (hw/) | macs
+    link_latency_ms: float = 0.05  # loopback link model used to plan (the run also measures it)
+    link_bandwidth_mbps: float = 20000.0
     weights: Optional[str] = None  # state_dict file of trained weights; None = random from weight_seed
     weight_seed: int = 0
     input_seed: int = 0  # the random input image
@@ -28,6 +36,12 @@ class DeployConfig:
             raise ValueError(f"deploy.workers must be >= 1, got {self.workers}")
         if self.partitioner not in PARTITIONERS:
             raise ValueError(f"deploy.partitioner must be one of {PARTITIONERS}, got {self.partitioner!r}")
+        if self.order not in ORDERS:
+            raise ValueError(f"deploy.order must be one of {ORDERS}, got {self.order!r}")
+        if self.costs not in COSTS:
+            raise ValueError(f"deploy.costs must be one of {COSTS}, got {self.costs!r}")
+        if self.link_latency_ms < 0 or self.link_bandwidth_mbps <= 0:
+            raise ValueError(f"deploy.link_latency_ms must be >= 0 and deploy.link_bandwidth_mbps > 0, got {self.link_latency_ms}, {self.link_bandwidth_mbps}")
         if self.repeats < 1:
             raise ValueError(f"deploy.repeats must be >= 1, got {self.repeats}")
         if self.warmup < 0:

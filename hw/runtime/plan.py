@@ -18,7 +18,7 @@ Rules:
 """
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 
 import networkx as nx
@@ -126,11 +126,31 @@ def resolve_assignment(arch: nx.DiGraph, assignment: Mapping, world_size: int) -
     return resolved
 
 
-def build_plan(arch: nx.DiGraph, assignment: Mapping, world_size: int) -> Plan:
-    """The per-rank steps and messages of one inference (see the module rules)."""
+def execution_order(arch: nx.DiGraph, order: Sequence | None = None) -> list[str]:
+    """Validate a global vertex order (default: topological); every rank follows it."""
+    if order is None:
+        return [str(v) for v in topological_order(arch)]
+    order = [str(v) for v in order]
+    names = {str(v): v for v in arch.nodes}
+    if sorted(order) != sorted(names):
+        raise ValueError("execution order must list every vertex of the architecture exactly once")
+    position = {v: i for i, v in enumerate(order)}
+    for u, v in arch.edges:
+        if position[str(u)] > position[str(v)]:
+            raise ValueError(f"execution order runs vertex {v} before its input {u}")
+    return order
+
+
+def build_plan(arch: nx.DiGraph, assignment: Mapping, world_size: int, order: Sequence | None = None) -> Plan:
+    """The per-rank steps and messages of one inference (see the module rules).
+
+    `order` is the global order every rank runs its own vertices in (a topological
+    order, e.g. a simulated schedule's start order); a shared order keeps the exchange
+    deadlock-free.
+    """
     unit = resolve_assignment(arch, assignment, world_size)
     unit[IMAGE] = unit[RESULT] = ROOT
-    order = [IMAGE, *(str(v) for v in topological_order(arch)), RESULT]
+    order = [IMAGE, *execution_order(arch, order), RESULT]
     tag = {v: i for i, v in enumerate(order)}
     inputs = {str(v): [str(u) for u in inputs_of(arch, v)] for v in arch.nodes}
     inputs[INPUT] = [IMAGE]

@@ -1,23 +1,32 @@
 """`task=deploy`: run one architecture on n local workers, measured latency next to the predicted.
 
-Partition: `deploy.partitioner=metis` takes the best option (lowest CS) of the
-concurrency analysis (`partition.analyze`), `chunks` the topological-chunks fallback.
-Units are relabelled so the unit holding the stem is rank 0 (where the image is), which
-changes no metric. The one-unit reference runs interleaved with the distributed
-variant in the same workers, so both see the same machine load.
+Placement (`deploy.partitioner`): `metis` takes the best option (lowest CS) of the
+concurrency analysis (`partition.analyze`), `heft` places vertices by latency-aware list
+scheduling, `chunks` is the topological-chunks fallback. Units are relabelled so the
+stem's unit is rank 0 (where the image is), which changes no metric. Order
+(`deploy.order`): every worker runs its vertices in the simulated schedule's start
+order. The one-unit reference runs interleaved with the distributed variant in the
+same workers (same machine load), and a ping-pong job measures the loopback link that
+the prediction then uses.
 """
 from __future__ import annotations
 
+import json
 from pathlib import Path
 from typing import Any
 
 import networkx as nx
 import numpy as np
 
+from hw.runtime.costs import mac_costs, predicted_costs, profiled_costs
 from hw.runtime.launch import launch_local
 from hw.runtime.plan import ROOT, build_plan, single_unit, topological_chunks
+from hw.runtime.predict import link_of, load_predictor, predict
+from hw.runtime.schedule import Link, fit_link, heft_assignment, simulate
 from hw.runtime.weights import save_random_weights
 from nas.dag import INPUT
+
+LINK_SIZES = [4096, 65536, 401408, 1605632]  # bytes; 401408 = 32 × 56 × 56 floats
 
 
 def root_first(assignment: dict[str, int]) -> dict[str, int]:
@@ -27,15 +36,8 @@ def root_first(assignment: dict[str, int]) -> dict[str, int]:
     return {v: swap.get(u, u) for v, u in assignment.items()}
 
 
-def deployment_assignment(arch: nx.DiGraph, units: int, partitioner: str = "metis",
-                          analysis_cfg: Any = None) -> tuple[dict[str, int], dict[str, Any]]:
-    """(vertex name → rank, what the partitioner reported: cs, comm, imbalance …)."""
-    if units == 1:
-        return single_unit(arch), {"partitioner": "single"}
-    if partitioner == "chunks":
-        return topological_chunks(arch, units), {"partitioner": "chunks"}
-    if partitioner != "metis":
-        raise ValueError(f"partitioner must be metis or chunks, got {partitioner!r}")
+def metis_assignment(arch: nx.DiGraph, units: int, analysis_cfg: Any = None) -> tuple[dict[str, int], dict[str, Any]]:
+    """The concurrency analysis' best option: (vertex → rank, its cs, comm, imbalance …)."""
     from partition.analyze import analyze
 
     result = analyze(arch, units, analysis_cfg)
@@ -44,25 +46,44 @@ def deployment_assignment(arch: nx.DiGraph, units: int, partitioner: str = "meti
     return assignment, {k: result[k] for k in keep if k in result}
 
 
+def deployment_assignment(arch: nx.DiGraph, units: int, partitioner: str = "metis", analysis_cfg: Any = None,
+                          costs: dict[str, float] | None = None, link: Link = Link()) -> tuple[dict[str, int], dict[str, Any]]:
+    """(vertex name → rank, what the partitioner reported)."""
+    if units == 1:
+        return single_unit(arch), {"partitioner": "single"}
+    if partitioner == "chunks":
+        return topological_chunks(arch, units), {"partitioner": "chunks"}
+    if partitioner == "heft":
+        return heft_assignment(arch, costs or mac_costs(arch), units, link), {"partitioner": "heft"}
+    if partitioner == "metis":
+        return metis_assignment(arch, units, analysis_cfg)
+    raise ValueError(f"partitioner must be metis, heft or chunks, got {partitioner!r}")
+
+
 def latency_stats(samples_ms: list[float]) -> dict[str, float]:
     values = np.asarray(samples_ms, dtype=float)
     return {"median_ms": float(np.median(values)), "p90_ms": float(np.quantile(values, 0.9)),
             "min_ms": float(values.min())}
 
 
-def predicted_latency(arch: nx.DiGraph, assignment: dict[str, int], units: int, target: Any = None) -> dict[str, Any] | None:
-    """The hardware predictor's single-unit and distributed latency, or None when hw/ has none."""
-    try:
-        from hw.runtime.predict import predict
-    except ImportError:
-        return None
-    return predict(arch, assignment, units, target)
+def vertex_costs(arch: nx.DiGraph, source: str, weights: Path | None = None, predictor: Any = None) -> dict[str, float]:
+    if source == "profile":
+        return profiled_costs(arch, weights)
+    if source == "predictor":
+        if predictor is None:
+            raise ValueError("deploy.costs=predictor needs a saved latency predictor (python run.py task=profile)")
+        return predicted_costs(arch, predictor)
+    return mac_costs(arch)
 
 
-def deploy_job(name: str, arch_path: Path, weights: Path, variants: dict[str, dict], repeats: int,
+def deploy_job(name: str, arch_path: Path, weights: Path, variants: dict[str, Any], repeats: int,
                warmup: int, input_seed: int = 0) -> dict[str, Any]:
     return {"name": name, "arch": str(arch_path), "weights": str(weights), "batch": 1,
             "input_seed": input_seed, "repeats": repeats, "warmup": warmup, "variants": variants}
+
+
+def link_job(repeats: int = 30) -> dict[str, Any]:
+    return {"name": "link", "kind": "ping_pong", "sizes": LINK_SIZES, "repeats": repeats, "warmup": 5}
 
 
 def deploy_task(cfg: Any, out_dir: Path) -> dict[str, Any]:
@@ -71,6 +92,7 @@ def deploy_task(cfg: Any, out_dir: Path) -> dict[str, Any]:
     from nas.config import architecture_from_config
 
     deploy = cfg.deploy
+    units = deploy.workers
     arch = architecture_from_config(cfg)
     out_dir = Path(out_dir)
     arch_path = save(arch, out_dir / "architecture.json")
@@ -80,20 +102,27 @@ def deploy_task(cfg: Any, out_dir: Path) -> dict[str, Any]:
             raise FileNotFoundError(f"deploy.weights: file not found: {deploy.weights}")
     else:
         weights = save_random_weights(arch, out_dir / "weights.pt", deploy.weight_seed)
+    hw_cfg = getattr(cfg, "hw", None)
+    predictor = load_predictor(hw_cfg)
+    costs = vertex_costs(arch, deploy.costs, weights, predictor)
+    plan_link = Link(deploy.link_latency_ms / 1e3, deploy.link_bandwidth_mbps * 1e6 / 8)
     analysis = getattr(cfg, "analysis", None)
     analysis = analysis if hasattr(analysis, "partitioners") else None  # a stub group: defaults
-    assignment, partition_info = deployment_assignment(arch, deploy.workers, deploy.partitioner, analysis)
-    variants = {"distributed": assignment}
-    if deploy.workers > 1:
+    assignment, partition_info = deployment_assignment(arch, units, deploy.partitioner, analysis, costs, plan_link)
+    order = simulate(arch, assignment, costs, units, plan_link).order if deploy.order == "schedule" else None
+    variants: dict[str, Any] = {"distributed": {"assignment": assignment, "order": order}}
+    if units > 1:
         variants["single"] = single_unit(arch)
-    spec = {"timeout_s": deploy.timeout_s, "threads": deploy.threads,
-            "jobs": [deploy_job("arch", arch_path, weights, variants, deploy.repeats, deploy.warmup, deploy.input_seed)]}
-    report = launch_local(spec, deploy.workers, workdir=out_dir / "deploy", deadline_s=deploy.deadline_s, port=deploy.port)
+    jobs = [deploy_job("arch", arch_path, weights, variants, deploy.repeats, deploy.warmup, deploy.input_seed)]
+    if units > 1:
+        jobs.append(link_job())
+    spec = {"timeout_s": deploy.timeout_s, "threads": deploy.threads, "jobs": jobs}
+    report = launch_local(spec, units, workdir=out_dir / "deploy", deadline_s=deploy.deadline_s, port=deploy.port)
     job = report["jobs"]["arch"]
-    plan = build_plan(arch, assignment, deploy.workers)
+    plan = build_plan(arch, assignment, units, order)
     measured = latency_stats(job["latency_ms"]["distributed"])
     result: dict[str, Any] = {
-        "workers": deploy.workers,
+        "workers": units,
         "threads": deploy.threads,
         "repeats": deploy.repeats,
         "partition": partition_info,
@@ -103,25 +132,24 @@ def deploy_task(cfg: Any, out_dir: Path) -> dict[str, Any]:
         "measured": measured,
         "arch_path": str(arch_path),
         "weights": str(weights),
-        "assignment_path": str(_save_assignment(plan.assignment, out_dir / "assignment.json")),
+        "assignment_path": str(_save_json({"assignment": plan.assignment, "order": order}, out_dir / "assignment.json")),
     }
-    if "single" in variants:
+    link = plan_link
+    if units > 1:
         single = latency_stats(job["latency_ms"]["single"])
         result["measured_single"] = single
         result["measured_speedup"] = single["median_ms"] / measured["median_ms"]
         result["max_abs_diff"] = float((job["outputs"]["distributed"] - job["outputs"]["single"]).abs().max())
-    target = getattr(cfg, "hw", None)
-    predicted = predicted_latency(arch, plan.assignment, deploy.workers, target)
-    if predicted is None:
-        result["predicted"] = None
-        result["note"] = "no latency predictor in hw/ yet: measured latency only"
+        link = fit_link(report["jobs"]["link"]["one_way_ms"])
+        result["measured_link"] = {"latency_ms": link.latency_s * 1e3, "bandwidth_mbps": link.bandwidth_bytes_s * 8 / 1e6}
+    if predictor is not None:
+        result["predicted"] = predict(arch, plan.assignment, units, predicted_costs(arch, predictor), link, "hw predictor")
     else:
-        result["predicted"] = predicted
+        result["predicted"] = predict(arch, plan.assignment, units, costs, link, f"{deploy.costs} costs")
+        result["note"] = "no saved hw latency predictor (task=profile): prediction from the placement costs"
     return result
 
 
-def _save_assignment(assignment: dict[str, int], path: Path) -> Path:
-    import json
-
-    path.write_text(json.dumps(assignment, indent=1))
+def _save_json(data: Any, path: Path) -> Path:
+    path.write_text(json.dumps(data, indent=1))
     return path

@@ -56,12 +56,19 @@ def make_image(job: dict[str, Any], shape: tuple[int, ...]) -> torch.Tensor:
     return torch.randn((int(job.get("batch", 1)), *shape), generator=generator)
 
 
+def plan_of(arch, variant: dict[str, Any], world_size: int):
+    """A variant is an assignment (vertex → unit), or {"assignment": …, "order": [...]}."""
+    if "assignment" in variant and isinstance(variant["assignment"], dict):
+        return build_plan(arch, variant["assignment"], world_size, variant.get("order"))
+    return build_plan(arch, variant, world_size)
+
+
 def run_job(job: dict[str, Any], rank: int, world_size: int, timeout_s: float) -> dict[str, Any] | None:
     """Build this rank's modules for every variant, run warm-up + repeats, return root's stats."""
     from nas.arch import load
 
     arch = load(job["arch"])
-    plans = {name: build_plan(arch, assignment, world_size) for name, assignment in job["variants"].items()}
+    plans = {name: plan_of(arch, variant, world_size) for name, variant in job["variants"].items()}
     owned = sorted({v for plan in plans.values() for v in plan.ranks[rank].vertices})
     modules = build_vertex_modules(arch, owned, job["weights"]) if owned else {}
     batch = int(job.get("batch", 1))
@@ -103,6 +110,31 @@ def run_job(job: dict[str, Any], rank: int, world_size: int, timeout_s: float) -
     }
 
 
+def ping_pong(job: dict[str, Any], rank: int) -> dict[str, Any] | None:
+    """One-way message time between ranks 0 and 1 per size (half a round trip): the link model."""
+    sizes = [int(n) for n in job.get("sizes", [1024, 65536, 1 << 20])]
+    repeats, warmup = int(job.get("repeats", 30)), int(job.get("warmup", 5))
+    times: dict[int, list[float]] = {}
+    for size in sizes:
+        buffer = torch.zeros(size // 4)
+        samples = []
+        for i in range(warmup + repeats):
+            dist.barrier()
+            if rank > 1:
+                continue
+            start = time.perf_counter()
+            if rank == 0:
+                dist.send(buffer, 1, tag=1)
+                dist.recv(buffer, 1, tag=2)
+            else:
+                dist.recv(buffer, 0, tag=1)
+                dist.send(buffer, 0, tag=2)
+            if i >= warmup:
+                samples.append((time.perf_counter() - start) / 2 * 1e3)
+        times[size] = samples
+    return {"one_way_ms": times} if rank == ROOT else None
+
+
 def serve(spec: dict[str, Any], rank: int, world_size: int) -> dict[str, Any] | None:
     timeout_s = float(spec.get("timeout_s", 60.0))
     threads = int(spec.get("threads", 1))
@@ -110,7 +142,12 @@ def serve(spec: dict[str, Any], rank: int, world_size: int) -> dict[str, Any] | 
     connect(rank, world_size, timeout_s)
     print(f"worker rank {rank}/{world_size}: connected", flush=True)
     try:
-        results = {job["name"]: run_job(job, rank, world_size, timeout_s) for job in spec["jobs"]}
+        results = {}
+        for job in spec["jobs"]:
+            if job.get("kind") == "ping_pong":
+                results[job["name"]] = ping_pong(job, rank) if world_size > 1 else None
+            else:
+                results[job["name"]] = run_job(job, rank, world_size, timeout_s)
         dist.barrier()
     finally:
         dist.destroy_process_group()

@@ -1,0 +1,163 @@
+"""Measured vs predicted speed-up of real distributed inference (n = 2 gloo workers, loopback).
+
+Study: ≥ 30 architectures at 224×224 — random graphs of every generator (er ba ws dp)
+and RandWire (fb), plus the chain baselines cifarnet, vgg11 and lcp. Each runs batch 1,
+one torch thread per worker, against one worker with one thread; all variants of an
+architecture are timed interleaved in the same two processes, so a burst of load from
+other jobs hits them alike. Two placements per architecture:
+- `metis`: the concurrency analysis' best (lowest-CS) option (partition/);
+- `heft`: latency-aware list scheduling (hw/runtime/schedule.py).
+Both run in the simulated schedule's order. Predicted speed-ups come from per-vertex
+costs (`--costs`: this machine's profile, or the hw/ latency predictor) and the
+loopback link measured by ping-pong in the same run.
+
+Needs quiet cores; run as
+    flock /tmp/cpu-bench.lock .venv/bin/python benchmarks/bench_distributed.py
+(about 3–5 minutes on 2 idle cores). Prints one row per architecture and a summary:
+median DP speed-up, chain speed-ups, Spearman(CS, measured), share of predictions
+within ±20 %; `--out FILE` saves every number as JSON.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+from scipy.stats import spearmanr
+from tqdm import tqdm
+
+import nas.baselines  # noqa: F401
+from hw.runtime.costs import predicted_costs, profiled_costs
+from hw.runtime.launch import launch_local
+from hw.runtime.plan import single_unit
+from hw.runtime.predict import predict
+from hw.runtime.schedule import Link, fit_link, heft_assignment, simulate
+from hw.runtime.task import link_job, metis_assignment
+from hw.runtime.weights import save_random_weights
+from nas.arch import save
+from nas.factory import create_architecture
+
+RANDOM = ("er", "ba", "ws", "dp")
+CHAINS = ("cifarnet", "vgg11", "lcp")
+PLACEMENTS = ("metis", "heft")
+STAGING = {"channels": 32, "max_channels": 256}
+PLAN_LINK = Link(latency_s=5e-5, bandwidth_bytes_s=2.5e9)
+
+
+def study(per_generator: int, fb: int, nodes: int, size: int, classes: int) -> list[tuple[str, object]]:
+    archs = []
+    for generator in RANDOM:
+        for seed in range(per_generator):
+            archs.append((f"{generator}-{seed}", create_architecture(
+                generator, nodes, seed, staging="probabilistic", staging_params=STAGING,
+                input_size=size, num_classes=classes)))
+    for seed in range(fb):
+        archs.append((f"fb-{seed}", create_architecture("fb", nodes, seed, input_size=size, num_classes=classes)))
+    for chain in CHAINS:
+        archs.append((chain, create_architecture(chain, nodes, 0, input_size=size, num_classes=classes)))
+    return archs
+
+
+def load_predictor(path: str | None):
+    from hw.predictor import LatencyPredictor
+
+    return LatencyPredictor.load(path or "artifacts/hw/local")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--per-generator", type=int, default=6, help="architectures per random generator")
+    parser.add_argument("--fb", type=int, default=4, help="RandWire architectures")
+    parser.add_argument("--nodes", type=int, default=40)
+    parser.add_argument("--size", type=int, default=224)
+    parser.add_argument("--classes", type=int, default=102)
+    parser.add_argument("--units", type=int, default=2)
+    parser.add_argument("--repeats", type=int, default=15)
+    parser.add_argument("--warmup", type=int, default=3)
+    parser.add_argument("--costs", choices=("profile", "predictor"), default="profile",
+                        help="per-vertex costs for placement and prediction")
+    parser.add_argument("--predictor", default=None, help="hw predictor directory (default artifacts/hw/local)")
+    parser.add_argument("--workdir", default=None)
+    parser.add_argument("--out", default=None, help="save all results as JSON")
+    args = parser.parse_args()
+
+    load_before = os.getloadavg()
+    started = time.time()
+    workdir = Path(args.workdir or tempfile.mkdtemp(prefix="bench-distributed-"))
+    predictor = load_predictor(args.predictor) if args.costs == "predictor" else None
+    rows, jobs = {}, [link_job(40)]
+    for name, arch in tqdm(study(args.per_generator, args.fb, args.nodes, args.size, args.classes), desc="prepare"):
+        arch_path = save(arch, workdir / f"{name}.json")
+        weights = save_random_weights(arch, workdir / f"{name}.pt", seed=0)
+        costs = predicted_costs(arch, predictor) if predictor is not None else profiled_costs(arch, weights)
+        metis, info = metis_assignment(arch, args.units)
+        placements = {"metis": metis, "heft": heft_assignment(arch, costs, args.units, PLAN_LINK)}
+        variants = {"single": single_unit(arch)}
+        for key, assignment in placements.items():
+            variants[key] = {"assignment": assignment, "order": simulate(arch, assignment, costs, args.units, PLAN_LINK).order}
+        rows[name] = {"arch": arch, "costs": costs, "cs": info["cs"], "placements": placements,
+                      "generator": arch.graph["generator"], "vertices": arch.number_of_nodes() - 2}
+        jobs.append({"name": name, "arch": str(arch_path), "weights": str(weights), "batch": 1, "input_seed": 0,
+                     "repeats": args.repeats, "warmup": args.warmup, "variants": variants})
+    print(f"running {len(rows)} architectures on {args.units} workers (+1-worker reference) ...", flush=True)
+    report = launch_local({"jobs": jobs, "timeout_s": 120, "threads": 1}, args.units, workdir=workdir / "run")
+    link = fit_link(report["jobs"]["link"]["one_way_ms"])
+    load_after = os.getloadavg()
+
+    header = f"{'arch':<12} {'V':>3} {'CS':>6} {'1-unit ms':>9}"
+    for key in PLACEMENTS:
+        header += f" | {key + ' pred':>10} {'meas':>5} {'msgs':>4}"
+    print(header)
+    results = []
+    for name, row in rows.items():
+        job = report["jobs"][name]
+        single_ms = float(np.median(job["latency_ms"]["single"]))
+        entry = {"arch": name, "generator": row["generator"], "vertices": row["vertices"], "cs": row["cs"],
+                 "single_ms": single_ms}
+        line = f"{name:<12} {row['vertices']:>3} {row['cs']:>6.2f} {single_ms:>9.1f}"
+        for key in PLACEMENTS:
+            measured = single_ms / float(np.median(job["latency_ms"][key]))
+            predicted = predict(row["arch"], row["placements"][key], args.units, row["costs"], link, args.costs)["speedup"]
+            entry[key] = {"predicted": predicted, "measured": measured, "messages": job["messages"][key],
+                          "distributed_ms": float(np.median(job["latency_ms"][key]))}
+            line += f" | {predicted:>10.2f} {measured:>5.2f} {job['messages'][key]:>4}"
+        print(line)
+        results.append(entry)
+
+    summary = {"archs": len(results), "units": args.units, "size": args.size, "costs": args.costs,
+               "link": {"latency_ms": link.latency_s * 1e3, "bandwidth_mbps": link.bandwidth_bytes_s * 8 / 1e6},
+               "load_before": load_before, "load_after": load_after, "wall_s": time.time() - started}
+    cs = [r["cs"] for r in results]
+    for key in PLACEMENTS:
+        measured = np.array([r[key]["measured"] for r in results])
+        predicted = np.array([r[key]["predicted"] for r in results])
+        dp = [r[key]["measured"] for r in results if r["generator"] == "dp"]
+        summary[key] = {
+            "dp_median_speedup": float(np.median(dp)) if dp else None,
+            "chain_speedups": {r["arch"]: r[key]["measured"] for r in results if r["arch"] in CHAINS},
+            "median_speedup_by_generator": {g: float(np.median([r[key]["measured"] for r in results if r["generator"] == g]))
+                                            for g in dict.fromkeys(r["generator"] for r in results)},
+            "spearman_cs_measured": float(spearmanr(cs, measured).statistic),
+            "within_20pct": float(np.mean(np.abs(predicted - measured) <= 0.2 * measured)),
+        }
+    print()
+    print(f"loopback link: {summary['link']['latency_ms']:.3f} ms + bytes / {summary['link']['bandwidth_mbps'] / 1e3:.1f} Gbit/s;"
+          f" load average before {load_before[0]:.2f}, after {load_after[0]:.2f}; wall {summary['wall_s']:.0f} s")
+    for key in PLACEMENTS:
+        s = summary[key]
+        chains = ", ".join(f"{k} {v:.2f}×" for k, v in s["chain_speedups"].items())
+        by_gen = ", ".join(f"{k} {v:.2f}×" for k, v in s["median_speedup_by_generator"].items())
+        print(f"[{key}] DP median speed-up {s['dp_median_speedup']:.2f}× (target ≥ 1.5×); chains: {chains}; "
+              f"Spearman(CS, measured) {s['spearman_cs_measured']:.2f} (target ≤ −0.6); "
+              f"predicted within ±20 %: {100 * s['within_20pct']:.0f} % (target ≥ 80 %)")
+        print(f"[{key}] median by generator: {by_gen}")
+    if args.out:
+        Path(args.out).write_text(json.dumps({"summary": summary, "rows": results}, indent=1))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,53 @@
+"""Per-vertex cost estimates (seconds, batch 1) that order and place a deployment.
+
+- `profiled_costs`: time every vertex module of the real model on this machine, one
+  thread, on the calling thread's CPU clock (descheduling by other jobs is not
+  counted), a low quantile over interleaved repeats — what a deployment would do on
+  the device before choosing its schedule;
+- `predicted_costs`: the operation-wise latency predictor of `hw/`
+  (`LatencyPredictor.vertex_latencies`), no torch run needed;
+- `mac_costs`: MACs at a nominal rate; a last resort that ignores memory-bound ops.
+"""
+from __future__ import annotations
+
+import time
+from pathlib import Path
+from typing import Any
+
+import networkx as nx
+import numpy as np
+import torch
+
+from nas.builder import build_model
+from nas.dag import INPUT
+
+
+def profiled_costs(arch: nx.DiGraph, weights: str | Path | None = None, repeats: int = 7,
+                   quantile: float = 0.25, threads: int = 1, seed: int = 0) -> dict[str, float]:
+    """Seconds each vertex takes in this process (one thread), by vertex name."""
+    torch.set_num_threads(threads)
+    model = build_model(arch).eval()
+    if weights is not None:
+        model.load_state_dict(torch.load(weights, map_location="cpu", weights_only=True))
+    size = arch.graph["input_size"]
+    image = torch.randn((1, arch.graph.get("in_channels", 3), size, size), generator=torch.Generator().manual_seed(seed))
+    samples: dict[str, list[float]] = {name: [] for name, _, _ in model.plan}
+    with torch.inference_mode():
+        for i in range(repeats + 1):
+            values: dict[str, torch.Tensor] = {}
+            for name, preds, _free in model.plan:
+                module = model.vertices[name]
+                start = time.thread_time()
+                values[name] = module.op(image) if name == INPUT else module([values[u] for u in preds])
+                if i:  # the first pass warms up
+                    samples[name].append(time.thread_time() - start)
+    return {name: float(np.quantile(s, quantile)) for name, s in samples.items()}
+
+
+def predicted_costs(arch: nx.DiGraph, predictor: Any) -> dict[str, float]:
+    """Seconds per vertex from a `hw.predictor.LatencyPredictor`."""
+    return {str(v): float(t) for v, t in predictor.vertex_latencies(arch).items()}
+
+
+def mac_costs(arch: nx.DiGraph, macs_per_s: float = 2e10, per_vertex_s: float = 5e-5) -> dict[str, float]:
+    return {str(v): d["macs"] / macs_per_s + per_vertex_s for v, d in arch.nodes(data=True)}
