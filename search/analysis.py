@@ -16,6 +16,8 @@ from nas.arch import save, summary
 
 def analyze_architecture(arch: nx.DiGraph, cfg: Any, out_dir: Path) -> dict:
     """Size, costs and the saved `arch_path` of `arch` (file written into `out_dir`)."""
+    from partition.task import concurrency_report
+
     arch_path = save(arch, Path(out_dir) / "architecture.json")
     return {**summary(arch), "input_size": arch.graph["input_size"], "num_classes": arch.graph["num_classes"],
-            "arch_path": str(arch_path)}
+            "arch_path": str(arch_path), **concurrency_report(arch, cfg, arch_path)}

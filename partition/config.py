@@ -1,0 +1,79 @@
+"""Dataclass schema of the `analysis` config group (concurrency analysis and survey).
+
+Stored in Hydra's ConfigStore as `schema/analysis/analysis`; `conf/analysis/*.yaml`
+extend it. Range checks run in `__post_init__` when the config is validated.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from hydra.core.config_store import ConfigStore
+
+
+def _require(condition: bool, message: str) -> None:
+    if not condition:
+        raise ValueError(message)
+
+
+@dataclass
+class SurveyConfig:
+    """The paper's sampling study without training (`task=survey`)."""
+
+    samples: int = 1000  # architectures per generator × vertex count
+    generators: list[str] = field(default_factory=lambda: ["er", "ba", "ws", "dp", "fb"])
+    nodes: list[int] = field(default_factory=lambda: [40, 80])
+    units: list[int] = field(default_factory=lambda: [4, 6, 8, 10])
+    workers: int = 0  # processes; 0 = every core
+    chunksize: int = 25  # architectures per work item sent to a process
+
+    def __post_init__(self) -> None:
+        _require(self.samples >= 1, f"analysis.survey.samples must be >= 1, got {self.samples}")
+        _require(len(self.generators) >= 1, "analysis.survey.generators must name at least one generator")
+        _require(len(self.nodes) >= 1 and min(self.nodes) >= 2, f"analysis.survey.nodes must be counts >= 2, got {list(self.nodes)}")
+        _require(len(self.units) >= 1 and min(self.units) >= 1, f"analysis.survey.units must be counts >= 1, got {list(self.units)}")
+        _require(self.workers >= 0, f"analysis.survey.workers must be >= 0 (0 = every core), got {self.workers}")
+        _require(self.chunksize >= 1, f"analysis.survey.chunksize must be >= 1, got {self.chunksize}")
+
+
+@dataclass
+class AnalysisConfig:
+    name: str = "default"
+    # Partitioners whose options compete for the best CS (registry partition.PARTITIONERS).
+    partitioners: list[str] = field(default_factory=lambda: ["metis"])
+    # Balance bounds ε (W_p ≤ ε·W_avg) swept to give m options per partitioner.
+    epsilons: list[float] = field(default_factory=lambda: [1.03, 1.1, 1.2, 1.3, 1.5, 2.0])
+    # CS = (δ_w^a · Λ′^b · η^c)^(1/3)
+    a: float = 1.0
+    b: float = 1.5
+    c: float = 1.0
+    # Zero-Λ guard: CS floors Λ at comm_floor · U_c bytes (Λ′ ≥ comm_floor / n), so a
+    # partition that cuts nothing does not score a perfect 0. 0 disables the guard.
+    comm_floor: float = 1.0
+    seed: int = 0  # partitioner seed
+    # kway (default: keeps W_p <= eps * W_avg best and never prints METIS errors on tiny
+    # sub-problems) | recursive (bisection) | auto (pymetis: recursive up to 8 parts)
+    metis_mode: str = "kway"
+    metis_ncuts: int = 1  # METIS tries this many partitionings and keeps the best
+    kahypar_preset: str = ""  # KaHyPar .ini; empty = partition/presets/kahypar_km1_fast.ini
+    plots: bool = True  # task=analyze: write the width-vs-depth and partition PNGs
+    survey: SurveyConfig = field(default_factory=SurveyConfig)
+
+    def __post_init__(self) -> None:
+        from partition.partitioners import PARTITIONERS
+
+        _require(len(self.partitioners) >= 1, "analysis.partitioners must name at least one partitioner")
+        for name in self.partitioners:
+            _require(name in PARTITIONERS, f"analysis.partitioners: unknown {name!r}; valid: {', '.join(PARTITIONERS.names())}")
+        _require(len(self.epsilons) >= 1, "analysis.epsilons must list at least one balance bound")
+        for eps in self.epsilons:
+            _require(eps >= 1.0, f"analysis.epsilons must be >= 1 (W_p <= eps * W_avg), got {eps}")
+        for key in ("a", "b", "c"):
+            _require(getattr(self, key) >= 0, f"analysis.{key} (CS exponent) must be >= 0, got {getattr(self, key)}")
+        _require(self.comm_floor >= 0, f"analysis.comm_floor must be >= 0, got {self.comm_floor}")
+        _require(self.metis_mode in ("auto", "kway", "recursive"), f"analysis.metis_mode must be auto, kway or recursive, got {self.metis_mode!r}")
+        _require(self.metis_ncuts >= 1, f"analysis.metis_ncuts must be >= 1, got {self.metis_ncuts}")
+
+
+def register_configs(cs: ConfigStore | None = None) -> None:
+    cs = cs or ConfigStore.instance()
+    cs.store(group="schema/analysis", name="analysis", node=AnalysisConfig)

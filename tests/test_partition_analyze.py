@@ -1,0 +1,147 @@
+"""The analysis API, task=analyze's concurrency report and task=survey."""
+import json
+
+import numpy as np
+import pandas as pd
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from nas.factory import create_architecture
+from partition import metrics
+from partition.analyze import Analyzer, analyze, prepare
+from partition.config import AnalysisConfig
+from partition.task import concurrency_report, read_partition
+from search.config import validate
+from tests.conftest import compose_config
+from tests.test_partition_metrics import chains
+
+
+@pytest.fixture(scope="module")
+def dp_arch():
+    return create_architecture("dp", 40, 1, staging="probabilistic", input_size=16)
+
+
+def naive_communication(arch, assignment) -> int:
+    """Λ straight from the DAG: each producer's tensor goes once to every other unit."""
+    total = 0
+    for u in arch:
+        consumers = list(arch.successors(u))
+        if consumers:
+            units = {assignment[v] for v in consumers} | {assignment[u]}
+            total += arch.edges[u, consumers[0]]["bytes"] * (len(units) - 1)
+    return total
+
+
+def test_analyze_reports_the_best_balanced_option(dp_arch):
+    cfg = AnalysisConfig()
+    result = analyze(dp_arch, 4, cfg)
+    options = result["options"]
+    assert [o["epsilon"] for o in options] == cfg.epsilons  # all ε < 4: one option each
+    balanced = [o for o in options if o["balanced"]]
+    assert balanced and result["cs"] == min(o["cs"] for o in balanced)
+    best = options[result["best_option"]]
+    assert result["assignment"] == best["assignment"]
+    assert set(result["assignment"]) == set(dp_arch.nodes)
+    assert result["comm"] == naive_communication(dp_arch, result["assignment"])
+    for o in options:  # every option carries every metric, consistent with its assignment
+        assert o["comm"] == naive_communication(dp_arch, o["assignment"])
+        assert sum(o["loads"]) == sum(dp_arch.nodes[v]["macs"] for v in dp_arch)
+        assert o["imbalance"] == pytest.approx(max(o["loads"]) / (sum(o["loads"]) / 4))
+        assert o["cs"] == pytest.approx(metrics.concurrency_score(
+            o["imbalance"], max(o["comm_norm"], 1 / 4), result["eta"]))
+    assert result["critical_path"]["vertices"] * 4 / 40 == pytest.approx(result["eta"])
+    assert 1.0 <= result["speedup_bound"] <= 4.0
+    assert result["critical_path"]["flops"] <= result["total_flops"]
+
+
+@settings(max_examples=25, deadline=None)
+@given(generator=st.sampled_from(["er", "ba", "ws", "dp", "fb"]), seed=st.integers(0, 50),
+       units=st.integers(2, 7), data=st.data())
+def test_communication_matches_the_dag_for_any_assignment(generator, seed, units, data):
+    arch = create_architecture(generator, 16, seed, staging="probabilistic", input_size=16)
+    prep = prepare(arch)
+    parts = np.array(data.draw(st.lists(st.integers(0, units - 1), min_size=len(arch), max_size=len(arch))))
+    assignment = dict(zip(prep.hypergraph.vertices, parts.tolist()))
+    assert metrics.communication(prep.hypergraph, parts, units) == naive_communication(arch, assignment)
+
+
+def test_one_unit_has_no_communication_but_a_guarded_score(dp_arch):
+    result = analyze(dp_arch, 1)
+    assert result["comm"] == 0 and result["imbalance"] == 1.0 and result["speedup_bound"] == 1.0
+    assert result["cs"] > 0  # Λ′ floored at comm_floor / n = 1
+    assert set(result["assignment"].values()) == {0}
+
+
+def test_epsilons_that_allow_one_unit_are_skipped(dp_arch):
+    result = analyze(dp_arch, 2)
+    assert [o["epsilon"] for o in result["options"]] == [1.03, 1.1, 1.2, 1.3, 1.5]
+
+
+def test_pure_chain_has_eta_n_and_no_speedup():
+    for units in (2, 4):
+        result = analyze(chains(1, 12), units)
+        assert result["eta"] == pytest.approx(units)
+        assert result["speedup_bound"] == pytest.approx(1.0)
+
+
+def test_analyzer_runs_every_partitioner_and_the_heuristic_once(dp_arch):
+    cfg = AnalysisConfig(partitioners=["metis", "heuristic"], epsilons=[1.1, 1.5])
+    result = Analyzer(cfg)(dp_arch, 4, assignments=False)
+    assert [(o["partitioner"], o["epsilon"]) for o in result["options"]] == [
+        ("metis", 1.1), ("metis", 1.5), ("heuristic", None)]
+    assert "assignment" not in result
+
+
+def test_concurrency_report_writes_partition_and_plots(tmp_path):
+    cfg = validate(compose_config("task=analyze", "hw.units=3", "nodes=12"))
+    arch = create_architecture("dp", 12, 0, staging="probabilistic", input_size=16)
+    report = concurrency_report(arch, cfg, tmp_path / "architecture.json")
+    for key in ("eta", "cs", "comm", "comm_norm", "imbalance", "entropy", "critical_path",
+                "speedup_bound", "units", "options"):
+        assert key in report
+    assert report["units"] == 3
+    assigned = read_partition(report["partition_path"])
+    assert set(assigned) == set(arch.nodes) and set(assigned.values()) <= {0, 1, 2}
+    saved = json.loads((tmp_path / "partition.json").read_text())
+    assert len(saved["options"]) == len(report["options"])
+    for name in ("width_depth.png", "partition.png"):
+        assert (tmp_path / name).stat().st_size > 1000
+    json.dumps(report)  # the task's result must be JSON
+
+
+def test_units_must_be_positive(tmp_path):
+    cfg = validate(compose_config("task=analyze", "hw.units=0"))
+    arch = create_architecture("dp", 8, 0, input_size=16)
+    with pytest.raises(ValueError, match="hw.units"):
+        concurrency_report(arch, cfg, tmp_path / "architecture.json")
+
+
+@pytest.mark.parametrize("workers", [1, 2])
+def test_survey_writes_every_sample_and_a_summary(tmp_path, workers, capsys):
+    from partition.survey import survey_task
+
+    cfg = validate(compose_config(
+        "task=survey", "analysis.survey.samples=2", "analysis.survey.nodes=[16]",
+        "analysis.survey.units=[2,3]", f"analysis.survey.workers={workers}", "analysis.survey.chunksize=1"))
+    result = survey_task(cfg, tmp_path)
+    frame = pd.read_csv(result["csv"])
+    assert len(frame) == 2 * 5 * 1 * 2 == result["analyses"]
+    assert set(frame.generator) == {"er", "ba", "ws", "dp", "fb"}
+    assert sorted(result["ranking"]) == ["ba", "dp", "er", "fb", "ws"]
+    for gen, row in result["summary"].items():
+        assert row["cs_q1"] <= row["cs_median"] <= row["cs_q3"]
+        assert row["cs_median"] == pytest.approx(frame[frame.generator == gen].cs.median())
+    for plot in result["plots"]:
+        assert (tmp_path / plot.split("/")[-1]).stat().st_size > 1000
+    assert "ranking by median CS" in capsys.readouterr().out
+
+
+def test_survey_uses_the_composed_generator_parameters():
+    from partition.survey import generator_kwargs
+
+    cfg = validate(compose_config("generator=dp", "generator.beta=0.3"))
+    assert generator_kwargs(cfg, "dp")["params"]["beta"] == 0.3
+    assert generator_kwargs(cfg, "fb")["orientation"] == "index"
+    with pytest.raises(ValueError, match="no defaults"):
+        generator_kwargs(cfg, "resnet50")
