@@ -81,13 +81,32 @@ def simulate(arch: nx.DiGraph, assignment: Mapping, cost: Mapping[str, float], u
     return _list_schedule(arch, cost, units, link, lambda v, est: [unit[v]])
 
 
-def heft_assignment(arch: nx.DiGraph, cost: Mapping[str, float], units: int, link: Link = Link()) -> dict[str, int]:
+def heft_assignment(arch: nx.DiGraph, cost: Mapping[str, float], units: int, link: Link = Link(),
+                    refine: int = 3) -> dict[str, int]:
     """HEFT (Topcuoglu et al. 2002): each vertex, by upward rank, to the unit where it ends first.
 
-    Stem and head stay on the root, where the image is and the logits are wanted.
+    Stem and head stay on the root, where the image is and the logits are wanted. Then
+    up to `refine` passes of local search: move single vertices to another unit while
+    the simulated makespan drops (HEFT decides greedily, one vertex at a time).
     """
-    schedule = _list_schedule(arch, cost, units, link, None)
-    return dict(schedule.unit)
+    assignment = dict(_list_schedule(arch, cost, units, link, None).unit)
+    best = simulate(arch, assignment, cost, units, link).makespan
+    movable = [str(v) for v in topological_order(arch) if v not in (INPUT, OUTPUT)]
+    for _ in range(refine):
+        improved = False
+        for v in movable:
+            home = assignment[v]
+            for p in range(units):
+                if p == home:
+                    continue
+                assignment[v] = p
+                makespan = simulate(arch, assignment, cost, units, link).makespan
+                if makespan < best * (1 - 1e-9):
+                    best, home, improved = makespan, p, True
+            assignment[v] = home
+        if not improved:
+            break
+    return assignment
 
 
 def _list_schedule(arch, cost, units, link, fixed) -> Schedule:
