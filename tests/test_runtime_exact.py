@@ -119,3 +119,25 @@ def test_one_to_four_workers_match_one_process_for_every_generator(tmp_path, uni
     jobs, refs = make_jobs(tmp_path, ALL_GENERATORS, units=units)
     report = launch_local({"jobs": jobs, "timeout_s": 60, "threads": 1}, units, workdir=tmp_path / "run", deadline_s=600)
     check(report, refs, units)
+
+
+@pytest.mark.slow
+def test_workers_run_under_torchrun(tmp_path):
+    """The same worker command runs unchanged under torchrun (what edge devices would use)."""
+    import json
+    import os
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    from hw.runtime.launch import free_port
+
+    jobs, refs = make_jobs(tmp_path, ["dp", "lcp"], units=2)
+    spec = {"jobs": jobs, "timeout_s": 60, "threads": 1, "result": str(tmp_path / "result.pt")}
+    (tmp_path / "job.json").write_text(json.dumps(spec))
+    torchrun = Path(sys.executable).with_name("torchrun")
+    env = {**os.environ, "GLOO_SOCKET_IFNAME": "lo"}
+    subprocess.run([str(torchrun), "--nnodes=1", "--nproc-per-node=2", "--master-addr=127.0.0.1",
+                    f"--master-port={free_port()}", "-m", "hw.runtime.worker", str(tmp_path / "job.json")],
+                   check=True, env=env, cwd=Path(__file__).resolve().parents[1], timeout=300, capture_output=True)
+    check(torch.load(tmp_path / "result.pt", weights_only=True), refs, 2)
