@@ -1,0 +1,158 @@
+"""Base LightningDataModule: fixed splits, `data.fraction`, loaders sized for the machine.
+
+A concrete data set only says where its images come from (`load`: raw train/val/test
+sources and the indices each split uses); splitting, subsampling, transforms and
+loaders are shared here so every data set behaves the same way.
+"""
+from __future__ import annotations
+
+import contextlib
+import math
+import os
+import sys
+from typing import Any, Callable, Sequence
+from urllib.error import URLError
+
+import lightning.pytorch as pl
+import numpy as np
+import torch
+from torch.utils.data import DataLoader, Dataset
+
+from nas.registry import Registry
+from training.transforms import image_transform
+
+DATAMODULES: Registry[Callable[..., "ImageDataModule"]] = Registry("data set")
+register_datamodule = DATAMODULES.register
+
+SPLITS = ("train", "val", "test")
+
+
+def machine_workers() -> int:
+    """Loader processes for file-backed sets: one core stays with the training loop."""
+    cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
+    return min(8, max(0, cores - 1))
+
+
+class Split(Dataset):
+    """A split of a raw source (items (image, label), image untransformed) + its transform."""
+
+    def __init__(self, source: Any, indices: Sequence[int], transform: Callable) -> None:
+        self.source, self.indices, self.transform = source, np.asarray(indices, dtype=np.int64), transform
+
+    def __len__(self) -> int:
+        return len(self.indices)
+
+    def __getitem__(self, i: int) -> tuple[torch.Tensor, int]:
+        image, label = self.source[int(self.indices[i])]
+        return self.transform(image), int(label)
+
+
+class TensorImages(Dataset):
+    """In-memory images (N, C, H, W) and labels (N,)."""
+
+    def __init__(self, images: torch.Tensor, labels: torch.Tensor) -> None:
+        self.images, self.labels = images, labels
+
+    def __len__(self) -> int:
+        return len(self.labels)
+
+    def __getitem__(self, i: int) -> tuple[torch.Tensor, int]:
+        return self.images[i], int(self.labels[i])
+
+
+def holdout(indices: Sequence[int], labels: Sequence[int] | None, fraction: float,
+            seed: int) -> tuple[np.ndarray, np.ndarray]:
+    """(kept, held out): a fixed, class-stratified split of `indices` (plain if too small)."""
+    from sklearn.model_selection import train_test_split
+
+    indices = np.asarray(indices)
+    strata = None if labels is None else np.asarray(labels)[indices]
+    try:
+        kept, held = train_test_split(indices, test_size=fraction, random_state=seed, stratify=strata)
+    except ValueError:  # a class too small to stratify (tiny sets)
+        kept, held = train_test_split(indices, test_size=fraction, random_state=seed)
+    return np.sort(kept), np.sort(held)
+
+
+def subsample(indices: np.ndarray, fraction: float, seed: int) -> np.ndarray:
+    """A fixed `fraction` of `indices` (at least one)."""
+    if fraction >= 1:
+        return indices
+    keep = max(1, math.ceil(fraction * len(indices)))
+    return np.sort(np.random.default_rng(seed).permutation(indices)[:keep])
+
+
+def open_dataset(open_: Callable[[bool], Any], present: bool, download: bool, what: str, how: str) -> Any:
+    """`open_(download)` a torchvision data set; any failure becomes one clear message.
+
+    `present` says whether the files are already there; if not, a download is tried when
+    allowed (torchvision's progress chatter goes to stderr, stdout keeps the JSON).
+    """
+    if present:
+        try:
+            return open_(False)
+        except RuntimeError as err:
+            raise FileNotFoundError(f"{what} is incomplete or corrupted ({err}); {how}") from None
+    if download:
+        try:
+            with contextlib.redirect_stdout(sys.stderr):
+                return open_(True)
+        except (URLError, OSError, RuntimeError) as err:
+            raise FileNotFoundError(f"{what} not found and the download failed ({err}); {how}") from None
+    raise FileNotFoundError(f"{what} not found; {how}")
+
+
+class ImageDataModule(pl.LightningDataModule):
+    """Loaders over fixed train/val/test splits of one image-classification set."""
+
+    in_memory = False  # decoded images held in RAM: loader processes would only add overhead
+
+    def __init__(self, data: Any, batch_size: int = 64, eval_batch_size: int = 256) -> None:
+        super().__init__()
+        self.data, self.batch_size, self.eval_batch_size = data, batch_size, eval_batch_size
+        self.splits: dict[str, Split] = {}
+
+    def load(self) -> dict[str, tuple[Any, Sequence[int]]]:
+        """Per split: the raw source (items (image, label)) and the indices it uses."""
+        raise NotImplementedError
+
+    def setup(self, stage: str | None = None) -> None:
+        if self.splits:
+            return
+        sources = self.load()
+        for split in SPLITS:
+            source, indices = sources[split]
+            indices = subsample(np.asarray(indices), self.data.fraction, self.data.split_seed)
+            self.splits[split] = Split(source, indices, image_transform(self.data, train=split == "train"))
+
+    def sizes(self) -> dict[str, int]:
+        self.setup()
+        return {split: len(ds) for split, ds in self.splits.items()}
+
+    @property
+    def num_workers(self) -> int:
+        if self.data.num_workers is not None:
+            return self.data.num_workers
+        return 0 if self.in_memory else machine_workers()
+
+    def _loader(self, split: str, shuffle: bool, batch_size: int) -> DataLoader:
+        self.setup()
+        workers = self.num_workers
+        return DataLoader(self.splits[split], batch_size=batch_size, shuffle=shuffle, num_workers=workers,
+                          persistent_workers=workers > 0, pin_memory=torch.cuda.is_available())
+
+    def train_dataloader(self) -> DataLoader:
+        return self._loader("train", True, self.batch_size)
+
+    def val_dataloader(self) -> DataLoader:
+        return self._loader("val", False, self.eval_batch_size)
+
+    def test_dataloader(self) -> DataLoader:
+        return self._loader("test", False, self.eval_batch_size)
+
+
+def create_datamodule(data: Any, batch_size: int = 64, eval_batch_size: int = 256) -> ImageDataModule:
+    """The datamodule of the `data` config (its `name` picks the registry entry)."""
+    import training.datamodules  # noqa: F401  (registers the data sets)
+
+    return DATAMODULES.create(data.name, data=data, batch_size=batch_size, eval_batch_size=eval_batch_size)

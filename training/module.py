@@ -1,0 +1,68 @@
+"""LightningModule that trains any architecture's `nn.Module` for classification.
+
+Logs `train_loss`, `train_acc`, `val_loss`, `val_acc`, `test_loss`, `test_acc` per epoch
+(accuracy in %, top-1): the search and MLflow read these names.
+"""
+from __future__ import annotations
+
+import inspect
+from typing import Any, Callable
+
+import lightning.pytorch as pl
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+
+class DivergedError(ValueError):
+    """The loss became NaN/inf. A ValueError, so `run.py` reports it in one line; the
+    search marks the trial failed. Usually the learning rate is too high."""
+
+
+class ArchitectureClassifier(pl.LightningModule):
+    """Cross-entropy training with an optimizer/scheduler built from partials."""
+
+    def __init__(self, model: nn.Module, optimizer: Callable[..., torch.optim.Optimizer],
+                 scheduler: Callable[..., Any] | None = None, scheduler_interval: str = "epoch",
+                 label_smoothing: float = 0.0) -> None:
+        super().__init__()
+        self.model = model
+        self.make_optimizer, self.make_scheduler = optimizer, scheduler
+        self.scheduler_interval, self.label_smoothing = scheduler_interval, label_smoothing
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.model(x)
+
+    def _evaluate(self, batch: tuple[torch.Tensor, torch.Tensor], split: str) -> torch.Tensor:
+        x, y = batch
+        logits = self(x)
+        loss = F.cross_entropy(logits, y, label_smoothing=self.label_smoothing if split == "train" else 0.0)
+        if not torch.isfinite(loss):
+            raise DivergedError(f"training diverged: {split} loss is {loss.item()} at epoch {self.current_epoch}, "
+                                f"step {self.global_step}; lower train.optimizer.lr")
+        accuracy = 100.0 * (logits.argmax(1) == y).float().mean()
+        # Epoch values are batch-size-weighted means: exact top-1 over the split.
+        self.log(f"{split}_loss", loss, on_step=False, on_epoch=True, batch_size=len(y), prog_bar=split != "test")
+        self.log(f"{split}_acc", accuracy, on_step=False, on_epoch=True, batch_size=len(y), prog_bar=split != "train")
+        return loss
+
+    def training_step(self, batch: Any, batch_idx: int) -> torch.Tensor:
+        return self._evaluate(batch, "train")
+
+    def validation_step(self, batch: Any, batch_idx: int) -> None:
+        self._evaluate(batch, "val")
+
+    def test_step(self, batch: Any, batch_idx: int) -> None:
+        self._evaluate(batch, "test")
+
+    def configure_optimizers(self) -> Any:
+        optimizer = self.make_optimizer(self.parameters())
+        if self.make_scheduler is None:
+            return optimizer
+        extra = {}
+        # A per-step schedule of fixed length (OneCycleLR) learns its length from the data.
+        if self.scheduler_interval == "step" and "total_steps" in inspect.signature(self.make_scheduler).parameters:
+            if getattr(self.make_scheduler, "keywords", {}).get("total_steps") is None:
+                extra["total_steps"] = int(self.trainer.estimated_stepping_batches)
+        scheduler = self.make_scheduler(optimizer, **extra)
+        return {"optimizer": optimizer, "lr_scheduler": {"scheduler": scheduler, "interval": self.scheduler_interval}}
