@@ -16,8 +16,11 @@ from nas.arch import save, summary
 
 def analyze_architecture(arch: nx.DiGraph, cfg: Any, out_dir: Path) -> dict:
     """Size, costs and the saved `arch_path` of `arch` (file written into `out_dir`)."""
+    from hw.analyze import analyze_summary, assignment_from_file
     from partition.task import concurrency_report
 
     arch_path = save(arch, Path(out_dir) / "architecture.json")
+    concurrency = concurrency_report(arch, cfg, arch_path)
+    assignment = assignment_from_file(concurrency["partition_path"], arch)  # best partition: vertex → unit
     return {**summary(arch), "input_size": arch.graph["input_size"], "num_classes": arch.graph["num_classes"],
-            "arch_path": str(arch_path), **concurrency_report(arch, cfg, arch_path)}
+            "arch_path": str(arch_path), **concurrency, **analyze_summary(cfg, arch, assignment)}

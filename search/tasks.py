@@ -72,3 +72,11 @@ def deploy(cfg: Any) -> dict:
     from hw.runtime.task import deploy_task
 
     return deploy_task(cfg, output_dir())
+
+
+@register_task("profile")
+def profile(cfg: Any) -> dict:
+    """Measure this machine's op latencies (hw=local) and save the latency predictor to hw.predictor."""
+    from hw.task import profile_task
+
+    return profile_task(cfg)

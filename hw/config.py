@@ -1,0 +1,112 @@
+"""Dataclass schemas of the `hw` config group (a hardware target and its latency model).
+
+A target is `units` identical units (compute model + memory) joined by identical
+links (bandwidth, latency). `compute.backend` names the device kind in
+`hw.backends.BACKENDS`: `local` measures this machine, `scaled` predicts a device we
+cannot reach by scaling the local profile with a documented factor.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Optional
+
+from hydra.core.config_store import ConfigStore
+
+
+def _require(condition: bool, message: str) -> None:
+    if not condition:
+        raise ValueError(message)
+
+
+@dataclass
+class ProfileConfig:
+    """How `task=profile` measures ops (see hw/profile.py and hw/measure.py)."""
+
+    budget_s: float = 480.0  # wall-clock budget of a full profile (acceptance: <= 600 s)
+    quick_budget_s: float = 60.0  # budget of the automatic first-use profile
+    rounds: int = 40  # interleaved rounds per op (fewer when the budget runs out)
+    min_rounds: int = 5
+    quantile: float = 0.2  # statistic over rounds: contention only ever adds time
+    clock: str = "thread"  # thread (CPU time of the inference thread) | wall
+    threads: int = 1  # torch intra-op threads while measuring (and predicted)
+    seed: int = 0
+    pool_architectures: int = 200  # architectures whose ops seed the shape sample
+    calibration_architectures: int = 40  # whole architectures timed to fit executor overheads
+    adaptive_iterations: int = 2  # nn-Meter adaptive re-sampling passes
+    error_threshold: float = 0.1  # cross-validated relative error that triggers re-sampling
+    references: list[str] = field(default_factory=lambda: ["alexnet", "resnet50", "mobilenet_v2"])
+
+    def __post_init__(self) -> None:
+        _require(self.budget_s > 0 and self.quick_budget_s > 0, "hw.profile budgets must be > 0 seconds")
+        _require(self.rounds >= self.min_rounds >= 1, f"need hw.profile.rounds >= min_rounds >= 1, got {self.rounds}, {self.min_rounds}")
+        _require(0.0 <= self.quantile <= 0.5, f"hw.profile.quantile must be in [0, 0.5], got {self.quantile}")
+        _require(self.clock in ("thread", "wall"), f"hw.profile.clock must be thread or wall, got {self.clock!r}")
+        _require(self.threads >= 1, f"hw.profile.threads must be >= 1, got {self.threads}")
+        _require(self.pool_architectures >= 1, f"hw.profile.pool_architectures must be >= 1, got {self.pool_architectures}")
+        _require(self.calibration_architectures >= 4, f"hw.profile.calibration_architectures must be >= 4, got {self.calibration_architectures}")
+        _require(self.adaptive_iterations >= 0, f"hw.profile.adaptive_iterations must be >= 0, got {self.adaptive_iterations}")
+        _require(self.error_threshold > 0, f"hw.profile.error_threshold must be > 0, got {self.error_threshold}")
+
+
+@dataclass
+class ComputeConfig:
+    """Per-unit compute model."""
+
+    backend: str = "local"  # a name in hw.backends.BACKENDS
+    # scaled backend: device latency = local prediction × slowdown, where slowdown is
+    # reference_latency_ms / (local measured latency of reference_model) when both are
+    # set, else the explicit `slowdown`.
+    slowdown: float = 1.0
+    reference_model: Optional[str] = None  # torchvision model timed by task=profile
+    reference_latency_ms: Optional[float] = None  # published latency of it on the device
+    source: str = ""  # where the numbers come from
+
+    def __post_init__(self) -> None:
+        from hw.backends import BACKENDS
+
+        _require(self.backend in BACKENDS, f"hw.compute.backend must be one of {', '.join(BACKENDS.names())}, got {self.backend!r}")
+        _require(self.slowdown > 0, f"hw.compute.slowdown must be > 0, got {self.slowdown}")
+        _require((self.reference_model is None) == (self.reference_latency_ms is None),
+                 "hw.compute.reference_model and reference_latency_ms go together (set both or neither)")
+        _require(self.reference_latency_ms is None or self.reference_latency_ms > 0,
+                 f"hw.compute.reference_latency_ms must be > 0, got {self.reference_latency_ms}")
+
+
+@dataclass
+class LinkConfig:
+    """Every pair of units is joined by one such link."""
+
+    bandwidth_mbps: float = 1000.0  # megabits per second
+    latency_ms: float = 0.1  # one-way latency per message
+    contention: bool = False  # True: a unit's outgoing transfers share its link (sent one after another)
+
+    def __post_init__(self) -> None:
+        _require(self.bandwidth_mbps > 0, f"hw.link.bandwidth_mbps must be > 0, got {self.bandwidth_mbps}")
+        _require(self.latency_ms >= 0, f"hw.link.latency_ms must be >= 0, got {self.latency_ms}")
+
+
+@dataclass
+class HWConfig:
+    name: str = "local"
+    units: int = 4  # read by partitioners as cfg.hw.units
+    memory_mb: float = 1024.0  # RAM per unit
+    reserved_mb: float = 0.0  # taken by the OS and the framework; the rest holds the model
+    compute: ComputeConfig = field(default_factory=ComputeConfig)
+    link: LinkConfig = field(default_factory=LinkConfig)
+    predictor: str = "artifacts/hw/local"  # directory of the local profile (relative to the cwd)
+    on_missing_predictor: str = "flops"  # flops (crude stand-in, flagged) | profile (quick, then saved) | error
+    schedule_order: str = "ready"  # ready: a unit runs whichever assigned vertex can start first | topological
+    profile: ProfileConfig = field(default_factory=ProfileConfig)
+
+    def __post_init__(self) -> None:
+        _require(self.units >= 1, f"hw.units must be >= 1, got {self.units}")
+        _require(self.memory_mb > self.reserved_mb >= 0, f"hw.memory_mb must exceed hw.reserved_mb >= 0, got {self.memory_mb} and {self.reserved_mb}")
+        _require(self.on_missing_predictor in ("profile", "flops", "error"),
+                 f"hw.on_missing_predictor must be profile, flops or error, got {self.on_missing_predictor!r}")
+        _require(self.schedule_order in ("ready", "topological"),
+                 f"hw.schedule_order must be ready or topological, got {self.schedule_order!r}")
+
+
+def register_configs(cs: ConfigStore | None = None) -> None:
+    cs = cs or ConfigStore.instance()
+    cs.store(group="schema/hw", name="hw", node=HWConfig)

@@ -1,0 +1,107 @@
+"""Robust batch-1 latency measurement on a shared, noisy CPU.
+
+Why this method: on a machine shared with other jobs the median wall time of a model
+swings by 1.5× within a minute (time slicing, a busy SMT sibling). Three things make
+a measurement repeatable:
+- one intra-op thread (`torch.set_num_threads(1)`): all work runs in the calling thread;
+- the calling thread's CPU time (`CLOCK_THREAD_CPUTIME_ID`) instead of wall time, so
+  being descheduled is not counted; on an idle core the two agree (`clock="wall"`
+  measures wall time instead);
+- interleaving: every round runs every candidate once (in a shuffled order), and the
+  statistic is a low quantile over rounds, so a burst of contention hits all
+  candidates alike and is discarded instead of inflating one of them.
+Everything runs under `torch.inference_mode()` after a warm-up.
+"""
+from __future__ import annotations
+
+import gc
+import random
+import time
+from typing import Any, Callable, Sequence
+
+import numpy as np
+
+CLOCKS = {"thread": time.thread_time_ns, "wall": time.perf_counter_ns}
+
+
+def pin_threads(threads: int = 1) -> None:
+    """Fix torch's intra-op (and inter-op, when still possible) thread counts."""
+    import torch
+
+    torch.set_num_threads(threads)
+    try:
+        torch.set_num_interop_threads(threads)
+    except RuntimeError:  # only settable before the first parallel work
+        pass
+
+
+def robust_latency(samples: Sequence[float], quantile: float) -> float:
+    """The `quantile` of the samples (0 = minimum): contention only ever adds time."""
+    return float(np.quantile(np.asarray(samples, dtype=float), quantile))
+
+
+def measure_interleaved(
+    calls: Sequence[Callable[[], Any]],
+    rounds: int = 10,
+    quantile: float = 0.1,
+    clock: str = "thread",
+    seed: int = 0,
+    warmup: int = 2,
+    progress: Any = None,
+    deadline: float | None = None,
+    min_rounds: int = 3,
+) -> list[float]:
+    """Latency in seconds of each zero-argument call, measured interleaved.
+
+    Each round times one call of every candidate, in a fresh random order. After
+    `min_rounds`, rounds stop early once `time.monotonic()` passes `deadline`.
+    `progress` is an optional tqdm bar advanced once per round. The garbage collector
+    is paused: a collection inside a timed call is noise, not latency.
+    """
+    import torch
+
+    if clock not in CLOCKS:
+        raise ValueError(f"clock must be one of {', '.join(CLOCKS)}, got {clock!r}")
+    now = CLOCKS[clock]
+    samples: list[list[int]] = [[] for _ in calls]
+    rng = random.Random(seed)
+    order = list(range(len(calls)))
+    gc_was_enabled = gc.isenabled()
+    gc.disable()
+    try:
+        with torch.inference_mode():
+            for call in calls:
+                for _ in range(warmup):
+                    call()
+            for done in range(rounds):
+                if deadline is not None and done >= min_rounds and time.monotonic() > deadline:
+                    break
+                rng.shuffle(order)
+                for i in order:
+                    start = now()
+                    calls[i]()
+                    samples[i].append(now() - start)
+                if progress is not None:
+                    progress.update(1)
+    finally:
+        if gc_was_enabled:
+            gc.enable()
+    return [robust_latency(s, quantile) * 1e-9 for s in samples]
+
+
+def measure_architectures(archs: Sequence[Any], rounds: int = 10, quantile: float = 0.1, clock: str = "thread",
+                          seed: int = 0, progress: Any = None, deadline: float | None = None,
+                          min_rounds: int = 3) -> list[float]:
+    """Measured batch-1 latency (seconds) of each architecture's built model, interleaved."""
+    import torch
+
+    from nas.builder import build_model
+
+    calls = []
+    for arch in archs:
+        model = build_model(arch).eval()
+        size, channels = arch.graph["input_size"], arch.graph.get("in_channels", 3)
+        x = torch.randn(1, channels, size, size)
+        calls.append(lambda model=model, x=x: model(x))
+    return measure_interleaved(calls, rounds=rounds, quantile=quantile, clock=clock, seed=seed,
+                               progress=progress, deadline=deadline, min_rounds=min_rounds)

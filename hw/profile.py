@@ -1,0 +1,366 @@
+"""`task=profile`: measure this machine's op latencies and fit the predictor (nn-Meter style).
+
+Ops are timed *inside* real forward passes: an op timed alone, looped or interleaved
+with thousands of others, runs with caches in a state no real model has, and its sum
+over a model was off by −40 % to +30 % in our trials. So the profiler samples
+architectures from the search space (`hw.sampling`), runs their built models with a
+timer around every module the executor calls (stem, each scaling block, merge,
+vertex op), and keeps, per distinct op, the median over the places it occurs of a
+low quantile over interleaved rounds (`hw.measure`).
+
+Phases, each with a share of the wall-clock budget:
+1. ops (55 %): instrumented forwards of `pool_architectures` sampled architectures;
+2. adaptive re-sampling (15 %): cross-validate each kind's model and profile fresh
+   architectures drawn with the settings of those holding the worst-predicted ops;
+3. coverage (5 %): kinds the sampled architectures never produce, timed alone;
+4. calibration (20 %): plain (uninstrumented) forwards of held-out architectures fit
+   the executor overheads the per-op timers miss (per-vertex Python dispatch,
+   per-input list handling, one per-call cost, a common scale) by non-negative least
+   squares;
+5. references (5 %): torchvision models timed the same way, which `scaled` targets use
+   to turn a published device latency into a slowdown factor.
+"""
+from __future__ import annotations
+
+import gc
+import logging
+import os
+import platform
+import random
+import time
+from typing import Any, Callable
+
+import networkx as nx
+import numpy as np
+
+from hw.measure import CLOCKS, measure_architectures, measure_interleaved, pin_threads
+from hw.ops import Op, architecture_ops, instantiate
+from hw.predictor import KindModel, LatencyPredictor, Overheads, feature_matrix
+from hw.sampling import EVAL_SEED_OFFSET, PROFILE_SPACE, ArchSpace, perturb, profilable, sample_architectures
+from nas.arch import total_macs
+from nas.dag import INPUT, OUTPUT
+
+log = logging.getLogger(__name__)
+SHARES = {"ops": 0.55, "adaptive": 0.15, "coverage": 0.05, "calibration": 0.20, "references": 0.05}
+CALIBRATION_SEED = EVAL_SEED_OFFSET // 2  # disjoint from pool (small) and evaluation seeds
+
+
+def _bar(total: int, desc: str, enabled: bool) -> Any:
+    from tqdm import tqdm
+
+    return tqdm(total=total, desc=desc, disable=not enabled, leave=False)
+
+
+# ---------------------------------------------------------------- in-context timing
+
+
+def timer_overhead(clock: str, repeats: int = 2000) -> int:
+    """Nanoseconds one timed region costs when empty (subtracted from every op sample)."""
+    now = CLOCKS[clock]
+    samples = []
+    for _ in range(repeats):
+        start = now()
+        samples.append(now() - start)
+    return int(np.median(samples))
+
+
+def timed_forward(model: Any, x: Any, now: Callable[[], int], record: list[list[int]]) -> Any:
+    """`ArchitectureNet.forward` with a timer around every module call.
+
+    `record[i]` collects the durations of the i-th call, in the order of
+    `hw.ops.architecture_ops` (per vertex: stem, or scalers, merge, op).
+    """
+    values: dict[str, Any] = {}
+    slot = 0
+    for name, preds, free in model.plan:
+        vertex = model.vertices[name]
+        if name == INPUT:
+            start = now()
+            values[name] = vertex.op(x)
+            record[slot].append(now() - start)
+            slot += 1
+            continue
+        scaled = []
+        for scale, u in zip(vertex.scalers, preds):
+            start = now()
+            scaled.append(scale(values[u]))
+            record[slot].append(now() - start)
+            slot += 1
+        start = now()
+        merged = vertex.merge(scaled)
+        record[slot].append(now() - start)
+        start = now()
+        values[name] = vertex.op(merged)
+        record[slot + 1].append(now() - start)
+        slot += 2
+        for u in free:
+            del values[u]
+    return values[OUTPUT]
+
+
+def measure_in_context(archs: list[nx.DiGraph], settings: Any, deadline: float, seed: int = 0,
+                       progress: bool = True) -> list[tuple[Op, float]]:
+    """(op, latency s) per distinct op of `archs`, timed inside interleaved forwards."""
+    import torch
+
+    from nas.builder import build_model
+
+    clock, now = settings.clock, CLOCKS[settings.clock]
+    runs = []
+    for arch in archs:
+        model = build_model(arch).eval()
+        ops = [op for vertex_ops in architecture_ops(arch).values() for op in vertex_ops]
+        x = torch.randn(1, arch.graph.get("in_channels", 3), arch.graph["input_size"], arch.graph["input_size"])
+        runs.append((model, x, ops, [[] for _ in ops]))
+    overhead = timer_overhead(clock)
+    rng = random.Random(seed)
+    order = list(range(len(runs)))
+    gc_was_enabled = gc.isenabled()
+    gc.disable()
+    try:
+        with torch.inference_mode(), _bar(settings.rounds, f"profiling ops of {len(archs)} architectures", progress) as bar:
+            for model, x, _, _ in runs:  # warm-up
+                model(x)
+            for done in range(settings.rounds):
+                if done >= settings.min_rounds and time.monotonic() > deadline:
+                    break
+                rng.shuffle(order)
+                for i in order:
+                    model, x, _, record = runs[i]
+                    timed_forward(model, x, now, record)
+                bar.update(1)
+    finally:
+        if gc_was_enabled:
+            gc.enable()
+    per_op: dict[Op, list[float]] = {}
+    for _, _, ops, record in runs:
+        for op, samples in zip(ops, record):
+            t = max(float(np.quantile(samples, settings.quantile)) - overhead, 0.0) * 1e-9
+            per_op.setdefault(op, []).append(t)
+    return [(op, max(float(np.median(ts)), 1e-7)) for op, ts in per_op.items()]
+
+
+def measure_isolated(ops: list[Op], settings: Any, deadline: float, seed: int = 0) -> list[tuple[Op, float]]:
+    """Ops timed alone (interleaved), for kinds no sampled architecture contains."""
+    import torch
+
+    calls, kept = [], []
+    for op in ops:
+        try:
+            module, args = instantiate(op)
+            with torch.inference_mode():
+                module(*args)
+        except (RuntimeError, ValueError):  # shapes the module cannot take
+            continue
+        calls.append(lambda module=module, args=args: module(*args))
+        kept.append(op)
+    if not calls:
+        return []
+    times = measure_interleaved(calls, rounds=settings.rounds, quantile=settings.quantile, clock=settings.clock,
+                                seed=seed, deadline=deadline, min_rounds=settings.min_rounds)
+    return list(zip(kept, times))
+
+
+# ---------------------------------------------------------------- fitting helpers
+
+
+def cross_validated_errors(samples: list[tuple[Op, float]], seed: int = 0, folds: int = 5) -> dict[Op, float]:
+    """Relative error of each sample when predicted by a model fitted without it."""
+    from sklearn.model_selection import KFold
+
+    errors: dict[Op, float] = {}
+    by_kind: dict[str, list[tuple[Op, float]]] = {}
+    for op, t in samples:
+        by_kind.setdefault(op.kind, []).append((op, t))
+    for rows in by_kind.values():
+        if len(rows) < 2 * folds:
+            continue
+        x = feature_matrix(op for op, _ in rows)
+        y = np.array([t for _, t in rows])
+        pred = np.zeros_like(y)
+        for train, test in KFold(folds, shuffle=True, random_state=seed).split(x):
+            pred[test] = KindModel.fit(x[train], y[train], seed, trees=50).predict(x[test])
+        errors.update({op: abs(p / t - 1) for (op, t), p in zip(rows, pred)})
+    return errors
+
+
+def fit_overheads(op_sums: np.ndarray, vertices: np.ndarray, inputs: np.ndarray, measured: np.ndarray) -> Overheads:
+    """measured ≈ scale·Σops + per_vertex·V + per_input·E + per_call (NNLS, relative error)."""
+    from scipy.optimize import nnls
+
+    design = np.column_stack([op_sums, vertices, inputs, np.ones_like(op_sums)])
+    norm = np.maximum(design.max(0), 1e-12)
+    coef, _ = nnls(design / norm / measured[:, None], np.ones_like(measured))
+    scale, per_vertex, per_input, per_call = coef / norm
+    return Overheads(float(scale), float(per_vertex), float(per_input), float(per_call))
+
+
+def resample_like(arch: nx.DiGraph, seed: int) -> nx.DiGraph | None:
+    """A fresh architecture drawn with `arch`'s generator and settings (None for fixed baselines)."""
+    from nas.factory import create_architecture
+    from nas.generators import GENERATORS
+
+    g = arch.graph
+    common = {"input_size": g["input_size"], "num_classes": g["num_classes"], "in_channels": g.get("in_channels", 3)}
+    if g.get("generator") in GENERATORS:
+        return create_architecture(g["generator"], g["nodes"], seed, params=g.get("generator_params", {}),
+                                   staging=g["staging"], staging_params=g.get("staging_params", {}), **common)
+    if g.get("generator") == "fb":
+        return create_architecture("fb", g["nodes"], seed, params=g.get("generator_params", {}), **common)
+    return None
+
+
+def reference_latencies(names: list[str], settings: Any, deadline: float) -> dict[str, float]:
+    """Measured latency (ms) of torchvision reference models (224×224, batch 1)."""
+    import torch
+    import torchvision
+
+    calls, kept = [], []
+    for name in names:
+        try:
+            model = torchvision.models.get_model(name, weights=None).eval()
+        except ValueError:
+            log.warning("unknown torchvision reference model %r skipped", name)
+            continue
+        x = torch.randn(1, 3, 224, 224)
+        calls.append(lambda model=model, x=x: model(x))
+        kept.append(name)
+    if not calls:
+        return {}
+    times = measure_interleaved(calls, rounds=max(settings.min_rounds, 5), quantile=settings.quantile, clock=settings.clock,
+                                deadline=deadline, min_rounds=3)
+    return {name: t * 1e3 for name, t in zip(kept, times)}
+
+
+def machine_metadata(settings: Any) -> dict:
+    import sklearn
+    import torch
+
+    cpu = platform.processor() or platform.machine()
+    try:
+        with open("/proc/cpuinfo") as info:
+            cpu = next((line.split(":", 1)[1].strip() for line in info if line.startswith("model name")), cpu)
+    except OSError:
+        pass
+    return {
+        "torch": torch.__version__, "sklearn": sklearn.__version__, "python": platform.python_version(),
+        "cpu": cpu, "cpu_count": os.cpu_count(), "threads": settings.threads, "clock": settings.clock,
+        "quantile": settings.quantile, "seed": settings.seed, "platform": platform.platform(),
+    }
+
+
+# ---------------------------------------------------------------- the procedure
+
+
+def profile(settings: Any, budget_s: float | None = None, progress: bool = True,
+            space: ArchSpace = PROFILE_SPACE) -> LatencyPredictor:
+    """Profile this machine within `budget_s` (default `settings.budget_s`) and fit the predictor.
+
+    `space` is the distribution profiled and calibrated architectures are drawn from.
+    """
+    budget = float(budget_s or settings.budget_s)
+    start = time.monotonic()
+    pin_threads(settings.threads)
+    load_before = os.getloadavg()
+    deadline = start
+    rng = random.Random(settings.seed)
+
+    # 1. ops, timed inside sampled architectures
+    deadline += SHARES["ops"] * budget
+    pool = list(sample_architectures(settings.pool_architectures, seed=settings.seed, space=space))
+    samples = measure_in_context(pool, settings, deadline, settings.seed, progress)
+    log.info("profiled %d distinct ops of %d architectures in %.0f s", len(samples), len(pool), time.monotonic() - start)
+
+    # 2. adaptive re-sampling where the cross-validated error is high
+    deadline += SHARES["adaptive"] * budget
+    seed = settings.seed * 1000 + 10_000
+    for iteration in range(settings.adaptive_iterations):
+        if time.monotonic() > deadline:
+            break
+        errors = cross_validated_errors(samples, settings.seed + iteration)
+        bad = {op for op, e in errors.items() if e > settings.error_threshold}
+        holders = [a for a in pool if any(op in bad for ops in architecture_ops(a).values() for op in ops)]
+        fresh = []
+        for arch in rng.sample(holders, min(len(holders), max(10, settings.pool_architectures // 8))):
+            seed += 1
+            new = resample_like(arch, seed)
+            if new is not None:
+                fresh.append(new)
+        if not fresh:
+            break
+        per_iteration = (deadline - time.monotonic()) / (settings.adaptive_iterations - iteration)
+        new_samples = measure_in_context(fresh, settings, time.monotonic() + per_iteration, seed, progress)
+        samples = _merge_samples(samples, new_samples)
+        pool += fresh
+        log.info("adaptive pass %d: %d ops above %.0f %% error; %d more architectures profiled", iteration + 1,
+                 len(bad), 100 * settings.error_threshold, len(fresh))
+
+    # 3. coverage of kinds no architecture produced
+    deadline += SHARES["coverage"] * budget
+    coverage = _coverage_ops([op for op, _ in samples], rng)
+    if coverage:
+        samples += measure_isolated(coverage, settings, deadline, settings.seed)
+    predictor = LatencyPredictor.fit(samples, seed=settings.seed)
+
+    # 4. calibration on whole, held-out architectures
+    deadline += SHARES["calibration"] * budget
+    archs = list(sample_architectures(settings.calibration_architectures, seed=CALIBRATION_SEED, space=space))
+    with _bar(settings.rounds, f"calibrating on {len(archs)} architectures", progress) as bar:
+        measured = np.array(measure_architectures(archs, rounds=settings.rounds, quantile=settings.quantile,
+                                                  clock=settings.clock, seed=settings.seed, progress=bar,
+                                                  deadline=deadline, min_rounds=settings.min_rounds))
+    op_sums = np.array([predictor.op_sum(a) for a in archs])
+    vertices = np.array([a.number_of_nodes() for a in archs], dtype=float)
+    inputs = np.array([a.number_of_edges() for a in archs], dtype=float)
+    predictor.overheads = fit_overheads(op_sums, vertices, inputs, measured)
+
+    # 5. reference models for scaled targets
+    deadline += SHARES["references"] * budget
+    references = reference_latencies(list(settings.references), settings, deadline)
+
+    predictor.metadata = {
+        **machine_metadata(settings), "budget_s": budget, "duration_s": round(time.monotonic() - start, 1),
+        "created": time.strftime("%Y-%m-%dT%H:%M:%S%z"), "load_before": list(load_before),
+        "load_after": list(os.getloadavg()), "references_ms": references, "ops_profiled": len(samples),
+        "architectures_profiled": len(pool),
+    }
+    predictor.data = {
+        "ops": [{**op.to_json(), "latency_s": t} for op, t in samples],
+        "calibration": [{"generator": a.graph.get("generator"), "nodes": a.graph.get("nodes"),
+                         "seed": a.graph.get("seed"), "input_size": a.graph["input_size"], "measured_s": float(m),
+                         "macs": int(total_macs(a)), "op_sum_s": float(s), "vertices": int(v), "edges": int(e)}
+                        for a, m, s, v, e in zip(archs, measured, op_sums, vertices, inputs)],
+    }
+    return predictor
+
+
+def _merge_samples(old: list[tuple[Op, float]], new: list[tuple[Op, float]]) -> list[tuple[Op, float]]:
+    """Union of two sample lists; an op timed in both keeps the mean."""
+    merged = dict(old)
+    for op, t in new:
+        merged[op] = (merged[op] + t) / 2 if op in merged else t
+    return list(merged.items())
+
+
+def _coverage_ops(ops: list[Op], rng: random.Random, per_kind: int = 30) -> list[Op]:
+    """Neighbours for kinds with too few samples (a lone pooling scaler, a concat merge, ...)."""
+    counts: dict[str, int] = {}
+    for op in ops:
+        counts[op.kind] = counts.get(op.kind, 0) + 1
+    extra: list[Op] = []
+    for op in [o for o in ops if o.kind == "scaler_pool_conv"][:per_kind]:
+        p = op.p
+        if counts.get("scaler_pool", 0) < per_kind:
+            extra.append(Op.make("scaler_pool", cin=p["cin"], cout=p["cin"], in_size=p["in_size"], size=p["size"]))
+        if counts.get("scaler_conv", 0) < per_kind:
+            extra.append(Op.make("scaler_conv", cin=p["cin"], cout=p["cout"], in_size=p["size"], size=p["size"]))
+    if counts.get("merge_concat", 0) < per_kind:
+        for op in [o for o in ops if o.kind.startswith("merge_sum")][:per_kind]:
+            channels = [rng.choice((8, 16, 32, 64, 128)) for _ in op.p["channels"]]
+            extra.append(Op.make("merge_concat", channels=channels, size=op.p["size"]))
+    for kind in ("fc", "conv", "bottleneck"):
+        if 0 < counts.get(kind, 0) < per_kind:
+            seeds = [o for o in ops if o.kind == kind]
+            extra += [perturb(rng.choice(seeds), rng) for _ in range(per_kind - counts[kind])]
+    known = set(ops)
+    return [op for op in dict.fromkeys(o for o in extra if o is not None) if op not in known and profilable(op)]

@@ -1,0 +1,36 @@
+"""`task=profile`: profile the configured target's device and save the predictor."""
+from __future__ import annotations
+
+import logging
+import time
+from pathlib import Path
+from typing import Any
+
+log = logging.getLogger(__name__)
+
+
+def profile_task(cfg: Any) -> dict:
+    """Measure this machine (hw=local) within hw.profile.budget_s; save to hw.predictor."""
+    from hw.backends import create_backend
+
+    start = time.monotonic()
+    predictor = create_backend(cfg.hw).profile(progress=True)
+    path = predictor.save(Path(cfg.hw.predictor))
+    log.info("saved the latency predictor to %s", path)
+    kinds = {k: m.samples for k, m in predictor.models.items()}
+    return {
+        "task": "profile",
+        "hw": cfg.hw.name,
+        "predictor": str(path),
+        "duration_s": round(time.monotonic() - start, 1),
+        "ops_profiled": predictor.metadata.get("ops_profiled"),
+        "architectures_profiled": predictor.metadata.get("architectures_profiled"),
+        "samples_per_kind": kinds,
+        "overheads_us": {k: round(v * 1e6, 3) if k != "scale" else round(v, 4)
+                         for k, v in predictor.overheads.to_json().items()},
+        "references_ms": {k: round(v, 2) for k, v in predictor.metadata.get("references_ms", {}).items()},
+        "cpu": predictor.metadata.get("cpu"),
+        "torch": predictor.metadata.get("torch"),
+        "threads": predictor.metadata.get("threads"),
+        "load_before": predictor.metadata.get("load_before"),
+    }
