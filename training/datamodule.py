@@ -82,6 +82,11 @@ def subsample(indices: np.ndarray, fraction: float, seed: int) -> np.ndarray:
     return np.sort(np.random.default_rng(seed).permutation(indices)[:keep])
 
 
+def _one_line(err: Exception) -> str:
+    """torchvision's download errors span lines (one per mirror): keep them on one."""
+    return " ".join(str(err).split())
+
+
 def open_dataset(open_: Callable[[bool], Any], present: bool, download: bool, what: str, how: str) -> Any:
     """`open_(download)` a torchvision data set; any failure becomes one clear message.
 
@@ -92,13 +97,13 @@ def open_dataset(open_: Callable[[bool], Any], present: bool, download: bool, wh
         try:
             return open_(False)
         except RuntimeError as err:
-            raise FileNotFoundError(f"{what} is incomplete or corrupted ({err}); {how}") from None
+            raise FileNotFoundError(f"{what} is incomplete or corrupted ({_one_line(err)}); {how}") from None
     if download:
         try:
             with contextlib.redirect_stdout(sys.stderr):
                 return open_(True)
         except (URLError, OSError, RuntimeError) as err:
-            raise FileNotFoundError(f"{what} not found and the download failed ({err}); {how}") from None
+            raise FileNotFoundError(f"{what} not found and the download failed ({_one_line(err)}); {how}") from None
     raise FileNotFoundError(f"{what} not found; {how}")
 
 

@@ -1,0 +1,122 @@
+"""Training: seeded determinism, learning, divergence, schedules, the train task."""
+from __future__ import annotations
+
+import json
+
+import pytest
+import torch
+from hydra.utils import instantiate
+
+import nas.baselines  # noqa: F401
+from nas.arch import save, total_params
+from nas.builder import build_model, count_parameters
+from nas.config import architecture_from_config
+from nas.factory import create_architecture
+from search.config import validate
+from search.tasks import TASKS
+from tests.conftest import compose_config
+from training.fit import accuracy_per_parameter, train_architecture
+from training.module import DivergedError
+from training.schedules import Milestones
+from training.task import train_task
+
+# Tiny architecture (conftest's TINY) on 40 % of digits at 16×16: about a second per epoch.
+QUICK = ["data=digits", "data.input_size=16", "input_size=16", "data.fraction=0.4", "train.epochs=1",
+         "train.eval_batch_size=256"]
+
+
+def quick_cfg(*overrides: str):
+    return validate(compose_config(*QUICK, *overrides))
+
+
+def test_two_seeded_one_epoch_runs_give_the_same_accuracy():
+    cfg = quick_cfg()
+    arch = architecture_from_config(cfg)
+    first, second = train_architecture(arch, cfg), train_architecture(arch, cfg)
+    for key in ("test_acc", "val_acc", "train_loss"):
+        assert first[key] == second[key], key
+    other = train_architecture(arch, quick_cfg("seed=1"))
+    assert (other["train_loss"], other["test_acc"]) != (first["train_loss"], first["test_acc"])
+
+
+def test_result_fields_and_accuracy_per_million_parameters():
+    cfg = quick_cfg("train.epochs=3", "train.batch_size=16", "data.fraction=0.5")
+    result = train_architecture(architecture_from_config(cfg), cfg)
+    assert result["epochs"] == 3 and result["train_seconds"] > 0
+    assert 0 <= result["test_acc"] <= 100 and 0 <= result["val_acc"] <= 100
+    assert result["test_acc"] > 25  # 10 classes: chance is 10 %
+    assert result["acc_per_param"] == pytest.approx(result["test_acc"] / (result["params"] / 1e6))
+    assert result["params"] == count_parameters(build_model(architecture_from_config(cfg)))
+
+
+def test_acc_per_param_unit_reproduces_the_papers_resnet50_row():
+    # 87.80 % / 3.43 = 25.6 M: ResNet-50 as counted with ImageNet's 1000-class head (with a
+    # 102-class head it has 23.7 M, which would give 3.70)
+    resnet50 = create_architecture("resnet50", 0, input_size=224, num_classes=1000)
+    assert accuracy_per_parameter(87.80, total_params(resnet50)) == pytest.approx(3.43, abs=0.02)
+
+
+def test_nan_loss_raises_a_clear_error():
+    cfg = quick_cfg("train=paper_cifar10", "train.epochs=1", "train.optimizer.lr=1e12")
+    with pytest.raises(DivergedError, match="training diverged: .* loss is (nan|inf)"):
+        train_architecture(architecture_from_config(cfg), cfg)
+
+
+def test_callbacks_and_logger_reach_the_trainer(tmp_path):
+    import lightning.pytorch as pl
+    from lightning.pytorch.loggers import CSVLogger
+
+    seen: list[float] = []
+
+    class Record(pl.Callback):
+        def on_validation_epoch_end(self, trainer, pl_module):
+            seen.append(float(trainer.callback_metrics["val_acc"]))
+
+    cfg = quick_cfg("train.epochs=2")
+    logger = CSVLogger(save_dir=str(tmp_path))
+    result = train_architecture(architecture_from_config(cfg), cfg, callbacks=[Record()], logger=logger)
+    assert len(seen) == 2 and seen[-1] == pytest.approx(result["val_acc"])
+    logged = open(f"{logger.log_dir}/metrics.csv").read()
+    for name in ("train_loss", "val_loss", "val_acc", "test_acc"):
+        assert name in logged
+
+
+def test_architecture_for_other_data_is_refused():
+    cfg = quick_cfg()
+    arch = create_architecture("dp", 8, 0, input_size=16, num_classes=7, in_channels=1,
+                               staging_params={"channels": 8, "max_channels": 32})
+    with pytest.raises(ValueError, match="num_classes=7 but data=digits has 10"):
+        train_architecture(arch, cfg)
+
+
+def test_flower102_recipe_switches_lr_and_momentum_at_epoch_100():
+    cfg = validate(compose_config("train=paper_flower102"))
+    assert cfg.train.epochs == 300
+    optimizer = instantiate(cfg.train.optimizer)([torch.nn.Parameter(torch.zeros(1))])
+    scheduler = instantiate(cfg.train.scheduler)(optimizer)
+    group = optimizer.param_groups[0]
+    for epoch in range(1, 101):
+        assert (group["lr"], group["momentum"]) == (1e-3, 0.9), epoch
+        optimizer.step()
+        scheduler.step()
+    assert (group["lr"], group["momentum"]) == (5e-4, 0.95)
+    scheduler.step()
+    assert (group["lr"], group["momentum"]) == (5e-4, 0.95)
+
+
+def test_milestones_rejects_momentum_for_optimizers_without_it():
+    adam = torch.optim.Adam([torch.nn.Parameter(torch.zeros(1))])
+    with pytest.raises(ValueError, match="no momentum"):
+        Milestones(adam, [1], [0.1], momentum=[0.9])
+
+
+def test_train_task_trains_a_sampled_or_a_saved_architecture(tmp_path):
+    cfg = quick_cfg()
+    result = TASKS.get("train")(cfg)  # the registered wrapper, as run.py calls it
+    assert {"test_acc", "params", "acc_per_param", "epochs", "train_seconds"} <= set(result)
+    json.dumps(result)
+    arch = create_architecture("cifarnet", 0, input_size=16, num_classes=10, in_channels=1)
+    path = save(arch, tmp_path / "cifarnet.json")
+    saved = train_task(quick_cfg(f"arch={path}"), tmp_path / "run")
+    assert saved["generator"] == "cifarnet" and (tmp_path / "run" / "architecture.json").is_file()
+    assert saved["params"] == total_params(architecture_from_config(quick_cfg(f"arch={path}")))
