@@ -186,3 +186,14 @@ def report_task(cfg: Any, out_dir: Path) -> dict:
     print(markdown)
     return {"dataset": dataset, "rows": table.to_dict(orient="records"), "markdown": str(out_dir / "table.md"),
             "csv": str(out_dir / "table.csv")}
+
+
+def hypervolume_2d(points: list[tuple[float, float]], reference: tuple[float, float]) -> float:
+    """Area dominated by `points` (both coordinates minimised) up to `reference`."""
+    inside = sorted((x, y) for x, y in points if x < reference[0] and y < reference[1])
+    volume, best_y = 0.0, reference[1]
+    for x, y in inside:  # sweep by x: each point below the staircase adds a horizontal slab
+        if y < best_y:
+            volume += (reference[0] - x) * (best_y - y)
+            best_y = y
+    return volume
