@@ -15,7 +15,10 @@ Needs quiet cores; run as
     flock /tmp/cpu-bench.lock .venv/bin/python benchmarks/bench_distributed.py
 (about 3–5 minutes on 2 idle cores). Prints one row per architecture and a summary:
 median DP speed-up, chain speed-ups, Spearman(CS, measured), share of predictions
-within ±20 %; `--out FILE` saves every number as JSON.
+within ±20 %; `--out FILE` saves every number as JSON. Speed-ups are given from the
+median latencies (the figure asked for) and from the minimum latencies (contention from
+other jobs only ever adds time, so on a shared machine the minimum is the better
+estimate of the quiet-machine figure).
 """
 from __future__ import annotations
 
@@ -81,6 +84,8 @@ def main() -> None:
     parser.add_argument("--costs", choices=("profile", "predictor"), default="profile",
                         help="per-vertex costs for placement and prediction")
     parser.add_argument("--predictor", default=None, help="hw predictor directory (default artifacts/hw/local)")
+    parser.add_argument("--nice", type=int, default=0, help="worker priority (negative needs root): shields the timing from other jobs")
+    parser.add_argument("--pin", action="store_true", help="pin worker r to core r")
     parser.add_argument("--workdir", default=None)
     parser.add_argument("--out", default=None, help="save all results as JSON")
     args = parser.parse_args()
@@ -104,57 +109,64 @@ def main() -> None:
         jobs.append({"name": name, "arch": str(arch_path), "weights": str(weights), "batch": 1, "input_seed": 0,
                      "repeats": args.repeats, "warmup": args.warmup, "variants": variants})
     print(f"running {len(rows)} architectures on {args.units} workers (+1-worker reference) ...", flush=True)
-    report = launch_local({"jobs": jobs, "timeout_s": 120, "threads": 1}, args.units, workdir=workdir / "run")
+    spec = {"jobs": jobs, "timeout_s": 120, "threads": 1, "nice": args.nice, "pin_cpus": args.pin}
+    report = launch_local(spec, args.units, workdir=workdir / "run")
     link = fit_link(report["jobs"]["link"]["one_way_ms"])
     load_after = os.getloadavg()
 
     header = f"{'arch':<12} {'V':>3} {'CS':>6} {'1-unit ms':>9}"
     for key in PLACEMENTS:
-        header += f" | {key + ' pred':>10} {'meas':>5} {'msgs':>4}"
+        header += f" | {key + ' pred':>10} {'med':>5} {'min':>5} {'msgs':>4}"
     print(header)
     results = []
     for name, row in rows.items():
         job = report["jobs"][name]
-        single_ms = float(np.median(job["latency_ms"]["single"]))
+        single = np.array(job["latency_ms"]["single"])
         entry = {"arch": name, "generator": row["generator"], "vertices": row["vertices"], "cs": row["cs"],
-                 "single_ms": single_ms}
-        line = f"{name:<12} {row['vertices']:>3} {row['cs']:>6.2f} {single_ms:>9.1f}"
+                 "single_ms": float(np.median(single)), "single_min_ms": float(single.min())}
+        line = f"{name:<12} {row['vertices']:>3} {row['cs']:>6.2f} {entry['single_ms']:>9.1f}"
         for key in PLACEMENTS:
-            measured = single_ms / float(np.median(job["latency_ms"][key]))
-            predicted = predict(row["arch"], row["placements"][key], args.units, row["costs"], link, args.costs)["speedup"]
-            entry[key] = {"predicted": predicted, "measured": measured, "messages": job["messages"][key],
-                          "distributed_ms": float(np.median(job["latency_ms"][key]))}
-            line += f" | {predicted:>10.2f} {measured:>5.2f} {job['messages'][key]:>4}"
-        print(line)
+            times = np.array(job["latency_ms"][key])
+            predicted = predict(row["arch"], row["placements"][key], args.units, row["costs"], link, args.costs)
+            entry[key] = {"predicted": predicted["speedup"], "predicted_ms": predicted["distributed_ms"],
+                          "median": float(np.median(single) / np.median(times)), "min": float(single.min() / times.min()),
+                          "messages": job["messages"][key], "distributed_ms": float(np.median(times))}
+            line += f" | {predicted['speedup']:>10.2f} {entry[key]['median']:>5.2f} {entry[key]['min']:>5.2f} {job['messages'][key]:>4}"
+        print(line, flush=True)
         results.append(entry)
 
-    summary = {"archs": len(results), "units": args.units, "size": args.size, "costs": args.costs,
+    summary = {"archs": len(results), "units": args.units, "size": args.size, "nodes": args.nodes, "costs": args.costs,
+               "repeats": args.repeats, "nice": args.nice, "pin": args.pin,
                "link": {"latency_ms": link.latency_s * 1e3, "bandwidth_mbps": link.bandwidth_bytes_s * 8 / 1e6},
                "load_before": load_before, "load_after": load_after, "wall_s": time.time() - started}
     cs = [r["cs"] for r in results]
     for key in PLACEMENTS:
-        measured = np.array([r[key]["measured"] for r in results])
         predicted = np.array([r[key]["predicted"] for r in results])
-        dp = [r[key]["measured"] for r in results if r["generator"] == "dp"]
-        summary[key] = {
-            "dp_median_speedup": float(np.median(dp)) if dp else None,
-            "chain_speedups": {r["arch"]: r[key]["measured"] for r in results if r["arch"] in CHAINS},
-            "median_speedup_by_generator": {g: float(np.median([r[key]["measured"] for r in results if r["generator"] == g]))
-                                            for g in dict.fromkeys(r["generator"] for r in results)},
-            "spearman_cs_measured": float(spearmanr(cs, measured).statistic),
-            "within_20pct": float(np.mean(np.abs(predicted - measured) <= 0.2 * measured)),
-        }
+        for stat in ("median", "min"):
+            measured = np.array([r[key][stat] for r in results])
+            by_generator = {g: float(np.median([r[key][stat] for r in results if r["generator"] == g]))
+                            for g in dict.fromkeys(r["generator"] for r in results)}
+            summary[f"{key}/{stat}"] = {
+                "dp_median_speedup": by_generator.get("dp"),
+                "chain_speedups": {r["arch"]: r[key][stat] for r in results if r["arch"] in CHAINS},
+                "median_speedup_by_generator": by_generator,
+                "spearman_cs_measured": float(spearmanr(cs, measured).statistic),
+                "spearman_predicted_measured": float(spearmanr(predicted, measured).statistic),
+                "within_20pct": float(np.mean(np.abs(predicted - measured) <= 0.2 * measured)),
+            }
     print()
     print(f"loopback link: {summary['link']['latency_ms']:.3f} ms + bytes / {summary['link']['bandwidth_mbps'] / 1e3:.1f} Gbit/s;"
           f" load average before {load_before[0]:.2f}, after {load_after[0]:.2f}; wall {summary['wall_s']:.0f} s")
     for key in PLACEMENTS:
-        s = summary[key]
-        chains = ", ".join(f"{k} {v:.2f}×" for k, v in s["chain_speedups"].items())
-        by_gen = ", ".join(f"{k} {v:.2f}×" for k, v in s["median_speedup_by_generator"].items())
-        print(f"[{key}] DP median speed-up {s['dp_median_speedup']:.2f}× (target ≥ 1.5×); chains: {chains}; "
-              f"Spearman(CS, measured) {s['spearman_cs_measured']:.2f} (target ≤ −0.6); "
-              f"predicted within ±20 %: {100 * s['within_20pct']:.0f} % (target ≥ 80 %)")
-        print(f"[{key}] median by generator: {by_gen}")
+        for stat in ("median", "min"):
+            s = summary[f"{key}/{stat}"]
+            chains = ", ".join(f"{k} {v:.2f}×" for k, v in s["chain_speedups"].items())
+            by_gen = ", ".join(f"{k} {v:.2f}×" for k, v in s["median_speedup_by_generator"].items())
+            print(f"[{key}, speed-up of {stat} latencies] DP median {s['dp_median_speedup']:.2f}× (target ≥ 1.5×); "
+                  f"chains {chains}; Spearman(CS, measured) {s['spearman_cs_measured']:.2f} (target ≤ −0.6); "
+                  f"Spearman(predicted, measured) {s['spearman_predicted_measured']:.2f}; "
+                  f"predicted within ±20 %: {100 * s['within_20pct']:.0f} % (target ≥ 80 %)")
+            print(f"    by generator: {by_gen}")
     if args.out:
         Path(args.out).write_text(json.dumps({"summary": summary, "rows": results}, indent=1))
 

@@ -5,5 +5,13 @@
 - `executor`: one rank's share of one inference (preallocated irecv, overlapping isend);
 - `worker`: the torchrun-compatible process entry (`python -m hw.runtime.worker JOB`);
 - `launch`: n workers on loopback, watched for failures;
+- `schedule`: the schedule model the workers follow, HEFT placement, link fitting;
+- `costs` / `predict`: per-vertex costs and the predicted latency of a deployment;
 - `task`: `task=deploy` — measured latency next to the predicted one.
+
+On real edge devices: copy the job file, the architecture file and the weights file to
+every device (same paths), then on device r run
+    MASTER_ADDR=<rank-0 address> MASTER_PORT=29500 RANK=r WORLD_SIZE=n \\
+        GLOO_SOCKET_IFNAME=<interface> python -m hw.runtime.worker job.json
+(or `torchrun --nnodes=n --node-rank=r ...`); rank 0 writes the result file.
 """

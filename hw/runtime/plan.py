@@ -13,8 +13,9 @@ Rules:
   assignment omits them they go to the root.
 - A tensor is sent ONCE to each other unit that has at least one consumer of it (the
   hypergraph's connectivity − 1), never once per consuming vertex.
-- Every tensor's message tag is its position in the topological order, so (src, dst,
-  tag) names one message of one inference.
+- All ranks follow one global execution order (topological by default, or a simulated
+  schedule's start order); every tensor's message tag is its position in that order,
+  so (src, dst, tag) names one message of one inference.
 """
 from __future__ import annotations
 

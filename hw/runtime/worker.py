@@ -135,10 +135,21 @@ def ping_pong(job: dict[str, Any], rank: int) -> dict[str, Any] | None:
     return {"one_way_ms": times} if rank == ROOT else None
 
 
+def isolate(spec: dict[str, Any], rank: int) -> None:
+    """Optional: raise this worker's priority (`nice`, root only) and pin it to one core
+    (`pin_cpus`), before the gloo threads start so they inherit both."""
+    if spec.get("nice"):
+        os.setpriority(os.PRIO_PROCESS, 0, int(spec["nice"]))
+    if spec.get("pin_cpus"):
+        cpus = sorted(os.sched_getaffinity(0))
+        os.sched_setaffinity(0, {cpus[int(os.environ.get("LOCAL_RANK", rank)) % len(cpus)]})
+
+
 def serve(spec: dict[str, Any], rank: int, world_size: int) -> dict[str, Any] | None:
     timeout_s = float(spec.get("timeout_s", 60.0))
     threads = int(spec.get("threads", 1))
     torch.set_num_threads(threads)
+    isolate(spec, rank)
     connect(rank, world_size, timeout_s)
     print(f"worker rank {rank}/{world_size}: connected", flush=True)
     try:
