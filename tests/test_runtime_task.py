@@ -1,0 +1,42 @@
+"""task=deploy end to end on 2 loopback workers, and its config checks."""
+import json
+
+import pytest
+
+from search.config import validate
+from tests.conftest import compose_config
+
+
+def test_deploy_reports_measured_and_predicted_latency(tmp_path):
+    from hw.runtime.task import deploy_task
+
+    cfg = validate(compose_config("task=deploy", "deploy.workers=2", "deploy.repeats=3", "deploy.warmup=1",
+                                  "deploy.partitioner=heft"))
+    result = deploy_task(cfg, tmp_path)
+    json.dumps(result)  # plain data
+    assert result["workers"] == 2 and sum(result["vertices_per_unit"]) == 8 + 2
+    assert result["max_abs_diff"] <= 1e-5  # distributed logits == one-worker logits
+    for key in ("measured", "measured_single"):
+        assert 0 < result[key]["min_ms"] <= result[key]["median_ms"] <= result[key]["p90_ms"]
+    assert result["predicted"]["distributed_ms"] > 0 and result["predicted"]["speedup"] > 0
+    saved = json.loads((tmp_path / "assignment.json").read_text())
+    assert set(saved["assignment"].values()) <= {0, 1} and len(saved["order"]) == 10
+
+
+@pytest.mark.parametrize("override, message", [
+    ("deploy.workers=0", "deploy.workers must be >= 1"),
+    ("deploy.partitioner=random", "deploy.partitioner must be one of"),
+    ("deploy.timeout_s=0", "deploy.timeout_s"),
+    ("deploy.order=reverse", "deploy.order must be one of"),
+])
+def test_bad_deploy_settings_fail_with_a_clear_message(override, message):
+    with pytest.raises(Exception, match=message):
+        validate(compose_config("task=deploy", override))
+
+
+def test_missing_weights_file_is_a_user_error(tmp_path):
+    from hw.runtime.task import deploy_task
+
+    cfg = validate(compose_config("task=deploy", f"deploy.weights={tmp_path}/none.pt"))
+    with pytest.raises(FileNotFoundError, match="deploy.weights: file not found"):
+        deploy_task(cfg, tmp_path)
