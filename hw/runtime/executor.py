@@ -9,6 +9,7 @@ inference with an error instead of a hang.
 """
 from __future__ import annotations
 
+import re
 import time
 from datetime import timedelta
 
@@ -17,6 +18,13 @@ import torch.distributed as dist
 from torch import nn
 
 from hw.runtime.plan import IMAGE, INPUT, RESULT, RankPlan
+
+
+def gloo_message(err: BaseException) -> str:
+    """The first line of a gloo error without its source location and boilerplate."""
+    text = str(err).split(" This is typically")[0].strip()
+    text = re.sub(r"\[[^\]]*\.(cc|cpp|h):\d+\]\s*", "", text)
+    return text.splitlines()[0] if text else type(err).__name__
 
 
 class PeerError(RuntimeError):
@@ -39,8 +47,7 @@ class RankExecutor:
         try:
             work.wait(self.timeout)
         except RuntimeError as err:
-            detail = str(err).split(" This is typically")[0]
-            raise PeerError(f"rank {self.plan.rank}: {what} failed: {detail}") from None
+            raise PeerError(f"rank {self.plan.rank}: {what} failed: {gloo_message(err)}") from None
 
     def post_receives(self) -> None:
         """Post the next inference's receives (before the start signal, so none is late)."""

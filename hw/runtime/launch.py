@@ -79,13 +79,13 @@ class LocalLauncher:
         return self
 
     def log_tail(self, rank: int) -> str:
-        """The worker's last error line (or last line) for the error message."""
+        """The worker's last error line, if it logged one."""
         try:
             lines = (self.workdir / f"rank{rank}.log").read_text(errors="replace").strip().splitlines()
         except OSError:
             return ""
         errors = [line for line in lines if "error" in line.lower()]
-        return (errors or lines or [""])[-1].strip()
+        return errors[-1].strip() if errors else ""
 
     def stop(self) -> None:
         for proc in self.processes.values():

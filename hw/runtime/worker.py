@@ -27,7 +27,7 @@ from typing import Any
 import torch
 import torch.distributed as dist
 
-from hw.runtime.executor import PeerError, RankExecutor
+from hw.runtime.executor import PeerError, RankExecutor, gloo_message
 from hw.runtime.plan import ROOT, build_plan, image_shape
 from hw.runtime.weights import build_vertex_modules
 
@@ -193,8 +193,7 @@ def main(argv: list[str] | None = None) -> int:
         print(f"worker rank {rank}: error: {err}", file=sys.stderr, flush=True)
         return 1
     except RuntimeError as err:  # gloo errors from barriers and collectives
-        detail = str(err).split(" This is typically")[0].strip().splitlines()
-        print(f"worker rank {rank}: error: {detail[0] if detail else type(err).__name__}", file=sys.stderr, flush=True)
+        print(f"worker rank {rank}: error: {gloo_message(err)}", file=sys.stderr, flush=True)
         return 1
     return 0
 
