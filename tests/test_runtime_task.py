@@ -18,7 +18,10 @@ def test_deploy_reports_measured_and_predicted_latency(tmp_path):
     assert result["max_abs_diff"] <= 1e-5  # distributed logits == one-worker logits
     for key in ("measured", "measured_single"):
         assert 0 < result[key]["min_ms"] <= result[key]["median_ms"] <= result[key]["p90_ms"]
-    assert result["predicted"]["distributed_ms"] > 0 and result["predicted"]["speedup"] > 0
+    assert result["planned"]["distributed_ms"] > 0 and result["planned"]["speedup"] > 0
+    predicted = result["predicted"]  # hw/'s own predictor and list scheduler, 2 units
+    assert predicted["predicted_distributed_ms"] > 0 and predicted["predicted_speedup"] > 0
+    assert "latency_model" in predicted
     saved = json.loads((tmp_path / "assignment.json").read_text())
     assert set(saved["assignment"].values()) <= {0, 1} and len(saved["order"]) == 10
 

@@ -4,8 +4,8 @@
   thread, on the calling thread's CPU clock (descheduling by other jobs is not
   counted), a low quantile over interleaved repeats — what a deployment would do on
   the device before choosing its schedule;
-- `predicted_costs`: the operation-wise latency predictor of `hw/`
-  (`LatencyPredictor.vertex_latencies`), no torch run needed;
+- `predicted_costs`: the unit latency model of `hw/` (`hw.backends`: the
+  operation-wise predictor), no torch run needed;
 - `mac_costs`: MACs at a nominal rate; a last resort that ignores memory-bound ops.
 """
 from __future__ import annotations
@@ -45,7 +45,7 @@ def profiled_costs(arch: nx.DiGraph, weights: str | Path | None = None, repeats:
 
 
 def predicted_costs(arch: nx.DiGraph, predictor: Any) -> dict[str, float]:
-    """Seconds per vertex from a `hw.predictor.LatencyPredictor`."""
+    """Seconds per vertex from hw/'s unit latency model (anything with `vertex_latencies`)."""
     return {str(v): float(t) for v, t in predictor.vertex_latencies(arch).items()}
 
 

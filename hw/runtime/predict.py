@@ -1,13 +1,16 @@
-"""Predicted latency of a deployment: per-vertex costs + the runtime's schedule model.
+"""Predicted latency of a deployment, next to which the measured one is reported.
 
-Per-vertex costs come from the operation-wise predictor of `hw/` when one is saved
-(`hw.predictor`, directory `cfg.hw.predictor`), else the caller's own costs (e.g. a
-profile). The distributed prediction is `schedule.simulate` — the exact order and
-messaging rules the workers follow — with the link model given.
+Two predictions:
+- `hw_prediction`: the hardware package's own — its unit latency model (`hw.backends`,
+  the operation-wise predictor of a `task=profile` run, or its FLOPs stand-in, flagged)
+  and its list scheduler (`hw.analyze.latency_report`) on the `hw` target with
+  `units` = the number of workers and, when measured, the loopback link of this run;
+- `planned`: the runtime's own schedule model (`schedule.simulate`, the order the
+  workers really follow) with the costs used to place the vertices (e.g. a profile).
 """
 from __future__ import annotations
 
-from pathlib import Path
+import dataclasses
 from typing import Any
 
 import networkx as nx
@@ -15,29 +18,32 @@ import networkx as nx
 from hw.runtime.schedule import Link, simulate
 
 
-def load_predictor(hw_cfg: Any) -> Any | None:
-    """The saved `hw.predictor.LatencyPredictor` of this target, or None if there is none yet."""
-    directory = getattr(hw_cfg, "predictor", None)
-    if not directory or not (Path(directory) / "predictor.json").is_file():
-        return None
+def hw_prediction(arch: nx.DiGraph, assignment: dict[str, int], units: int, hw_cfg: Any,
+                  link: Link | None = None, backend: Any = None) -> dict[str, Any] | None:
+    """hw/'s predicted single-unit and distributed latency, or None if hw/ cannot predict."""
     try:
-        from hw.predictor import LatencyPredictor
+        from hw.analyze import latency_report
+        from hw.backends import create_backend
+        from hw.target import target_from_config
     except ImportError:
         return None
-    return LatencyPredictor.load(directory)
+    if hw_cfg is None or not hasattr(hw_cfg, "compute"):
+        return None
+    target = dataclasses.replace(target_from_config(hw_cfg), units=units)
+    if link is not None:
+        target = dataclasses.replace(target, link_latency_s=link.latency_s, bandwidth_bps=8 * link.bandwidth_bytes_s)
+    backend = backend or create_backend(hw_cfg)
+    by_name = {str(v): v for v in arch.nodes}
+    report = latency_report(arch, {by_name[v]: u for v, u in assignment.items()}, target, backend,
+                            getattr(hw_cfg, "schedule_order", "ready"))
+    keep = ("predicted_latency_ms", "predicted_distributed_ms", "predicted_speedup", "transfers", "communication_bytes")
+    return {"source": "hw predictor", "target": hw_cfg.name, **{k: report[k] for k in keep},
+            "latency_model": backend.describe()}
 
 
-def link_of(hw_cfg: Any, default: Link) -> Link:
-    """The target's link (hw.link.bandwidth_mbps / latency_ms), else `default`."""
-    link = getattr(hw_cfg, "link", None)
-    if link is None or not hasattr(link, "bandwidth_mbps"):
-        return default
-    return Link(latency_s=link.latency_ms / 1e3, bandwidth_bytes_s=link.bandwidth_mbps * 1e6 / 8)
-
-
-def predict(arch: nx.DiGraph, assignment: dict[str, int], units: int, costs: dict[str, float],
+def planned(arch: nx.DiGraph, assignment: dict[str, int], units: int, costs: dict[str, float],
             link: Link, source: str) -> dict[str, Any]:
-    """Single-unit and distributed latency (ms) and speed-up under one cost model."""
+    """Single-unit and distributed latency (ms) under the runtime's schedule model."""
     single = sum(costs.values())
     schedule = simulate(arch, assignment, costs, units, link)
     return {"source": source, "single_ms": single * 1e3, "distributed_ms": schedule.makespan * 1e3,

@@ -21,7 +21,7 @@ import numpy as np
 from hw.runtime.costs import mac_costs, predicted_costs, profiled_costs
 from hw.runtime.launch import launch_local
 from hw.runtime.plan import ROOT, build_plan, single_unit, topological_chunks
-from hw.runtime.predict import link_of, load_predictor, predict
+from hw.runtime.predict import hw_prediction, planned
 from hw.runtime.schedule import Link, fit_link, heft_assignment, simulate
 from hw.runtime.weights import save_random_weights
 from nas.dag import INPUT
@@ -66,13 +66,16 @@ def latency_stats(samples_ms: list[float]) -> dict[str, float]:
             "min_ms": float(values.min())}
 
 
-def vertex_costs(arch: nx.DiGraph, source: str, weights: Path | None = None, predictor: Any = None) -> dict[str, float]:
+def vertex_costs(arch: nx.DiGraph, source: str, weights: Path | None = None, hw_cfg: Any = None) -> dict[str, float]:
+    """Seconds per vertex name: timed here (`profile`), hw/'s unit model (`predictor`), or MACs."""
     if source == "profile":
         return profiled_costs(arch, weights)
     if source == "predictor":
-        if predictor is None:
-            raise ValueError("deploy.costs=predictor needs a saved latency predictor (python run.py task=profile)")
-        return predicted_costs(arch, predictor)
+        if hw_cfg is None:
+            raise ValueError("deploy.costs=predictor needs the hw config group")
+        from hw.backends import create_backend
+
+        return predicted_costs(arch, create_backend(hw_cfg))
     return mac_costs(arch)
 
 
@@ -103,8 +106,7 @@ def deploy_task(cfg: Any, out_dir: Path) -> dict[str, Any]:
     else:
         weights = save_random_weights(arch, out_dir / "weights.pt", deploy.weight_seed)
     hw_cfg = getattr(cfg, "hw", None)
-    predictor = load_predictor(hw_cfg)
-    costs = vertex_costs(arch, deploy.costs, weights, predictor)
+    costs = vertex_costs(arch, deploy.costs, weights, hw_cfg)
     plan_link = Link(deploy.link_latency_ms / 1e3, deploy.link_bandwidth_mbps * 1e6 / 8)
     analysis = getattr(cfg, "analysis", None)
     analysis = analysis if hasattr(analysis, "partitioners") else None  # a stub group: defaults
@@ -142,11 +144,10 @@ def deploy_task(cfg: Any, out_dir: Path) -> dict[str, Any]:
         result["max_abs_diff"] = float((job["outputs"]["distributed"] - job["outputs"]["single"]).abs().max())
         link = fit_link(report["jobs"]["link"]["one_way_ms"])
         result["measured_link"] = {"latency_ms": link.latency_s * 1e3, "bandwidth_mbps": link.bandwidth_bytes_s * 8 / 1e6}
-    if predictor is not None:
-        result["predicted"] = predict(arch, plan.assignment, units, predicted_costs(arch, predictor), link, "hw predictor")
-    else:
-        result["predicted"] = predict(arch, plan.assignment, units, costs, link, f"{deploy.costs} costs")
-        result["note"] = "no saved hw latency predictor (task=profile): prediction from the placement costs"
+    result["planned"] = planned(arch, plan.assignment, units, costs, link, f"runtime schedule model, {deploy.costs} costs")
+    result["predicted"] = hw_prediction(arch, plan.assignment, units, hw_cfg, link if units > 1 else None)
+    if result["predicted"] is None:
+        result["note"] = "hw/ gave no prediction (no hw config): see 'planned' for the schedule model's"
     return result
 
 
