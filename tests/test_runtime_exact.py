@@ -51,7 +51,7 @@ def make_jobs(tmp_path, generators, units, size=16, batch=1):
         if units > 1:
             variants["metis"] = deployment_assignment(arch, units, "metis")[0]
         jobs.append({"name": generator, "arch": str(arch_path), "weights": str(weights), "batch": batch,
-                     "input_seed": i, "repeats": 1, "warmup": 0, "variants": variants})
+                     "input_seed": i, "repeats": 2, "warmup": 0, "variants": variants})  # 2: buffers reused
         refs[generator] = (arch, reference_output(arch, weights, seed=i, batch=batch), variants)
     return jobs, refs
 

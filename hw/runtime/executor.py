@@ -3,7 +3,8 @@
 Receives for all incoming tensors are posted up front into preallocated buffers, so a
 sender never waits for its peer to reach the matching step; sends are `isend`, so a
 worker computes its next vertex while its output is still on the wire. Ranks run their
-vertices in the same global topological order, which makes the exchange deadlock-free.
+vertices as subsequences of one global topological order (the plan's), which makes the
+exchange deadlock-free: a rank only ever waits for a vertex earlier in that order.
 Every wait has a timeout: a peer that died (connection closed) or stalls ends the
 inference with an error instead of a hang.
 """
