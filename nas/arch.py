@@ -62,10 +62,7 @@ def validate_structure(arch: nx.DiGraph) -> None:
     """One source (`input`), one sink (`output`), no cycle, known ops and merges."""
     if not isinstance(arch, nx.DiGraph) or arch.number_of_nodes() == 0:
         raise ArchitectureError("empty graph: an architecture needs at least one compute vertex")
-    for key in ("input_size", "num_classes"):
-        value = arch.graph.get(key)
-        if not isinstance(value, int) or isinstance(value, bool) or value < 1:
-            raise ArchitectureError(f"graph attribute {key!r} must be a positive integer, got {value!r}")
+    _check_graph_numbers(arch)
     if INPUT not in arch or OUTPUT not in arch:
         raise ArchitectureError("missing 'input' or 'output' vertex")
     if arch.number_of_nodes() < 3:
@@ -91,6 +88,13 @@ def validate_structure(arch: nx.DiGraph) -> None:
             not isinstance(channels, int) or isinstance(channels, bool) or channels < 1
         ):
             raise ArchitectureError(f"vertex {v!r}: channels must be a positive integer, got {channels!r}")
+
+
+def _check_graph_numbers(arch: nx.DiGraph) -> None:
+    for key in ("input_size", "num_classes"):
+        value = arch.graph.get(key)
+        if not isinstance(value, int) or isinstance(value, bool) or value < 1:
+            raise ArchitectureError(f"graph attribute {key!r} must be a positive integer, got {value!r:.60}")
 
 
 def compute_vertex_count(arch: nx.DiGraph) -> int:
@@ -185,7 +189,7 @@ def from_json(data: Any, source: str = "architecture", **defaults: Any) -> nx.Di
         if not isinstance(edge, dict) or "source" not in edge or "target" not in edge:
             raise ArchitectureError(f"{source}: every edge needs 'source' and 'target', got {edge!r:.60}")
         for end in ("source", "target"):
-            if edge[end] not in known:
+            if not isinstance(edge[end], (int, str)) or isinstance(edge[end], bool) or edge[end] not in known:
                 raise ArchitectureError(f"{source}: dangling edge {edge['source']!r} -> {edge['target']!r} (unknown vertex {edge[end]!r})")
         if edge["source"] == edge["target"]:
             raise ArchitectureError(f"{source}: self-loop on vertex {edge['source']!r}")
@@ -215,6 +219,19 @@ def _complete_bare_dag(dag: nx.DiGraph, source: str) -> nx.DiGraph:
 
     arch = add_terminals(dag)
     arch.graph.setdefault("generator", "file")
+    try:
+        _check_graph_numbers(arch)
+    except ArchitectureError as err:
+        raise ArchitectureError(f"{source}: {err}") from None
     policy = arch.graph.get("staging") or "uniform"
-    apply_staging(arch, policy=policy, **arch.graph.get("staging_params", {}))
+    params = arch.graph.get("staging_params") or {}
+    if not isinstance(policy, str) or not isinstance(params, dict):
+        raise ArchitectureError(f"{source}: graph 'staging' must be a policy name and 'staging_params' an object, "
+                                f"got {policy!r:.40} and {params!r:.60}")
+    try:  # the file's staging settings are user input: any failure is the file's problem
+        apply_staging(arch, policy=policy, **params)
+    except (KeyError, TypeError, ValueError, IndexError, ZeroDivisionError, OverflowError) as err:
+        detail = str(err).splitlines()[0] if str(err) else type(err).__name__
+        raise ArchitectureError(f"{source}: cannot stage the bare DAG with staging={policy!r} "
+                                f"staging_params={params!r:.80} ({detail})") from None
     return arch
