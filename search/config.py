@@ -11,6 +11,7 @@ from typing import Any, Optional
 
 from hydra.core.config_store import ConfigStore
 from omegaconf import MISSING, DictConfig, OmegaConf
+from omegaconf.errors import OmegaConfBaseException
 
 import nas.config
 
@@ -43,7 +44,10 @@ class SearchConfig:
     population_size: int = 8  # NSGA-II generation size
     baselines: list[str] = field(default_factory=list)  # fixed trials, e.g. [cifarnet, fb]
     artifacts_dir: str = "artifacts"  # per-trial files (architecture, partition, plots), kept for task=sync
-    heartbeat_interval: int = 30  # seconds (RDB storages); a silent trial is failed and retried
+    heartbeat_interval: int = 30  # seconds (0 = off); a trial silent for twice as long is failed and retried
+    max_retry: int = 2  # times the trial of a lost (killed) worker is retried
+    n_workers: int = 1  # worker processes started on the study (search/workers.py); > 1 needs a journal/server storage
+    worker: Optional[int] = None  # this process is worker i of several (e.g. `-m search.worker=0,1,2,3` on SLURM)
     max_failure_rate: float = 0.5  # stop the study when more of this run's trials fail
     min_trials_for_failure_rate: int = 4  # ... once at least this many have finished
     report_from: str = "optuna"  # task=report reads the study storage (optuna) or the MLflow experiment
@@ -64,8 +68,17 @@ class SearchConfig:
         _require(self.population_size >= 2, f"search.population_size must be >= 2, got {self.population_size}")
         _require(0 < self.max_failure_rate <= 1, f"search.max_failure_rate must be in (0, 1], got {self.max_failure_rate}")
         _require(self.heartbeat_interval >= 0, f"search.heartbeat_interval must be >= 0 (0 = off), got {self.heartbeat_interval}")
+        _require(self.max_retry >= 0, f"search.max_retry must be >= 0, got {self.max_retry}")
+        _require(self.min_trials_for_failure_rate >= 1,
+                 f"search.min_trials_for_failure_rate must be >= 1, got {self.min_trials_for_failure_rate}")
+        _require(self.n_workers >= 1, f"search.n_workers must be >= 1, got {self.n_workers}")
+        _require(self.worker is None or self.worker >= 0, f"search.worker must be >= 0 or null, got {self.worker}")
         _require(self.report_from in ("optuna", "mlflow"), f"search.report_from must be optuna or mlflow, got {self.report_from!r}")
-        _require(bool(self.storage), "search.storage must be an Optuna storage URL or a .journal file path")
+        from search.preflight import check_workers
+        from search.storage import check_url
+
+        check_url(self.storage)
+        check_workers(self)
 
 
 @dataclass
@@ -143,4 +156,9 @@ def register_configs() -> None:
 
 def validate(cfg: DictConfig) -> Config:
     """Composed config → dataclass objects; raises ValueError with a one-line message."""
-    return OmegaConf.to_object(cfg)
+    try:
+        return OmegaConf.to_object(cfg)
+    except OmegaConfBaseException as err:  # e.g. an interpolation into a key set to null
+        first = str(err).strip().splitlines()[0] if str(err).strip() else type(err).__name__
+        key = getattr(err, "full_key", None)
+        raise ValueError(f"{key}: {first}" if key and key not in first else first) from None

@@ -1,23 +1,31 @@
 """Optuna storage from a URL or a path.
 
-- `sqlite:///optuna.db` (default): one process.
+- `sqlite:///optuna.db` (default): one process (SQLite locks under several writers).
 - `*.journal` path or `journal:///path`: Optuna's JournalStorage on a file, safe for
-  several processes on one machine.
+  several processes on one machine (`search.n_workers`).
 - `postgresql://…`, `mysql://…`: RDB storage for clusters.
-RDB storages record heartbeats so trials of a killed worker are failed and retried.
+Both the journal and the RDB storages record heartbeats (`search.heartbeat_interval`),
+so the trials of a killed worker are failed and retried (search/heartbeat.py).
 """
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any, Callable
 
 import optuna
-from optuna.storages import RetryFailedTrialCallback
+
+from search.heartbeat import HeartbeatJournalStorage, StaleTrialHandler
 
 RDB_SCHEMES = ("sqlite", "postgresql", "mysql")
+URL_HINT = "use sqlite:///optuna.db, a path ending in .journal, or postgresql://user:pass@host/db"
 
 
 def is_journal(url: str) -> bool:
     return url.startswith("journal://") or url.endswith(".journal")
+
+
+def is_sqlite(url: str) -> bool:
+    return url.startswith("sqlite:")
 
 
 def journal_path(url: str) -> Path:
@@ -25,23 +33,56 @@ def journal_path(url: str) -> Path:
     return Path(url.removeprefix("journal://"))
 
 
-def create_storage(url: str, heartbeat_interval: int | None = 30, max_retry: int = 2) -> optuna.storages.BaseStorage:
-    """Open (creating if needed) the storage at `url`; one-line ValueError when it cannot."""
+def check_url(url: str) -> None:
+    """Refuse a malformed storage URL without opening (or creating) anything."""
+    if not isinstance(url, str) or not url.strip():
+        raise ValueError(f"search.storage is empty; {URL_HINT}")
+    if is_journal(url):
+        if journal_path(url).is_dir():
+            raise ValueError(f"search.storage {url!r} is a directory; give a file path ending in .journal")
+        return
+    scheme = url.split(":", 1)[0].split("+", 1)[0]
+    if scheme not in RDB_SCHEMES or "://" not in url:
+        raise ValueError(f"search.storage {url!r} is not a storage URL; {URL_HINT}")
+
+
+def storage_exists(url: str) -> bool:
+    """False when a local storage file (journal, SQLite) is missing; servers count as present."""
+    if is_journal(url):
+        return journal_path(url).is_file()
+    if is_sqlite(url):
+        path = url.split(":///", 1)[-1]
+        return path in ("", ":memory:") or Path(path).is_file()
+    return True
+
+
+def create_storage(url: str, heartbeat_interval: int | None = 30, max_retry: int = 2,
+                   on_stale: Callable[[optuna.Study, Any], None] | None = None) -> optuna.storages.BaseStorage:
+    """Open (creating if needed) the storage at `url`; one-line ValueError when it cannot.
+
+    `heartbeat_interval` (seconds, None/0 = off): trials beat while they run; one silent
+    for twice as long is failed and `on_stale` (default: retry it up to `max_retry` times).
+    """
+    check_url(url)
+    if heartbeat_interval and on_stale is None:
+        on_stale = StaleTrialHandler(max_retry=max_retry)
     if is_journal(url):
         from optuna.storages.journal import JournalFileBackend
 
         path = journal_path(url)
-        if path.parent and not path.parent.exists():
+        try:
             path.parent.mkdir(parents=True, exist_ok=True)
-        return optuna.storages.JournalStorage(JournalFileBackend(str(path)))
-    scheme = url.split(":", 1)[0].split("+", 1)[0]
-    if scheme not in RDB_SCHEMES or "://" not in url:
-        raise ValueError(f"search.storage {url!r} is not a storage URL; use sqlite:///optuna.db, "
-                         "a path ending in .journal, or postgresql://user:pass@host/db")
+            backend = JournalFileBackend(str(path))
+        except OSError as err:
+            raise ValueError(f"cannot open search.storage {url!r}: {err.strerror or err}; "
+                             "pick a writable .journal path") from None
+        if heartbeat_interval:
+            return HeartbeatJournalStorage(backend, heartbeat_interval, stale_trial_callback=on_stale)
+        return optuna.storages.JournalStorage(backend)
     kwargs = {}
     if heartbeat_interval:
         kwargs = {"heartbeat_interval": heartbeat_interval, "grace_period": 2 * heartbeat_interval,
-                  "failed_trial_callback": RetryFailedTrialCallback(max_retry=max_retry)}
+                  "heartbeat_stale_trial_callback": on_stale}
     try:
         return optuna.storages.RDBStorage(url, **kwargs)
     except Exception as err:  # noqa: BLE001  (driver-specific connection errors)

@@ -7,8 +7,10 @@ the Pareto front plot, a CSV of all trials and the summary.
 """
 from __future__ import annotations
 
+import copy
 import logging
 import math
+import signal
 from pathlib import Path
 from typing import Any
 
@@ -19,12 +21,14 @@ from tqdm.auto import tqdm
 
 from nas.config import GENERATOR_SCHEMAS, ChainConfig
 from nas.factory import create_architecture
+from search.errors import SearchInterrupted, StudyFailedError
 from search.evaluate import evaluate
+from search.heartbeat import StaleTrialHandler
 from search.objectives import Objective, create_objectives, objective_values
 from search.samplers import BASELINE_ATTR, create_sampler
 from search.space import sample_architecture
 from search.storage import create_storage
-from search.tracking import Tracker, numeric_metrics
+from search.tracking import RUN_RECORD, Tracker, flatten, numeric_metrics
 
 log = logging.getLogger(__name__)
 optuna.logging.set_verbosity(optuna.logging.WARNING)
@@ -67,38 +71,70 @@ class TrialRunner:
 
     def __call__(self, trial: optuna.Trial) -> list[float]:
         baseline = trial.user_attrs.get(BASELINE_ATTR)
-        arch = baseline_architecture(baseline, self.cfg) if baseline else sample_architecture(trial, self.cfg)
         out_dir = self.artifacts / f"trial-{trial.number}"
-        tags = {"baseline": baseline or "", "arch_generator": arch.graph.get("generator", "")}
-        trial.set_user_attr("arch_generator", tags["arch_generator"])
-        run_id = self.tracker.start_trial(trial.number, tags)
+        run_id = self.tracker.start_trial(trial.number, {"baseline": baseline or ""})
         trial.set_user_attr("mlflow_run_id", run_id)
         trial.set_user_attr("artifacts", str(out_dir))
-        self.tracker.log_params(run_id, {**trial.params, "arch": _arch_params(arch),
-                                         "cfg": OmegaConf.to_container(OmegaConf.structured(self.cfg), resolve=True)})
-        try:
+        if self.cfg.search.worker is not None:
+            trial.set_user_attr("worker", self.cfg.search.worker)
+        try:  # everything that can fail is inside: its reason reaches MLflow and the storage
+            arch = baseline_architecture(baseline, self.cfg) if baseline else sample_architecture(trial, self.cfg)
+            trial.set_user_attr("arch_generator", arch.graph.get("generator", ""))
+            record = write_run_record(out_dir, trial, arch, self.cfg)
+            self.tracker.set_tags(run_id, {"arch_generator": record["tags"]["arch_generator"]})
+            self.tracker.log_params(run_id, record["params"])
             metrics, model = evaluate(arch, self.cfg, out_dir, [self.tracker.epoch_logger(run_id)], self._data())
             values = objective_values(self.objectives, metrics)
             if not all(math.isfinite(v) for v in values):
                 raise ValueError(f"objective values are not finite: {values}")
+            scalars = numeric_metrics({k: v for k, v in metrics.items() if k != "options"})
+            for key, value in scalars.items():
+                trial.set_user_attr(key, value)
+            self.tracker.log_metrics(run_id, scalars)
+            self.tracker.log_artifacts(run_id, sorted(p for p in out_dir.iterdir() if p.is_file()))
+            if model is not None and self.cfg.search.mlflow.log_models:
+                import torch
+
+                example = torch.randn(1, self.cfg.in_channels, self.cfg.input_size, self.cfg.input_size).numpy()
+                self.tracker.log_model(run_id, model, example)
         except BaseException as err:
-            reason = f"{type(err).__name__}: {err}".splitlines()[0][:500]
+            failure = as_interrupt(err)
+            reason = f"{type(failure).__name__}: {failure}".splitlines()[0][:500]
             trial.set_user_attr("fail_reason", reason)
             self.tracker.end_trial(run_id, ok=False, reason=reason)
+            trial.set_user_attr("mlflow_synced", self.tracker.available)
+            if failure is not err:
+                raise failure from err
             raise
-        scalars = {k: v for k, v in numeric_metrics({k: v for k, v in metrics.items() if k != "options"}).items()}
-        for key, value in scalars.items():
-            trial.set_user_attr(key, value)
-        self.tracker.log_metrics(run_id, scalars)
-        self.tracker.log_artifacts(run_id, sorted(p for p in out_dir.iterdir() if p.is_file()))
-        if model is not None and self.cfg.search.mlflow.log_models:
-            import torch
-
-            example = torch.randn(1, self.cfg.in_channels, self.cfg.input_size, self.cfg.input_size).numpy()
-            self.tracker.log_model(run_id, model, example)
         self.tracker.end_trial(run_id, ok=True)
         trial.set_user_attr("mlflow_synced", self.tracker.available)
         return values
+
+
+def as_interrupt(err: BaseException) -> BaseException:
+    """Lightning turns Ctrl-C during fit into `sys.exit(1)` (raised while handling the
+    KeyboardInterrupt); Optuna would leave such a trial RUNNING. Give it back as a
+    KeyboardInterrupt, which Optuna records as FAIL, with Ctrl-C working again."""
+    if isinstance(err, SystemExit) and isinstance(err.__context__, KeyboardInterrupt):
+        if signal.getsignal(signal.SIGINT) == signal.SIG_IGN:
+            signal.signal(signal.SIGINT, signal.default_int_handler)
+        return KeyboardInterrupt("interrupted (Ctrl-C) during training")
+    return err
+
+
+def write_run_record(out_dir: Path, trial: optuna.Trial, arch, cfg: Any) -> dict:
+    """The params and tags of the trial's MLflow run, kept beside its files so that
+    `task=sync` can log the run later if MLflow is unreachable now."""
+    import json
+
+    params = flatten({**trial.params, "arch": _arch_params(arch),
+                      "cfg": OmegaConf.to_container(OmegaConf.structured(cfg), resolve=True)})
+    tags = {**run_tags(cfg), "baseline": trial.user_attrs.get(BASELINE_ATTR) or "",
+            "arch_generator": arch.graph.get("generator", "")}
+    record = {"params": {k: str(v) for k, v in params.items()}, "tags": tags}
+    out_dir.mkdir(parents=True, exist_ok=True)
+    (out_dir / RUN_RECORD).write_text(json.dumps(record, indent=1, default=str))
+    return record
 
 
 def _arch_params(arch) -> dict:
@@ -135,16 +171,26 @@ class FailureGuard:
         self.max_rate, self.min_trials = max_rate, min_trials
         self.finished = self.failed = 0
         self.tripped = False
+        self.last_reason = ""
 
     def __call__(self, study: optuna.Study, trial: optuna.trial.FrozenTrial) -> None:
         self.finished += 1
-        self.failed += trial.state == TrialState.FAIL
+        if trial.state == TrialState.FAIL:
+            self.failed += 1
+            self.last_reason = trial.user_attrs.get("fail_reason", self.last_reason)
         if self.finished >= self.min_trials and self.failed / self.finished > self.max_rate:
             self.tripped = True
             study.stop()
 
+    def error(self, name: str) -> StudyFailedError:
+        return StudyFailedError(
+            f"study {name} stopped: {self.failed} of {self.finished} trials failed (more than "
+            f"search.max_failure_rate={self.max_rate}); last reason: {self.last_reason or 'unknown'}; "
+            "fix the set-up (or raise search.max_failure_rate), then rerun to resume the study")
+
 
 def enqueue_baselines(study: optuna.Study, names: list[str]) -> None:
+    """Fixed baseline trials, once per study (only worker 0 of several enqueues)."""
     present = {t.user_attrs.get(BASELINE_ATTR) for t in study.get_trials(deepcopy=False)
                if t.state in (TrialState.COMPLETE, TrialState.WAITING, TrialState.RUNNING)}
     for name in names:
@@ -152,8 +198,8 @@ def enqueue_baselines(study: optuna.Study, names: list[str]) -> None:
             study.enqueue_trial({}, user_attrs={BASELINE_ATTR: name})
 
 
-def open_study(cfg: Any, name: str, objectives: list[Objective]) -> optuna.Study:
-    storage = create_storage(cfg.search.storage, cfg.search.heartbeat_interval)
+def open_study(cfg: Any, name: str, objectives: list[Objective], on_stale: Any = None) -> optuna.Study:
+    storage = create_storage(cfg.search.storage, cfg.search.heartbeat_interval, cfg.search.max_retry, on_stale=on_stale)
     directions = [o.direction for o in objectives]
     study = optuna.create_study(study_name=name, storage=storage, sampler=create_sampler(cfg),
                                 directions=directions, load_if_exists=True)
@@ -167,36 +213,89 @@ def open_study(cfg: Any, name: str, objectives: list[Objective]) -> optuna.Study
     return study
 
 
-def run_search(cfg: Any) -> dict:
-    from search.report import study_summary, write_study_files
+class Search:
+    """One process's part of a study: checked inputs, the opened study, its MLflow tracker.
 
-    name = study_name(cfg)
-    objectives = create_objectives(cfg.search)
-    study = open_study(cfg, name, objectives)
-    tracker = Tracker(cfg.search.mlflow.tracking_uri, cfg.search.mlflow.experiment, name, run_tags(cfg))
-    artifacts = Path(cfg.search.artifacts_dir) / name
-    enqueue_baselines(study, list(cfg.search.baselines))
-    runner = TrialRunner(cfg, name, objectives, tracker, artifacts)
-    guard = FailureGuard(cfg.search.max_failure_rate, cfg.search.min_trials_for_failure_rate)
-    progress = Progress(cfg.search.n_trials, name, objectives)
-    interrupted = False
-    try:
-        study.optimize(runner, n_trials=cfg.search.n_trials, timeout=cfg.search.timeout,
-                       callbacks=[progress, guard], catch=(Exception,), gc_after_trial=True)
-    except KeyboardInterrupt:
-        interrupted = True
-    finally:
-        progress.close()
-    summary = study_summary(study, objectives)
-    files = write_study_files(study, objectives, summary, artifacts)
-    tracker.end_study(summary, files, ok=not (interrupted or guard.tripped))
-    summary.update(study=name, storage=cfg.search.storage, artifacts=str(artifacts),
-                   mlflow_experiment=cfg.search.mlflow.experiment, mlflow_run_id=tracker.parent_id,
-                   mlflow_available=tracker.available)
-    if interrupted:
-        raise KeyboardInterrupt(f"study {name} interrupted; {summary['complete']} complete trials kept in {cfg.search.storage}")
-    if guard.tripped:
-        raise RuntimeError(f"study {name} stopped: {guard.failed} of {guard.finished} trials failed "
-                           f"(more than search.max_failure_rate={cfg.search.max_failure_rate}); "
-                           f"see the fail_reason of the failed trials in MLflow or the storage")
-    return summary
+    Construction checks every input (search/preflight.py) before the storage is touched.
+    """
+
+    def __init__(self, cfg: Any) -> None:
+        from search.preflight import preflight
+
+        if cfg.search.worker:  # workers sample different architectures: one sampler seed each
+            cfg = copy.deepcopy(cfg)
+            cfg.search.seed += cfg.search.worker
+        self.cfg, self.name = cfg, study_name(cfg)
+        self.objectives = create_objectives(cfg.search)
+        datamodule = preflight(cfg)
+        self.stale = StaleTrialHandler(cfg.search.max_retry)
+        self.study = open_study(cfg, self.name, self.objectives, on_stale=self.stale)
+        self.tracker = Tracker(cfg.search.mlflow.tracking_uri, cfg.search.mlflow.experiment, self.name, run_tags(cfg))
+        self.stale.tracker = self.tracker  # a lost worker's trial gets its MLflow run failed
+        self.artifacts = Path(cfg.search.artifacts_dir) / self.name
+        if cfg.search.worker in (None, 0):
+            enqueue_baselines(self.study, list(cfg.search.baselines))
+        self.runner = TrialRunner(cfg, self.name, self.objectives, self.tracker, self.artifacts)
+        self.runner.datamodule = datamodule
+        self.guard = FailureGuard(cfg.search.max_failure_rate, cfg.search.min_trials_for_failure_rate)
+        self.interrupted = False
+
+    def optimize(self) -> None:
+        """This process's `search.n_trials` trials; Ctrl-C stops after recording the trial FAIL."""
+        worker = self.cfg.search.worker
+        label = self.name if worker is None else f"{self.name} [worker {worker}]"
+        progress = Progress(self.cfg.search.n_trials, label, self.objectives)
+        try:
+            self.study.optimize(self.runner, n_trials=self.cfg.search.n_trials, timeout=self.cfg.search.timeout,
+                                callbacks=[progress, self.guard], catch=(Exception,), gc_after_trial=True)
+        except KeyboardInterrupt:
+            self.interrupted = True
+        finally:
+            progress.close()
+            fail_stale_trials(self.study)  # a trial whose worker died while this one ran
+
+    def finish(self, close: bool | None = None) -> dict:
+        """Summary and study files onto the parent run. `close` (default: no trial of the
+        study left running or waiting) ends the parent run; raises if interrupted/tripped."""
+        from search.report import study_summary, write_study_files
+
+        cfg, study = self.cfg, self.study
+        if close is None:
+            close = not study.get_trials(deepcopy=False, states=(TrialState.RUNNING, TrialState.WAITING))
+        summary = study_summary(study, self.objectives)
+        files = write_study_files(study, self.objectives, summary, self.artifacts)
+        self.tracker.end_study(summary, files, ok=not (self.interrupted or self.guard.tripped), close=close)
+        summary.update(study=self.name, storage=cfg.search.storage, artifacts=str(self.artifacts),
+                       mlflow_experiment=cfg.search.mlflow.experiment, mlflow_run_id=self.tracker.parent_id,
+                       mlflow_available=self.tracker.available)
+        self.raise_if_stopped(summary["complete"])
+        return summary
+
+    def raise_if_stopped(self, complete: int | None = None) -> None:
+        if self.interrupted:
+            kept = "" if complete is None else f"{complete} complete trials "
+            raise SearchInterrupted(f"study {self.name} interrupted (Ctrl-C); the running trial is recorded FAIL, "
+                                    f"{kept}kept in {self.cfg.search.storage}; rerun to resume")
+        if self.guard.tripped:
+            raise self.guard.error(self.name)
+
+
+def fail_stale_trials(study: optuna.Study) -> None:
+    """Optuna's check, also run once after this process's trials (it runs before each)."""
+    import warnings
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
+        optuna.storages.fail_stale_trials(study)
+
+
+def run_search(cfg: Any) -> dict:
+    """`task=search`: run (or resume) the study; `search.n_workers` > 1 starts that many
+    worker processes on it (search/workers.py), `search.worker=i` is one of them."""
+    if cfg.search.n_workers > 1 and cfg.search.worker is None:
+        from search.workers import run_workers
+
+        return run_workers(cfg)
+    search = Search(cfg)
+    search.optimize()
+    return search.finish(close=None if cfg.search.worker is not None else True)

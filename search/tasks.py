@@ -5,9 +5,11 @@ from pathlib import Path
 from typing import Any, Callable
 
 from nas.registry import Registry, UnknownNameError
+from search.errors import SearchError, SearchInterrupted
 
-# Errors that mean "bad input" (config values, files, paths): reported as one line.
-USER_ERRORS = (ValueError, UnknownNameError, FileNotFoundError, NotImplementedError)
+# Errors that mean "bad input" (config values, files, paths), or a search stopped on
+# purpose (too many failed trials, a lost worker, Ctrl-C): reported as one line.
+USER_ERRORS = (ValueError, UnknownNameError, FileNotFoundError, NotImplementedError, SearchError, SearchInterrupted)
 
 TASKS: Registry[Callable[..., dict]] = Registry("task")
 register_task = TASKS.register
@@ -56,6 +58,14 @@ def search(cfg: Any) -> dict:
     from search.study import run_search
 
     return run_search(cfg)
+
+
+@register_task("sync")
+def sync(cfg: Any) -> dict:
+    """Log to MLflow the trials a search kept only in its Optuna storage (MLflow was down)."""
+    from search.sync import sync_task
+
+    return sync_task(cfg)
 
 
 @register_task("report")

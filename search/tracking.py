@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import logging
 import math
+import socket
+import time
 import warnings
 from pathlib import Path
 from typing import Any, Callable, Iterable
@@ -19,6 +21,39 @@ log = logging.getLogger(__name__)
 
 PARENT_TAG = "cnas.study"
 TRIAL_TAG = "cnas.trial"
+RUN_RECORD = "mlflow_run.json"  # a trial's run params + tags, kept with its files for task=sync
+# Errors worth retrying: SQLite's writer lock held by another worker, a dropped connection.
+TRANSIENT = ("database is locked", "database is busy", "connection reset", "server closed the connection")
+RETRIES = 6  # attempts: backoff 0.1, 0.2 … 3.2 s, ~6 s in all
+
+
+def is_transient(err: BaseException) -> bool:
+    text = str(err).lower()
+    return any(marker in text for marker in TRANSIENT)
+
+
+def is_unreachable(err: BaseException) -> bool:
+    """Connection-type failures (server down, database file gone), as opposed to a call
+    MLflow refuses (a bad value): only the first turn the tracker off."""
+    if isinstance(err, (OSError, ConnectionError, TimeoutError)):
+        return True
+    text = f"{type(err).__name__}: {err}".lower()
+    return any(marker in text for marker in ("operationalerror", "api request", "max retries", "connection",
+                                              "unable to open database", "timed out"))
+
+
+def probe(tracking_uri: str, timeout: float = 3.0) -> None:
+    """Fail fast on an http(s) server nobody listens on (MLflow's client retries for minutes)."""
+    from urllib.parse import urlparse
+
+    url = urlparse(tracking_uri)
+    if url.scheme not in ("http", "https"):
+        return
+    if not url.hostname:
+        raise ValueError(f"no host in {tracking_uri!r}")
+    port = url.port or (443 if url.scheme == "https" else 80)
+    with socket.create_connection((url.hostname, port), timeout=timeout):
+        pass
 
 
 def _flat(prefix: str, value: Any, out: dict[str, Any]) -> None:
@@ -57,11 +92,11 @@ class Tracker:
             import mlflow
             from mlflow.tracking import MlflowClient
 
+            probe(tracking_uri)
             mlflow.set_tracking_uri(tracking_uri)
             self.client = MlflowClient(tracking_uri)
-            found = self.client.get_experiment_by_name(experiment)
-            self.experiment_id = found.experiment_id if found else self.client.create_experiment(experiment)
-            self.parent_id = self._parent_run()
+            self.experiment_id = self._retrying(self._experiment, experiment)
+            self.parent_id = self._retrying(self._parent_run)
         except Exception as err:  # noqa: BLE001  (any failure to reach MLflow)
             self._unavailable(err)
 
@@ -73,25 +108,64 @@ class Tracker:
                           RuntimeWarning, stacklevel=3)
         self.available = False
 
+    @staticmethod
+    def _retrying(fn: Callable, *args, **kwargs) -> Any:
+        """`fn(...)`, retried while the store is briefly locked by another worker."""
+        for attempt in range(RETRIES):
+            try:
+                return fn(*args, **kwargs)
+            except Exception as err:  # noqa: BLE001
+                if attempt == RETRIES - 1 or not is_transient(err):
+                    raise
+                log.debug("MLflow busy (%s); retrying", err)
+                time.sleep(0.1 * 2**attempt)
+
     def _call(self, fn: Callable, *args, **kwargs) -> Any:
         if not self.available:
             return None
         try:
-            return fn(*args, **kwargs)
+            return self._retrying(fn, *args, **kwargs)
         except Exception as err:  # noqa: BLE001
-            self._unavailable(err)
+            if is_unreachable(err):
+                self._unavailable(err)
+            else:  # one refused call (a bad value): warn, keep tracking the rest
+                warnings.warn(f"MLflow refused {getattr(fn, '__name__', 'a call')} "
+                              f"({type(err).__name__}: {str(err).splitlines()[0] if str(err) else ''})",
+                              RuntimeWarning, stacklevel=3)
             return None
 
+    def _experiment(self, name: str) -> str:
+        found = self.client.get_experiment_by_name(name)
+        if found:
+            return found.experiment_id
+        try:
+            return self.client.create_experiment(name)
+        except Exception:  # noqa: BLE001  (another worker created it first)
+            found = self.client.get_experiment_by_name(name)
+            if found is None:
+                raise
+            return found.experiment_id
+
+    def _parents(self) -> list:
+        return self.client.search_runs([self.experiment_id], filter_string=f"tags.`{PARENT_TAG}` = '{self.study_name}'",
+                                       order_by=["attributes.start_time ASC"], max_results=100)
+
     def _parent_run(self) -> str:
-        runs = self.client.search_runs(
-            [self.experiment_id], filter_string=f"tags.`{PARENT_TAG}` = '{self.study_name}'", max_results=1,
-        )
+        """The study's one parent run: resumed if it exists, else created.
+
+        Workers started at the same moment may both create one; each then keeps the
+        oldest and deletes its own duplicate, so all of them nest under the same run.
+        """
+        runs = self._parents()
         if runs:
             self.client.update_run(runs[0].info.run_id, status="RUNNING")
             return runs[0].info.run_id
-        run = self.client.create_run(self.experiment_id, run_name=self.study_name,
-                                     tags={PARENT_TAG: self.study_name, **self.tags})
-        return run.info.run_id
+        mine = self.client.create_run(self.experiment_id, run_name=self.study_name,
+                                      tags={PARENT_TAG: self.study_name, **self.tags}).info.run_id
+        oldest = min(self._parents(), key=lambda r: (r.info.start_time, r.info.run_id)).info.run_id
+        if oldest != mine:
+            self.client.delete_run(mine)
+        return oldest
 
     # -------------------------------------------------------------- trials
     def start_trial(self, number: int, tags: dict[str, str]) -> str | None:
@@ -149,7 +223,7 @@ class Tracker:
                 output = model(torch.as_tensor(input_example)).numpy()
             signature = infer_signature(input_example, output)
             with mlflow.start_run(run_id=run_id, nested=True):
-                mlflow.pytorch.log_model(model, name="model", signature=signature)
+                mlflow.pytorch.log_model(model, name="model", signature=signature, input_example=input_example)
 
         self._call(log)
 
@@ -160,10 +234,13 @@ class Tracker:
             self.set_tags(run_id, {"fail_reason": reason})
         self._call(self.client.set_terminated, run_id, "FINISHED" if ok else "FAILED")
 
-    def end_study(self, summary: dict, artifacts: Iterable[Path | str], ok: bool = True) -> None:
+    def end_study(self, summary: dict, artifacts: Iterable[Path | str], ok: bool = True, close: bool = True) -> None:
+        """Summary and files onto the parent run; `close=False` leaves it RUNNING (other
+        workers of the study are still busy: the last one to finish closes it)."""
         self.log_metrics(self.parent_id, {k: v for k, v in summary.items() if k != "pareto"})
         self.log_artifacts(self.parent_id, artifacts)
-        self._call(self.client.set_terminated, self.parent_id, "FINISHED" if ok else "FAILED")
+        if close and self.parent_id:
+            self._call(self.client.set_terminated, self.parent_id, "FINISHED" if ok else "FAILED")
 
     def epoch_logger(self, run_id: str | None) -> pl.Callback:
         return EpochMetrics(self, run_id)

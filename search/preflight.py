@@ -1,0 +1,80 @@
+"""Checks that run before a search touches its storage: bad input fails in one line.
+
+A wrong space, baseline, sampler or data path would otherwise surface only inside
+trials, as a string of FAIL trials written into the study. Here it is a ValueError
+(or FileNotFoundError) naming the setting, before `create_storage` runs.
+"""
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import optuna
+
+from search.storage import check_url, is_sqlite
+
+SPACE_ATTEMPTS = 3  # a valid space may give one unbuildable sample; a wrong one never builds
+
+
+def check_workers(search: Any) -> None:
+    if search.n_workers > 1 and is_sqlite(search.storage):
+        raise ValueError(f"search.storage={search.storage} cannot be shared by search.n_workers={search.n_workers} "
+                         "processes (SQLite locks); use search.storage=optuna.journal on one machine "
+                         "or postgresql://user@host/db on a cluster")
+
+
+def check_space(cfg: Any) -> None:
+    """Sample architectures from `space` in a throwaway in-memory study."""
+    from search.space import sample_architecture
+
+    study = optuna.create_study(sampler=optuna.samplers.RandomSampler(seed=cfg.search.seed))
+    errors = []
+    for _ in range(SPACE_ATTEMPTS):
+        trial = study.ask()
+        try:
+            sample_architecture(trial, cfg)
+            return
+        except Exception as err:  # noqa: BLE001  (any failure: reported below in one line)
+            errors.append(f"{type(err).__name__}: {str(err).splitlines()[0] if str(err) else ''}")
+    raise ValueError(f"the search space builds no architecture ({errors[-1]}); check space.* and generator.*")
+
+
+def check_baselines(cfg: Any) -> None:
+    from search.study import baseline_architecture
+
+    for name in cfg.search.baselines:
+        try:
+            baseline_architecture(name, cfg)
+        except Exception as err:  # noqa: BLE001
+            raise ValueError(f"search.baselines: {name!r} cannot be built ({err}); "
+                             "use names of baseline generators, e.g. [cifarnet, fb]") from None
+
+
+def check_artifacts_dir(path: str) -> None:
+    try:
+        Path(path).mkdir(parents=True, exist_ok=True)
+    except OSError as err:
+        raise ValueError(f"search.artifacts_dir={path} cannot be created ({err.strerror or err}); "
+                         "pick a writable folder") from None
+
+
+def load_data(cfg: Any) -> Any:
+    """The data set, loaded once here (and downloaded if allowed) so a wrong path fails now."""
+    from training.datamodule import create_datamodule
+
+    datamodule = create_datamodule(cfg.data, cfg.train.batch_size, cfg.train.eval_batch_size)
+    datamodule.setup()
+    return datamodule
+
+
+def preflight(cfg: Any) -> Any:
+    """Every check above; returns the loaded datamodule for the trials to share."""
+    from search.samplers import create_sampler
+
+    check_url(cfg.search.storage)
+    check_workers(cfg.search)
+    create_sampler(cfg)
+    check_space(cfg)
+    check_baselines(cfg)
+    check_artifacts_dir(cfg.search.artifacts_dir)
+    return load_data(cfg)

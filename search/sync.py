@@ -1,0 +1,154 @@
+"""`task=sync`: log to MLflow what a search kept only in its Optuna storage.
+
+When MLflow is unreachable during a search, trials still complete: their metrics are
+Optuna user attributes, their files stay in `search.artifacts_dir/<study>/trial-<n>/`
+with `mlflow_run.json` (the run's params and tags). This task finds, for every
+finished trial, its nested MLflow run (by the trial's tags) and creates or completes
+it: params, tags, final metrics, files, status (FINISHED, or FAILED with fail_reason).
+MLflow is the record of what is synced, so running it twice logs nothing twice.
+Not recoverable: per-epoch curves and logged models of trials run while MLflow was down.
+"""
+from __future__ import annotations
+
+import json
+import logging
+from pathlib import Path
+from typing import Any
+
+import optuna
+from optuna.trial import FrozenTrial, TrialState
+from tqdm.auto import tqdm
+
+from search.heartbeat import HEARTBEAT_ATTR
+from search.storage import check_url, create_storage, storage_exists
+from search.tracking import PARENT_TAG, RUN_RECORD, TRIAL_TAG, Tracker, numeric_metrics
+
+log = logging.getLogger(__name__)
+
+NOT_METRICS = ("mlflow_synced", "worker")  # user attrs that are not results
+LOST_REASON = "worker lost: no heartbeat (killed or crashed); trial retried as a new trial"
+
+
+def load_existing_study(cfg: Any, name: str) -> optuna.Study:
+    """The study, read without creating a storage or a study that is not there."""
+    url = cfg.search.storage
+    check_url(url)
+    if not storage_exists(url):
+        raise FileNotFoundError(f"search.storage {url} does not exist; point search.storage at the search's storage")
+    storage = create_storage(url, heartbeat_interval=None)
+    try:
+        return optuna.load_study(study_name=name, storage=storage)
+    except KeyError:
+        names = sorted(s.study_name for s in optuna.get_all_study_summaries(storage))
+        raise ValueError(f"no study {name!r} in {url} (studies there: {', '.join(names) or 'none'}); "
+                         "set search.study_name") from None
+
+
+def trial_runs(tracker: Tracker) -> dict[int, Any]:
+    """Trial number → its nested run (the most recently started one, if several)."""
+    runs: dict[int, Any] = {}
+    token = None
+    while True:
+        page = tracker._retrying(tracker.client.search_runs, [tracker.experiment_id],
+                                 filter_string=f"tags.`{PARENT_TAG}.parent` = '{tracker.study_name}'",
+                                 max_results=1000, page_token=token)
+        for run in page:
+            number = int(run.data.tags.get(TRIAL_TAG, -1))
+            if number not in runs or run.info.start_time > runs[number].info.start_time:
+                runs[number] = run
+        token = page.token
+        if not token:
+            return runs
+
+
+def run_record(trial: FrozenTrial, folder: Path) -> dict:
+    path = folder / RUN_RECORD
+    if path.is_file():
+        return json.loads(path.read_text())
+    return {"params": {k: str(v) for k, v in trial.params.items()}, "tags": {}}
+
+
+def fail_reason(trial: FrozenTrial) -> str:
+    if trial.user_attrs.get("fail_reason"):
+        return trial.user_attrs["fail_reason"]
+    return LOST_REASON if HEARTBEAT_ATTR in trial.system_attrs else "unknown (no fail_reason recorded)"
+
+
+def is_synced(trial: FrozenTrial, run: Any) -> bool:
+    expected = "FINISHED" if trial.state == TrialState.COMPLETE else "FAILED"
+    if run is None or run.info.status != expected:
+        return False
+    wanted = numeric_metrics({k: v for k, v in trial.user_attrs.items() if k not in NOT_METRICS})
+    return set(wanted) <= set(run.data.metrics)
+
+
+def sync_trial(tracker: Tracker, trial: FrozenTrial, run: Any, folder: Path) -> str:
+    """Create or complete the trial's run; returns 'created' or 'completed'."""
+    from mlflow.entities import Metric, Param
+
+    client, record = tracker.client, run_record(trial, folder)
+    ms = lambda moment: int(moment.timestamp() * 1000) if moment else None  # noqa: E731
+    action = "completed"
+    if run is None:
+        tags = {"mlflow.parentRunId": tracker.parent_id, TRIAL_TAG: str(trial.number),
+                f"{PARENT_TAG}.parent": tracker.study_name, **tracker.tags, **record.get("tags", {})}
+        created = tracker._call(client.create_run, tracker.experiment_id, run_name=f"{tracker.study_name}-trial-{trial.number}",
+                                start_time=ms(trial.datetime_start), tags=tags)
+        if created is None:
+            return "errors"
+        run, action = created, "created"
+        params = [Param(k, str(v)[:6000]) for k, v in record.get("params", {}).items()]
+        for i in range(0, len(params), 100):
+            tracker._call(client.log_batch, run.info.run_id, params=params[i:i + 100])
+    run_id = run.info.run_id
+    have = set(run.data.metrics)
+    when = ms(trial.datetime_complete) or ms(trial.datetime_start) or 0
+    metrics = [Metric(k, v, when, 0) for k, v in
+               numeric_metrics({k: v for k, v in trial.user_attrs.items() if k not in NOT_METRICS}).items() if k not in have]
+    for i in range(0, len(metrics), 500):
+        tracker._call(client.log_batch, run_id, metrics=metrics[i:i + 500])
+    logged = {a.path for a in (tracker._call(client.list_artifacts, run_id) or [])}
+    if folder.is_dir():
+        tracker.log_artifacts(run_id, sorted(p for p in folder.iterdir() if p.is_file() and p.name not in logged))
+    ok = trial.state == TrialState.COMPLETE
+    if not ok:
+        tracker.set_tags(run_id, {"fail_reason": fail_reason(trial)})
+    tracker._call(client.set_terminated, run_id, "FINISHED" if ok else "FAILED", end_time=ms(trial.datetime_complete))
+    return action
+
+
+def sync_task(cfg: Any) -> dict:
+    """Log the study's unsynced trials and refresh its parent run; returns the counts."""
+    from search.objectives import OBJECTIVES
+    from search.report import study_summary, write_study_files
+    from search.study import run_tags, study_name
+
+    name = study_name(cfg)
+    study = load_existing_study(cfg, name)
+    tracker = Tracker(cfg.search.mlflow.tracking_uri, cfg.search.mlflow.experiment, name, run_tags(cfg))
+    if not tracker.available:
+        raise ValueError(f"MLflow at {cfg.search.mlflow.tracking_uri} is unreachable; start the tracking server "
+                         "or fix search.mlflow.tracking_uri, then rerun task=sync")
+    runs = trial_runs(tracker)
+    artifacts = Path(cfg.search.artifacts_dir) / name
+    counts = {"created": 0, "completed": 0, "already_synced": 0, "errors": 0}
+    finished = study.get_trials(deepcopy=False, states=(TrialState.COMPLETE, TrialState.FAIL))
+    for trial in tqdm(finished, desc=f"sync {name}", unit="trial"):
+        run = runs.get(trial.number)
+        if is_synced(trial, run):
+            counts["already_synced"] += 1
+            continue
+        folder = Path(trial.user_attrs.get("artifacts") or artifacts / f"trial-{trial.number}")
+        action = sync_trial(tracker, trial, run, folder)
+        if action in counts:
+            counts[action] += 1
+    objectives = [OBJECTIVES.create(o, search=cfg.search) for o in study.user_attrs.get("objectives", cfg.search.objectives)]
+    summary = study_summary(study, objectives)
+    files = write_study_files(study, objectives, summary, artifacts)
+    busy = study.get_trials(deepcopy=False, states=(TrialState.RUNNING, TrialState.WAITING))
+    tracker.end_study(summary, files, ok=True, close=not busy)
+    if not tracker.available:
+        raise ValueError(f"MLflow at {cfg.search.mlflow.tracking_uri} became unreachable during the sync "
+                         f"({counts['created'] + counts['completed']} trials logged); rerun task=sync")
+    return {"study": name, "storage": cfg.search.storage, "trials": len(finished), **counts,
+            "mlflow_experiment": cfg.search.mlflow.experiment, "mlflow_run_id": tracker.parent_id}
