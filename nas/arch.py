@@ -232,6 +232,5 @@ def _complete_bare_dag(dag: nx.DiGraph, source: str) -> nx.DiGraph:
         apply_staging(arch, policy=policy, **params)
     except (KeyError, TypeError, ValueError, IndexError, ZeroDivisionError, OverflowError) as err:
         detail = str(err).splitlines()[0] if str(err) else type(err).__name__
-        raise ArchitectureError(f"{source}: cannot stage the bare DAG with staging={policy!r} "
-                                f"staging_params={params!r:.80} ({detail})") from None
+        raise ArchitectureError(f"{source}: cannot stage the bare DAG with staging={policy!r} ({detail})") from None
     return arch
