@@ -153,6 +153,15 @@ def test_fashion_mnist_reads_debian_gz_files(tmp_path):
     assert source.images.shape == (40, 1, 28, 28) and source.images.dtype == torch.uint8
 
 
+def test_a_corrupt_idx_file_is_named(tmp_path):
+    write_fashion(tmp_path / "debian", ".gz")
+    with gzip.open(tmp_path / "debian" / "t10k-labels-idx1-ubyte.gz", "wb") as f:
+        f.write(b"<html>not found</html>")
+    _, dm = datamodule("data=fashion_mnist", f"data.root={tmp_path}", f"data.debian_dir={tmp_path / 'debian'}")
+    with pytest.raises(ValueError, match="t10k-labels-idx1-ubyte.gz is not an idx file"):
+        dm.setup()
+
+
 def test_imagefolder_uses_train_and_test_folders_and_checks_the_class_count(tmp_path):
     write_imagefolder(tmp_path, classes=3, per_class=6, splits=("train", "test"))
     _, dm = datamodule("data=imagefolder", f"data.path={tmp_path}", "data.num_classes=3", "data.num_workers=0")

@@ -59,9 +59,14 @@ def _read_idx(path: Path) -> torch.Tensor:
     opener = gzip.open if path.suffix == ".gz" else open
     with opener(path, "rb") as f:
         raw = f.read()
+    if len(raw) < 4 or raw[:3] != b"\0\0\x08":  # magic: two zero bytes, type 8 = unsigned byte
+        raise ValueError(f"{path} is not an idx file of unsigned bytes (MNIST format)")
     dims = raw[3]
     shape = [int.from_bytes(raw[4 + 4 * i: 8 + 4 * i], "big") for i in range(dims)]
-    return torch.frombuffer(bytearray(raw[4 + 4 * dims:]), dtype=torch.uint8).reshape(shape)
+    body = raw[4 + 4 * dims:]
+    if len(body) != int(np.prod(shape)):
+        raise ValueError(f"{path} is truncated: {len(body)} bytes for shape {shape}")
+    return torch.frombuffer(bytearray(body), dtype=torch.uint8).reshape(shape)
 
 
 FASHION_FILES = {"train": ("train-images-idx3-ubyte", "train-labels-idx1-ubyte"),
