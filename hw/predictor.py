@@ -7,10 +7,10 @@ extrapolates sensibly beyond the profiled shapes (a forest alone cannot); the fo
 captures what the linear part misses (oneDNN algorithm switches, cache sizes).
 
 An architecture's single-unit latency is Σ over vertices of
-`scale · Σ op latencies + per_vertex + per_input · fan-in`, plus `per_call` once:
-isolated ops miss the DAG executor's own Python work (`ArchitectureNet.forward`,
-`VertexModule.__call__`) and the cache traffic between vertices, so these four
-constants are fitted by profiling whole architectures (see `hw.profile`).
+`scale · Σ op latencies + per_vertex + per_input · fan-in + per_byte · output bytes`,
+plus `per_call` once: per-op timers miss the DAG executor's own Python work
+(`ArchitectureNet.forward`, `VertexModule.__call__`) and freeing each vertex's
+inputs, so these constants are fitted on whole architectures (see `hw.profile`).
 
 Files: `predictor.json` (version, metadata, linear coefficients, overheads and all
 profiling data) and `forests.skops`, loaded with an explicit allow-list of
@@ -29,8 +29,9 @@ import networkx as nx
 import numpy as np
 
 from hw.ops import FEATURES, KINDS, Op, architecture_ops, features
+from nas.arch import DTYPE_BYTES
 
-FORMAT_VERSION = 1
+FORMAT_VERSION = 2
 LINEAR_TERMS = ("one", "fan_in", "macs", "elements", "out_elements", "params")
 MIN_FOREST_SAMPLES = 8
 TRUSTED_TYPES = [
@@ -43,6 +44,11 @@ TRUSTED_TYPES = [
     "numpy.dtype",
     "numpy.ndarray",
 ]
+
+
+def output_bytes(arch: nx.DiGraph, v: Any) -> int:
+    attrs = arch.nodes[v]
+    return int(attrs["channels"]) * max(int(attrs["size"]), 1) ** 2 * DTYPE_BYTES
 
 
 def feature_matrix(ops: Iterable[Op]) -> np.ndarray:
@@ -95,6 +101,7 @@ class Overheads:
     scale: float = 1.0
     per_vertex: float = 0.0
     per_input: float = 0.0
+    per_byte: float = 0.0  # per byte of a vertex's output (allocation, freeing, cache traffic)
     per_call: float = 0.0
 
     def to_json(self) -> dict:
@@ -151,7 +158,8 @@ class LatencyPredictor:
         result = {}
         for v, ops in per_vertex.items():
             compute = sum(next(times) for _ in ops)
-            result[v] = o.scale * compute + o.per_vertex + o.per_input * arch.in_degree(v)
+            result[v] = (o.scale * compute + o.per_vertex + o.per_input * arch.in_degree(v)
+                         + o.per_byte * output_bytes(arch, v))
         return result
 
     def predict(self, arch: nx.DiGraph) -> float:

@@ -9,14 +9,16 @@ vertex op), and keeps, per distinct op, the median over the places it occurs of 
 low quantile over interleaved rounds (`hw.measure`).
 
 Phases, each with a share of the wall-clock budget:
-1. ops (55 %): instrumented forwards of `pool_architectures` sampled architectures;
+1. ops (70 %): instrumented forwards of `pool_architectures` sampled architectures,
+   interleaved in the same rounds with plain (uninstrumented) forwards of
+   `calibration_architectures` held-out ones;
 2. adaptive re-sampling (15 %): cross-validate each kind's model and profile fresh
    architectures drawn with the settings of those holding the worst-predicted ops;
 3. coverage (5 %): kinds the sampled architectures never produce, timed alone;
-4. calibration (20 %): plain (uninstrumented) forwards of held-out architectures fit
-   the executor overheads the per-op timers miss (per-vertex Python dispatch,
-   per-input list handling, one per-call cost, a common scale) by non-negative least
-   squares;
+4. fitting: one model per op kind, then the executor overheads the per-op timers miss
+   (per-vertex Python dispatch, per-input list handling, freeing tensors in
+   proportion to their bytes, one per-call cost, a common scale) by non-negative
+   least squares on the calibration architectures' plain forwards from phase 1;
 5. references (5 %): torchvision models timed the same way, which `scaled` targets use
    to turn a published device latency into a slowdown factor.
 """
@@ -33,15 +35,15 @@ from typing import Any, Callable
 import networkx as nx
 import numpy as np
 
-from hw.measure import CLOCKS, measure_architectures, measure_interleaved, pin_threads
+from hw.measure import CLOCKS, measure_interleaved, pin_threads
 from hw.ops import Op, architecture_ops, instantiate
-from hw.predictor import KindModel, LatencyPredictor, Overheads, feature_matrix
+from hw.predictor import KindModel, LatencyPredictor, Overheads, feature_matrix, output_bytes
 from hw.sampling import EVAL_SEED_OFFSET, PROFILE_SPACE, ArchSpace, perturb, profilable, sample_architectures
 from nas.arch import total_macs
 from nas.dag import INPUT, OUTPUT
 
 log = logging.getLogger(__name__)
-SHARES = {"ops": 0.55, "adaptive": 0.15, "coverage": 0.05, "calibration": 0.20, "references": 0.05}
+SHARES = {"ops": 0.70, "adaptive": 0.15, "coverage": 0.05, "references": 0.05}  # the rest: fitting
 CALIBRATION_SEED = EVAL_SEED_OFFSET // 2  # disjoint from pool (small) and evaluation seeds
 
 
@@ -99,35 +101,50 @@ def timed_forward(model: Any, x: Any, now: Callable[[], int], record: list[list[
 
 
 def measure_in_context(archs: list[nx.DiGraph], settings: Any, deadline: float, seed: int = 0,
-                       progress: bool = True) -> list[tuple[Op, float]]:
-    """(op, latency s) per distinct op of `archs`, timed inside interleaved forwards."""
+                       progress: bool = True, calibration: list[nx.DiGraph] = ()) -> tuple[list[tuple[Op, float]], list[float]]:
+    """(op, latency s) per distinct op of `archs`, timed inside interleaved forwards.
+
+    `calibration` architectures run plain (uninstrumented) forwards in the same rounds,
+    so the executor overheads are fitted under the very conditions the ops were timed
+    in; their latencies (s) are returned second.
+    """
     import torch
 
     from nas.builder import build_model
 
-    clock, now = settings.clock, CLOCKS[settings.clock]
+    now = CLOCKS[settings.clock]
+
+    def built(arch: nx.DiGraph) -> tuple[Any, Any]:
+        size = arch.graph["input_size"]
+        return build_model(arch).eval(), torch.randn(1, arch.graph.get("in_channels", 3), size, size)
+
     runs = []
     for arch in archs:
-        model = build_model(arch).eval()
         ops = [op for vertex_ops in architecture_ops(arch).values() for op in vertex_ops]
-        x = torch.randn(1, arch.graph.get("in_channels", 3), arch.graph["input_size"], arch.graph["input_size"])
-        runs.append((model, x, ops, [[] for _ in ops]))
-    overhead = timer_overhead(clock)
+        runs.append((*built(arch), ops, [[] for _ in ops]))
+    plain = [(*built(arch), None, [[]]) for arch in calibration]
+    everything = runs + plain
+    overhead = timer_overhead(settings.clock)
     rng = random.Random(seed)
-    order = list(range(len(runs)))
+    order = list(range(len(everything)))
     gc_was_enabled = gc.isenabled()
-    gc.disable()
+    gc.disable()  # a collection inside a timed call is noise, not latency
     try:
-        with torch.inference_mode(), _bar(settings.rounds, f"profiling ops of {len(archs)} architectures", progress) as bar:
-            for model, x, _, _ in runs:  # warm-up
+        with torch.inference_mode(), _bar(settings.rounds, f"profiling {len(archs)}+{len(plain)} architectures", progress) as bar:
+            for model, x, _, _ in everything:  # warm-up
                 model(x)
             for done in range(settings.rounds):
                 if done >= settings.min_rounds and time.monotonic() > deadline:
                     break
                 rng.shuffle(order)
                 for i in order:
-                    model, x, _, record = runs[i]
-                    timed_forward(model, x, now, record)
+                    model, x, ops, record = everything[i]
+                    if ops is None:
+                        start = now()
+                        model(x)
+                        record[0].append(now() - start)
+                    else:
+                        timed_forward(model, x, now, record)
                 bar.update(1)
     finally:
         if gc_was_enabled:
@@ -137,7 +154,9 @@ def measure_in_context(archs: list[nx.DiGraph], settings: Any, deadline: float, 
         for op, samples in zip(ops, record):
             t = max(float(np.quantile(samples, settings.quantile)) - overhead, 0.0) * 1e-9
             per_op.setdefault(op, []).append(t)
-    return [(op, max(float(np.median(ts)), 1e-7)) for op, ts in per_op.items()]
+    samples = [(op, max(float(np.median(ts)), 1e-7)) for op, ts in per_op.items()]
+    whole = [float(np.quantile(record[0], settings.quantile)) * 1e-9 for _, _, _, record in plain]
+    return samples, whole
 
 
 def measure_isolated(ops: list[Op], settings: Any, deadline: float, seed: int = 0) -> list[tuple[Op, float]]:
@@ -184,15 +203,22 @@ def cross_validated_errors(samples: list[tuple[Op, float]], seed: int = 0, folds
     return errors
 
 
-def fit_overheads(op_sums: np.ndarray, vertices: np.ndarray, inputs: np.ndarray, measured: np.ndarray) -> Overheads:
-    """measured ≈ scale·Σops + per_vertex·V + per_input·E + per_call (NNLS, relative error)."""
+def fit_overheads(op_sums: np.ndarray, vertices: np.ndarray, inputs: np.ndarray, nbytes: np.ndarray,
+                  measured: np.ndarray) -> Overheads:
+    """measured ≈ scale·Σops + per_vertex·V + per_input·E + per_byte·B + per_call (NNLS, relative error)."""
     from scipy.optimize import nnls
 
-    design = np.column_stack([op_sums, vertices, inputs, np.ones_like(op_sums)])
+    design = np.column_stack([op_sums, vertices, inputs, nbytes, np.ones_like(op_sums)])
     norm = np.maximum(design.max(0), 1e-12)
     coef, _ = nnls(design / norm / measured[:, None], np.ones_like(measured))
-    scale, per_vertex, per_input, per_call = coef / norm
-    return Overheads(float(scale), float(per_vertex), float(per_input), float(per_call))
+    scale, per_vertex, per_input, per_byte, per_call = coef / norm
+    return Overheads(float(scale), float(per_vertex), float(per_input), float(per_byte), float(per_call))
+
+
+def calibration_terms(arch: nx.DiGraph, predictor: LatencyPredictor) -> tuple[float, float, float, float]:
+    """(Σ op latencies, vertices, edges, Σ output bytes): the overhead model's regressors."""
+    nbytes = sum(output_bytes(arch, v) for v in arch)
+    return predictor.op_sum(arch), float(arch.number_of_nodes()), float(arch.number_of_edges()), float(nbytes)
 
 
 def resample_like(arch: nx.DiGraph, seed: int) -> nx.DiGraph | None:
@@ -265,10 +291,11 @@ def profile(settings: Any, budget_s: float | None = None, progress: bool = True,
     deadline = start
     rng = random.Random(settings.seed)
 
-    # 1. ops, timed inside sampled architectures
+    # 1. ops, timed inside sampled architectures; calibration architectures in the same rounds
     deadline += SHARES["ops"] * budget
     pool = list(sample_architectures(settings.pool_architectures, seed=settings.seed, space=space))
-    samples = measure_in_context(pool, settings, deadline, settings.seed, progress)
+    archs = list(sample_architectures(settings.calibration_architectures, seed=CALIBRATION_SEED, space=space))
+    samples, measured = measure_in_context(pool, settings, deadline, settings.seed, progress, calibration=archs)
     log.info("profiled %d distinct ops of %d architectures in %.0f s", len(samples), len(pool), time.monotonic() - start)
 
     # 2. adaptive re-sampling where the cross-validated error is high
@@ -289,7 +316,7 @@ def profile(settings: Any, budget_s: float | None = None, progress: bool = True,
         if not fresh:
             break
         per_iteration = (deadline - time.monotonic()) / (settings.adaptive_iterations - iteration)
-        new_samples = measure_in_context(fresh, settings, time.monotonic() + per_iteration, seed, progress)
+        new_samples, _ = measure_in_context(fresh, settings, time.monotonic() + per_iteration, seed, progress)
         samples = _merge_samples(samples, new_samples)
         pool += fresh
         log.info("adaptive pass %d: %d ops above %.0f %% error; %d more architectures profiled", iteration + 1,
@@ -302,17 +329,9 @@ def profile(settings: Any, budget_s: float | None = None, progress: bool = True,
         samples += measure_isolated(coverage, settings, deadline, settings.seed)
     predictor = LatencyPredictor.fit(samples, seed=settings.seed)
 
-    # 4. calibration on whole, held-out architectures
-    deadline += SHARES["calibration"] * budget
-    archs = list(sample_architectures(settings.calibration_architectures, seed=CALIBRATION_SEED, space=space))
-    with _bar(settings.rounds, f"calibrating on {len(archs)} architectures", progress) as bar:
-        measured = np.array(measure_architectures(archs, rounds=settings.rounds, quantile=settings.quantile,
-                                                  clock=settings.clock, seed=settings.seed, progress=bar,
-                                                  deadline=deadline, min_rounds=settings.min_rounds))
-    op_sums = np.array([predictor.op_sum(a) for a in archs])
-    vertices = np.array([a.number_of_nodes() for a in archs], dtype=float)
-    inputs = np.array([a.number_of_edges() for a in archs], dtype=float)
-    predictor.overheads = fit_overheads(op_sums, vertices, inputs, measured)
+    # 4. executor overheads from the calibration architectures timed in phase 1
+    terms = np.array([calibration_terms(a, predictor) for a in archs])
+    predictor.overheads = fit_overheads(*terms.T, np.array(measured))
 
     # 5. reference models for scaled targets
     deadline += SHARES["references"] * budget
@@ -328,8 +347,9 @@ def profile(settings: Any, budget_s: float | None = None, progress: bool = True,
         "ops": [{**op.to_json(), "latency_s": t} for op, t in samples],
         "calibration": [{"generator": a.graph.get("generator"), "nodes": a.graph.get("nodes"),
                          "seed": a.graph.get("seed"), "input_size": a.graph["input_size"], "measured_s": float(m),
-                         "macs": int(total_macs(a)), "op_sum_s": float(s), "vertices": int(v), "edges": int(e)}
-                        for a, m, s, v, e in zip(archs, measured, op_sums, vertices, inputs)],
+                         "macs": int(total_macs(a)), "op_sum_s": float(t[0]), "vertices": int(t[1]), "edges": int(t[2]),
+                         "bytes": int(t[3])}
+                        for a, m, t in zip(archs, measured, terms)],
     }
     return predictor
 

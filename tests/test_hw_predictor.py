@@ -53,8 +53,9 @@ def test_kinds_without_samples_use_the_pooled_fallback(fitted):
 def test_architecture_latency_adds_executor_overheads(fitted):
     arch = create_architecture("dp", 12, seed=0, staging="uniform", staging_params={"channels": 16}, input_size=16)
     bare = fitted.op_sum(arch)
-    predictor = LatencyPredictor(fitted.models, fitted.fallback, Overheads(1.5, 1e-5, 2e-6, 3e-4))
-    expected = 1.5 * bare + 1e-5 * arch.number_of_nodes() + 2e-6 * arch.number_of_edges() + 3e-4
+    predictor = LatencyPredictor(fitted.models, fitted.fallback, Overheads(1.5, 1e-5, 2e-6, 1e-10, 3e-4))
+    nbytes = sum(d["channels"] * max(d["size"], 1) ** 2 * 4 for _, d in arch.nodes(data=True))
+    expected = 1.5 * bare + 1e-5 * arch.number_of_nodes() + 2e-6 * arch.number_of_edges() + 1e-10 * nbytes + 3e-4
     assert predictor.predict(arch) == pytest.approx(expected)
     assert sum(predictor.vertex_latencies(arch).values()) == pytest.approx(expected - 3e-4)
 
@@ -62,10 +63,12 @@ def test_architecture_latency_adds_executor_overheads(fitted):
 def test_overhead_fit_recovers_known_constants():
     rng = np.random.default_rng(0)
     sums, vertices, edges = rng.uniform(1e-3, 5e-2, 30), rng.integers(20, 80, 30), rng.integers(30, 300, 30)
-    measured = 1.2 * sums + 8e-6 * vertices + 1e-6 * edges + 5e-5
-    fit = fit_overheads(sums, vertices.astype(float), edges.astype(float), measured)
+    nbytes = rng.uniform(1e5, 5e7, 30)
+    measured = 1.2 * sums + 8e-6 * vertices + 1e-6 * edges + 2e-11 * nbytes + 5e-5
+    fit = fit_overheads(sums, vertices.astype(float), edges.astype(float), nbytes, measured)
     assert fit.scale == pytest.approx(1.2, rel=1e-4)
     assert fit.per_vertex == pytest.approx(8e-6, rel=1e-3)
+    assert fit.per_byte == pytest.approx(2e-11, rel=1e-3)
     assert fit.per_call == pytest.approx(5e-5, rel=1e-2)
 
 
