@@ -83,14 +83,15 @@ class TrialRunner:
             record = write_run_record(out_dir, trial, arch, self.cfg)
             self.tracker.set_tags(run_id, {"arch_generator": record["tags"]["arch_generator"]})
             self.tracker.log_params(run_id, record["params"])
-            metrics, model = evaluate(arch, self.cfg, out_dir, [self.tracker.epoch_logger(run_id)], self._data())
+            epochs = self.tracker.epoch_logger(run_id)
+            metrics, model = evaluate(arch, self.cfg, out_dir, [epochs], self._data())
             values = objective_values(self.objectives, metrics)
             if not all(math.isfinite(v) for v in values):
                 raise ValueError(f"objective values are not finite: {values}")
             scalars = numeric_metrics({k: v for k, v in metrics.items() if k != "options"})
             for key, value in scalars.items():
                 trial.set_user_attr(key, value)
-            self.tracker.log_metrics(run_id, scalars)
+            self.tracker.log_metrics(run_id, {k: v for k, v in scalars.items() if k not in epochs.logged})
             self.tracker.log_artifacts(run_id, sorted(p for p in out_dir.iterdir() if p.is_file()))
             if model is not None and self.cfg.search.mlflow.log_models:
                 import torch

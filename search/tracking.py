@@ -223,7 +223,8 @@ class Tracker:
                 output = model(torch.as_tensor(input_example)).numpy()
             signature = infer_signature(input_example, output)
             with mlflow.start_run(run_id=run_id, nested=True):
-                mlflow.pytorch.log_model(model, name="model", signature=signature, input_example=input_example)
+                mlflow.pytorch.log_model(model, name="model", signature=signature, input_example=input_example,
+                                         serialization_format="pickle")
 
         self._call(log)
 
@@ -251,9 +252,11 @@ class EpochMetrics(pl.Callback):
 
     def __init__(self, tracker: Tracker, run_id: str | None) -> None:
         self.tracker, self.run_id = tracker, run_id
+        self.logged: set[str] = set()  # keys with a per-epoch history: not logged again at the end
 
     def on_validation_epoch_end(self, trainer: pl.Trainer, pl_module: pl.LightningModule) -> None:
         if trainer.sanity_checking:
             return
         values = {k: float(v) for k, v in trainer.callback_metrics.items() if k.startswith(("val_", "train_"))}
         self.tracker.log_metrics(self.run_id, values, step=trainer.current_epoch)
+        self.logged.update(values)
