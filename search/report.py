@@ -62,8 +62,8 @@ def plot_pareto(study: optuna.Study, objectives: list[Objective], path: Path) ->
         colour = None
         if len(objectives) >= 3:
             colour = [t.values[2] for _, _, t in points]
-        scatter = ax.scatter([p[0] for p in points], [p[1] for p in points], c=colour if colour else "tab:blue",
-                             alpha=0.6, label="trials", cmap="viridis")
+        style = {"c": colour, "cmap": "viridis"} if colour else {"color": "tab:blue"}
+        scatter = ax.scatter([p[0] for p in points], [p[1] for p in points], alpha=0.6, label="trials", **style)
         if colour:
             fig.colorbar(scatter, ax=ax, label=objectives[2].name)
         front_points = sorted((p[0], p[1]) for p in points if p[2].number in front)

@@ -82,6 +82,14 @@ def numeric_metrics(metrics: dict) -> dict[str, float]:
     return out
 
 
+def artifact_location(tracking_uri: str) -> str | None:
+    """Artifacts of an embedded SQLite store go beside the database (`mlartifacts/`), not
+    into the working directory's `mlruns/`; a tracking server chooses its own."""
+    if tracking_uri.startswith("sqlite:///"):
+        return (Path(tracking_uri.removeprefix("sqlite:///")).resolve().parent / "mlartifacts").as_uri()
+    return None
+
+
 class Tracker:
     def __init__(self, tracking_uri: str, experiment: str, study_name: str, tags: dict[str, str]) -> None:
         self.study_name, self.tags = study_name, dict(tags)
@@ -94,6 +102,7 @@ class Tracker:
 
             probe(tracking_uri)
             mlflow.set_tracking_uri(tracking_uri)
+            self.tracking_uri = tracking_uri
             self.client = MlflowClient(tracking_uri)
             self.experiment_id = self._retrying(self._experiment, experiment)
             self.parent_id = self._retrying(self._parent_run)
@@ -139,7 +148,7 @@ class Tracker:
         if found:
             return found.experiment_id
         try:
-            return self.client.create_experiment(name)
+            return self.client.create_experiment(name, artifact_location=artifact_location(self.tracking_uri))
         except Exception:  # noqa: BLE001  (another worker created it first)
             found = self.client.get_experiment_by_name(name)
             if found is None:
