@@ -79,3 +79,25 @@ def test_sync_refuses_a_missing_storage_or_study_without_creating_them(tmp_path)
     with pytest.raises(ValueError, match="no study 'rel' in .* \\(studies there: other\\); set search.study_name"):
         sync_task(cfg)
     assert [s.study_name for s in optuna.get_all_study_summaries(create_storage(str(tmp_path / "optuna.journal")))] == ["other"]
+
+
+def test_workers_starting_together_end_up_under_one_parent_run(tmp_path, monkeypatch):
+    """Two workers both found no parent and both created one: each keeps the oldest."""
+    from search.tracking import PARENT_TAG, Tracker
+
+    uri = f"sqlite:///{tmp_path}/mlflow.db"
+    first = Tracker(uri, "concurrent-nas", "race", {})
+    real_parents = Tracker._parents
+    calls = []
+
+    def parents_after_the_race(self):
+        calls.append(1)
+        return [] if len(calls) == 1 else real_parents(self)  # the first look happened before `first` existed
+
+    monkeypatch.setattr(Tracker, "_parents", parents_after_the_race)
+    second = Tracker(uri, "concurrent-nas", "race", {})
+    assert second.parent_id == first.parent_id
+    client = MlflowClient(uri)
+    experiment = client.get_experiment_by_name("concurrent-nas")
+    live = client.search_runs([experiment.experiment_id], filter_string=f"tags.`{PARENT_TAG}` = 'race'")
+    assert [r.info.run_id for r in live] == [first.parent_id]  # the duplicate was deleted
