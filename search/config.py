@@ -7,6 +7,7 @@ so every `__post_init__` range check runs before any work starts.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any, Optional
 
 from hydra.core.config_store import ConfigStore
@@ -162,3 +163,16 @@ def validate(cfg: DictConfig) -> Config:
         first = str(err).strip().splitlines()[0] if str(err).strip() else type(err).__name__
         key = getattr(err, "full_key", None)
         raise ValueError(f"{key}: {first}" if key and key not in first else first) from None
+
+
+CONF_DIR = Path(__file__).resolve().parents[1] / "conf"
+
+
+def compose(*overrides: str) -> DictConfig:
+    """The root config as `python run.py <overrides>` would compose it (for scripts, tests)."""
+    from hydra import compose as hydra_compose
+    from hydra import initialize_config_dir
+
+    register_configs()
+    with initialize_config_dir(config_dir=str(CONF_DIR), version_base="1.3"):
+        return hydra_compose("config", overrides=list(overrides))
