@@ -83,6 +83,12 @@ class TrialRunner:
             record = write_run_record(out_dir, trial, arch, self.cfg)
             self.tracker.set_tags(run_id, {"arch_generator": record["tags"]["arch_generator"]})
             self.tracker.log_params(run_id, record["params"])
+            twin = None if baseline else completed_twin(trial)
+            if twin is not None:  # NSGA-II may propose a finished architecture again: reuse, don't retrain
+                values = self._reuse(trial, twin, run_id)
+                self.tracker.end_trial(run_id, ok=True)
+                trial.set_user_attr("mlflow_synced", self.tracker.available)
+                return values
             epochs = self.tracker.epoch_logger(run_id)
             metrics, model = evaluate(arch, self.cfg, out_dir, [epochs], self._data())
             values = objective_values(self.objectives, metrics)
@@ -110,6 +116,32 @@ class TrialRunner:
         self.tracker.end_trial(run_id, ok=True)
         trial.set_user_attr("mlflow_synced", self.tracker.available)
         return values
+
+
+    def _reuse(self, trial: optuna.Trial, twin: optuna.trial.FrozenTrial, run_id: str | None) -> list[float]:
+        """Copy a finished twin's metrics (and log its files) instead of training again."""
+        for key, value in twin.user_attrs.items():
+            if key not in OWN_ATTRS:
+                trial.set_user_attr(key, value)
+        trial.set_user_attr("duplicate_of", twin.number)
+        self.tracker.set_tags(run_id, {"duplicate_of": twin.number})
+        self.tracker.log_metrics(run_id, {k: v for k, v in twin.user_attrs.items() if k not in OWN_ATTRS})
+        twin_dir = Path(twin.user_attrs.get("artifacts", ""))
+        if twin_dir.is_dir():
+            self.tracker.log_artifacts(run_id, sorted(p for p in twin_dir.iterdir() if p.is_file()))
+        return list(twin.values)
+
+
+# Trial attributes that describe the trial itself, not its architecture's results.
+OWN_ATTRS = ("mlflow_run_id", "artifacts", "worker", "fail_reason", "mlflow_synced", "duplicate_of", BASELINE_ATTR)
+
+
+def completed_twin(trial: optuna.Trial) -> optuna.trial.FrozenTrial | None:
+    """A complete trial of the same study that sampled exactly the same parameters."""
+    for other in trial.study.get_trials(deepcopy=False, states=(TrialState.COMPLETE,)):
+        if other.params == trial.params and not other.user_attrs.get(BASELINE_ATTR):
+            return other
+    return None
 
 
 def as_interrupt(err: BaseException) -> BaseException:

@@ -231,9 +231,17 @@ class Tracker:
             with torch.no_grad():
                 output = model(torch.as_tensor(input_example)).numpy()
             signature = infer_signature(input_example, output)
-            with mlflow.start_run(run_id=run_id, nested=True):
-                mlflow.pytorch.log_model(model, name="model", signature=signature, input_example=input_example,
-                                         serialization_format="pickle")
+            # MLflow warns on every pickled model; the format is chosen on purpose (pt2
+            # exports of these DAG executors cannot be loaded back), so say it once, in the docs.
+            quiet = logging.getLogger("mlflow.pytorch")
+            level = quiet.level
+            quiet.setLevel(logging.ERROR)
+            try:
+                with mlflow.start_run(run_id=run_id, nested=True):
+                    mlflow.pytorch.log_model(model, name="model", signature=signature, input_example=input_example,
+                                             serialization_format="pickle")
+            finally:
+                quiet.setLevel(level)
 
         self._call(log)
 

@@ -140,3 +140,17 @@ def test_multirun_two_generators_two_policies_then_report(tmp_path):
     assert {row["model"] for row in result["rows"]} == {"er", "dp"}
     assert all(row["trials"] == 2 for row in result["rows"])
     assert "| model |" in report.stdout and (tmp_path / "report" / "table.md").exists()
+
+
+def test_a_resampled_architecture_is_not_trained_again(tmp_path):
+    # a single-valued space makes every trial sample the same parameters
+    run(tmp_path, "search.n_trials=2", "search.sampler=random", "space=sampling", "space.nodes=6", "space.seed=[3]",
+        "search.mlflow.log_models=false")
+    study = optuna.load_study(study_name="tiny", storage=f"sqlite:///{tmp_path}/optuna.db")
+    first, second = study.get_trials()
+    assert second.user_attrs["duplicate_of"] == first.number and second.values == first.values
+    assert "train_seconds" in second.user_attrs and not (tmp_path / "artifacts" / "tiny" / "trial-1" / "architecture.json").exists()
+    client = MlflowClient(f"sqlite:///{tmp_path}/mlflow.db")
+    run_id = second.user_attrs["mlflow_run_id"]
+    assert client.get_run(run_id).data.tags["duplicate_of"] == "0"
+    assert "architecture.json" in {a.path for a in client.list_artifacts(run_id)}
