@@ -145,7 +145,10 @@ def main() -> None:
             entry[key] = {"hw": hw["predicted_speedup"], "plan": plan["speedup"],
                           "hw_single_ms": hw["predicted_latency_ms"], "hw_distributed_ms": hw["predicted_distributed_ms"],
                           "median": float(np.median(single) / np.median(times)), "min": float(single.min() / times.min()),
-                          "messages": job["messages"][key], "distributed_ms": float(np.median(times))}
+                          "messages": job["messages"][key], "distributed_ms": float(np.median(times)),
+                          # compute time summed over the units / one unit's: > 1 means the
+                          # vertices themselves ran slower side by side (shared cores, caches)
+                          "busy_ratio": float(sum(np.median(b) for b in job["busy_ms"][key]) / np.median(job["busy_ms"]["single"][0]))}
             line += (f" | {entry[key]['hw']:>8.2f} {entry[key]['plan']:>5.2f} {entry[key]['median']:>5.2f}"
                      f" {entry[key]['min']:>5.2f} {job['messages'][key]:>4}")
         print(line, flush=True)
@@ -167,6 +170,7 @@ def main() -> None:
                 "chain_speedups": {r["arch"]: r[key][stat] for r in results if r["arch"] in CHAINS},
                 "median_speedup_by_generator": by_generator,
                 "spearman_cs_measured": float(spearmanr(cs, measured).statistic),
+                "median_busy_ratio": float(np.median([r[key]["busy_ratio"] for r in results])),
             }
             for source in ("hw", "plan"):
                 predicted = np.array([r[key][source] for r in results])
@@ -184,7 +188,7 @@ def main() -> None:
                   f"chains {chains}; Spearman(CS, measured) {s['spearman_cs_measured']:.2f} (target ≤ −0.6); "
                   f"predicted within ±20 % (target ≥ 80 %): hw {100 * s['within_20pct_hw']:.0f} %, "
                   f"plan {100 * s['within_20pct_plan']:.0f} %")
-            print(f"    by generator: {by_gen}")
+            print(f"    by generator: {by_gen}; compute inflation side by side (busy ratio) {s['median_busy_ratio']:.2f}")
     if args.out:
         Path(args.out).write_text(json.dumps({"summary": summary, "rows": results}, indent=1))
 
