@@ -2,10 +2,9 @@
 
     python scripts/mlflow_ui_screenshot.py --store sqlite:///mlflow.db --out mlflow_ui.png
 
-Starts `mlflow ui` on 127.0.0.1, waits until it answers, opens the experiment's page
-(and optionally one run's page), saves a PNG per page and the rendered DOM, then stops
-the server. Prints one JSON line with the files and whether the given texts were found
-in the rendered pages.
+Starts `mlflow ui` on 127.0.0.1, waits until it answers, screenshots the experiment's
+runs table and the Pareto front of a study's parent run, then stops the server. Prints
+one JSON line with the files and whether the `--expect` texts are on the runs page.
 """
 from __future__ import annotations
 
@@ -75,9 +74,16 @@ def main() -> None:
         base = f"http://127.0.0.1:{port}"
         wait_until_up(base + "/health")
         out = Path(args.out)
-        dom = render(f"{base}/#/experiments/{experiment.experiment_id}", out, chromium)
-        found = {text: text in dom for text in args.expect}
-        print(json.dumps({"screenshot": str(out), "bytes": out.stat().st_size, "found": found}))
+        pages = {out: f"{base}/#/experiments/{experiment.experiment_id}/runs"}
+        parents = MlflowClient(args.store).search_runs(
+            [experiment.experiment_id], filter_string="tags.`cnas.study` != ''", max_results=1)
+        if parents:  # the study's parent run: its artifacts include the Pareto front
+            run = parents[0].info.run_id
+            pages[out.with_name(f"{out.stem}_study{out.suffix}")] = (
+                f"{base}/#/experiments/{experiment.experiment_id}/runs/{run}/artifacts/pareto_front.png")
+        doms = {png: render(url, png, chromium) for png, url in pages.items()}
+        found = {text: text in doms[out] for text in args.expect}
+        print(json.dumps({"screenshots": [str(p) for p in pages], "found": found}))
     finally:
         server.terminate()
         server.wait(timeout=30)

@@ -68,7 +68,7 @@ def plot_pareto(study: optuna.Study, objectives: list[Objective], path: Path) ->
             fig.colorbar(scatter, ax=ax, label=objectives[2].name)
         front_points = sorted((p[0], p[1]) for p in points if p[2].number in front)
         if front_points:
-            ax.plot(*zip(*front_points), "o-", color="tab:red", label="Pareto front")
+            ax.plot(*zip(*front_points), "o-", color="tab:red", label="Pareto front", drawstyle="steps-post")
         for x, y, t in points:
             if t.user_attrs.get(BASELINE_ATTR):
                 ax.scatter([x], [y], marker="*", s=200, color="black")

@@ -148,7 +148,9 @@ class Tracker:
         if found:
             return found.experiment_id
         try:
-            return self.client.create_experiment(name, artifact_location=artifact_location(self.tracking_uri))
+            # the UI then opens on its training-runs view, not the GenAI overview
+            return self.client.create_experiment(name, artifact_location=artifact_location(self.tracking_uri),
+                                                 tags={"mlflow.experimentKind": "custom_model_development"})
         except Exception:  # noqa: BLE001  (another worker created it first)
             found = self.client.get_experiment_by_name(name)
             if found is None:
