@@ -14,7 +14,7 @@ lower δ_w. An option is balanced when the partitioner kept its bound, δ_w ≤ 
 δ_w ≤ the heaviest vertex's share w_max / W_avg, when that vertex alone forces more).
 Why: CS weighs communication (b = 1.5) above imbalance (a = 1), so without the bound
 the score would prefer piling most vertices on one unit, which distributes nothing.
-If no option is balanced, the lowest CS of all is taken. η, the critical path and the
+If no option is balanced, the most balanced one is taken. η, the critical path and the
 speed-up bound depend on the architecture and n only.
 
 `Analyzer` keeps the partitioners and the per-architecture preparation (`prepare`) so
@@ -80,8 +80,7 @@ class Analyzer:
                 option = self._option(hg, parts, units, eta, name, eps, assignments)
                 option["balanced"] = eps is None or option["imbalance"] <= max(eps, forced) + 1e-9
                 options.append(option)
-        best = min(range(len(options)), key=lambda i: (
-            not options[i]["balanced"], options[i]["cs"], options[i]["comm"], options[i]["imbalance"], i))
+        best = best_option(options)
         chosen = options[best]
         result = {
             "units": units,
@@ -128,6 +127,15 @@ class Analyzer:
         if assignments:
             option["assignment"] = assignment_dict(hg, parts)
         return option
+
+
+def best_option(options: list[dict]) -> int:
+    """Index of the best option: lowest (CS, Λ, δ_w) among the balanced ones, else the
+    most balanced one (an unbalanced option's low CS only reflects what it piled up)."""
+    balanced = [i for i, o in enumerate(options) if o["balanced"]]
+    if balanced:
+        return min(balanced, key=lambda i: (options[i]["cs"], options[i]["comm"], options[i]["imbalance"], i))
+    return min(range(len(options)), key=lambda i: (options[i]["imbalance"], options[i]["cs"], i))
 
 
 def assignment_dict(hg: Hypergraph, parts: np.ndarray) -> dict[Hashable, int]:

@@ -46,7 +46,9 @@ class SurveySettings:
 _WORKER: dict[str, Any] = {}
 
 
-def _init_worker(settings: SurveySettings) -> None:
+def _init_worker(settings: SurveySettings, quiet: bool = False) -> None:
+    if quiet:  # METIS prints C-level diagnostics ("Cannot bisect ...") straight to fd 1
+        os.dup2(os.open(os.devnull, os.O_WRONLY), 1)
     _WORKER["settings"] = settings
     _WORKER["analyzer"] = Analyzer(settings.analysis)
 
@@ -116,7 +118,7 @@ def run_survey(settings: SurveySettings, nodes: list[int], samples: int, seed: i
             rows.extend(chunk_rows)
             bar.update(len(chunk_rows) // len(settings.units))
     else:
-        with mp.get_context("fork").Pool(workers, initializer=_init_worker, initargs=(settings,)) as pool:
+        with mp.get_context("fork").Pool(workers, initializer=_init_worker, initargs=(settings, True)) as pool:
             for chunk_rows in pool.imap_unordered(_analyse_chunk, items):
                 rows.extend(chunk_rows)
                 bar.update(len(chunk_rows) // len(settings.units))

@@ -145,3 +145,15 @@ def test_survey_uses_the_composed_generator_parameters():
     assert generator_kwargs(cfg, "fb")["orientation"] == "index"
     with pytest.raises(ValueError, match="no defaults"):
         generator_kwargs(cfg, "resnet50")
+
+
+def test_best_option_prefers_balanced_then_most_balanced():
+    from partition.analyze import best_option
+
+    def option(cs, imbalance, balanced, comm=1):
+        return {"cs": cs, "imbalance": imbalance, "balanced": balanced, "comm": comm}
+
+    # the piled-up option has the lowest CS but broke its bound
+    assert best_option([option(3.0, 1.1, True), option(1.0, 3.5, False), option(2.5, 1.3, True)]) == 2
+    assert best_option([option(2.0, 1.2, True, comm=5), option(2.0, 1.2, True, comm=4)]) == 1
+    assert best_option([option(1.0, 3.5, False), option(4.0, 1.4, False)]) == 1

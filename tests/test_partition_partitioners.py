@@ -47,7 +47,7 @@ def test_k_parallel_chains_on_k_units_each_chain_on_its_own_unit(name, k, length
         assert metrics.communication(hg, parts, k) == 0
 
 
-@pytest.mark.parametrize("k, length", [(2, 5), (4, 6)])
+@pytest.mark.parametrize("k, length", [(2, 5), (4, 6), (8, 3)])
 def test_analysis_of_bare_chains_picks_the_chain_separation(k, length):
     arch = chains(k, length)
     hg = bare_chains(k, length)
@@ -55,7 +55,9 @@ def test_analysis_of_bare_chains_picks_the_chain_separation(k, length):
     result = Analyzer()(prep, k)
     assert result["comm"] == 0 and result["imbalance"] == pytest.approx(1.0)
     assert result["eta"] == pytest.approx(1.0)  # longest path L, |V| = kL, n = k
-    assert len(set(result["assignment"].values())) == k
+    parts = result["assignment"]
+    chain_units = [{parts[c * length + i] for i in range(length)} for c in range(k)]
+    assert all(len(u) == 1 for u in chain_units) and len(set().union(*chain_units)) == k
 
 
 @pytest.mark.parametrize("k, length", [(4, 6), (8, 3)])
