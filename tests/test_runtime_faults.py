@@ -61,6 +61,7 @@ def test_a_dead_peer_ends_the_survivor_and_the_launcher_names_it(long_job, tmp_p
     assert all(proc.poll() is not None for proc in launcher.processes.values())
 
 
+@pytest.mark.slow  # the default suite covers the required cases: dead and never-connecting peers
 def test_a_stalled_peer_times_out_instead_of_hanging(long_job, tmp_path):
     """A peer that stays connected but stops sending (SIGSTOP) trips the receive timeout."""
     launcher = LocalLauncher(long_job, 2, workdir=tmp_path).start()
