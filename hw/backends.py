@@ -54,6 +54,9 @@ def flops_predictor() -> LatencyPredictor:
     return LatencyPredictor({}, KindModel(coef), metadata={"kind": "flops", "references_ms": references})
 
 
+_WARNED: set[str] = set()
+
+
 def load_local_predictor(hw: Any, progress: bool = True) -> LatencyPredictor:
     """The saved local profile (cached per file version); if missing, per `hw.on_missing_predictor`:
 
@@ -72,8 +75,10 @@ def load_local_predictor(hw: Any, progress: bool = True) -> LatencyPredictor:
     if hw.on_missing_predictor == "error":
         raise FileNotFoundError(f"no latency profile at {path}; run: python run.py task=profile hw=local")
     if hw.on_missing_predictor == "flops":
-        log.warning("no latency profile at %s: using a FLOPs-proportional stand-in "
-                    "(run: python run.py task=profile hw=local)", path)
+        if str(path) not in _WARNED:  # once per process, not once per search trial
+            _WARNED.add(str(path))
+            log.warning("no latency profile at %s: using a FLOPs-proportional stand-in "
+                        "(run: python run.py task=profile hw=local)", path)
         return flops_predictor()
     from hw.profile import profile
 

@@ -125,8 +125,8 @@ def test_objectives_conflicting_with_an_existing_study_are_refused(tmp_path):
 def test_multirun_two_generators_two_policies_then_report(tmp_path):
     overrides = [o for o in tiny_search(tmp_path) if not o.startswith("search.study_name")]
     sweep = subprocess.run(
-        [sys.executable, "run.py", "-m", "generator=er,dp", "staging=greedy,probabilistic", "search.n_trials=1",
-         *[o.replace("{low: 5, high: 7}", "{low:5,high:7}") for o in overrides], f"hydra.sweep.dir={tmp_path}/multirun"],
+        [sys.executable, "run.py", "-m", "generator=er,dp", "staging=greedy,probabilistic", *overrides,
+         "search.n_trials=1", "search.mlflow.log_models=false", f"hydra.sweep.dir={tmp_path}/multirun"],
         cwd=ROOT, capture_output=True, text=True, timeout=900,
     )
     assert sweep.returncode == 0, sweep.stderr[-3000:]
