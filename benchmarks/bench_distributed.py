@@ -7,11 +7,13 @@ architecture are timed interleaved in the same two processes, so a burst of load
 other jobs hits them alike. Two placements per architecture:
 - `metis`: the concurrency analysis' best (lowest-CS) option (partition/);
 - `heft`: latency-aware list scheduling (hw/runtime/schedule.py).
-Both run in the simulated schedule's order. Two predicted speed-ups, both with the
-loopback link measured by ping-pong in the same run: `hw` = hw/'s unit latency model
-(the `task=profile hw=local` predictor; its FLOPs stand-in if none is saved) and list
-scheduler; `plan` = the runtime's schedule model with the placement costs (`--costs`:
-a per-vertex profile timed here, or hw/'s model).
+Both run in the simulated schedule's order. Two predicted speed-ups: `hw` = hw/'s unit
+latency model (the `task=profile hw=local` predictor; its FLOPs stand-in if none is
+saved) and list scheduler; `plan` = the runtime's schedule model with the placement
+costs (`--costs`: a per-vertex profile timed here, or hw/'s model). Both use one link
+model: its per-message latency is fitted first on separate calibration architectures
+(see `calibrate_link`; `--no-calibrate`: the ping-pong of the run), because a message
+that lands while both cores compute costs far more than an idle ping-pong shows.
 
 Needs quiet cores; run as
     flock /tmp/cpu-bench.lock .venv/bin/python benchmarks/bench_distributed.py
@@ -50,7 +52,8 @@ RANDOM = ("er", "ba", "ws", "dp")
 CHAINS = ("cifarnet", "vgg11", "lcp")
 PLACEMENTS = ("metis", "heft")
 STAGING = {"channels": 32, "max_channels": 256}
-PLAN_LINK = Link(latency_s=5e-5, bandwidth_bytes_s=2.5e9)
+PLAN_LINK = Link(latency_s=5e-5, bandwidth_bytes_s=2.5e9)  # before calibration
+CALIBRATION_SEED = 100
 
 
 def study(per_generator: int, fb: int, nodes: int, size: int, classes: int) -> list[tuple[str, object]]:
@@ -80,6 +83,61 @@ def hw_local_config(predictor_dir: str):
     return validate(cfg).hw
 
 
+def prepare(archs, args, backend, link: Link, workdir: Path) -> tuple[dict, list]:
+    """Save each architecture and weights, place it (METIS best-CS option, HEFT), order it."""
+    rows, jobs = {}, []
+    for name, arch in tqdm(archs, desc="prepare"):
+        arch_path = save(arch, workdir / f"{name}.json")
+        weights = save_random_weights(arch, workdir / f"{name}.pt", seed=0)
+        costs = predicted_costs(arch, backend) if args.costs == "predictor" else profiled_costs(arch, weights)
+        metis, info = metis_assignment(arch, args.units)
+        placements = {"metis": metis, "heft": heft_assignment(arch, costs, args.units, link)}
+        variants = {"single": single_unit(arch)}
+        for key, assignment in placements.items():
+            variants[key] = {"assignment": assignment, "order": simulate(arch, assignment, costs, args.units, link).order}
+        rows[name] = {"arch": arch, "costs": costs, "cs": info["cs"], "placements": placements,
+                      "generator": arch.graph["generator"], "vertices": arch.number_of_nodes() - 2}
+        jobs.append({"name": name, "arch": str(arch_path), "weights": str(weights), "batch": 1, "input_seed": 0,
+                     "repeats": args.repeats, "warmup": args.warmup, "variants": variants})
+    return rows, jobs
+
+
+def calibrate_link(args, backend, workdir: Path, spec: dict) -> tuple[Link, dict]:
+    """The effective per-message cost of this machine's loopback link, measured on whole runs.
+
+    A ping-pong between idle workers sees tens of microseconds, but a tensor that
+    arrives while both cores compute also waits for the receiving gloo thread to get a
+    core. So, as compute overheads are fitted on whole architectures, the link latency
+    is fitted on separate calibration architectures (seed 100, not in the study): the
+    value whose planned speed-ups best match the measured ones (least squares in log).
+    """
+    archs = [(f"cal-{g}", create_architecture(g, args.nodes, CALIBRATION_SEED, staging="probabilistic",
+                                              staging_params=STAGING, input_size=args.size, num_classes=args.classes))
+             for g in ("dp", "ba", "er", "ws")]
+    rows, jobs = prepare(archs, args, backend, PLAN_LINK, workdir)
+    report = launch_local({**spec, "jobs": [link_job(40), *jobs]}, args.units, workdir=workdir / "run")
+    ping_pong = fit_link(report["jobs"]["link"]["one_way_ms"])
+    runs = []
+    for name, row in rows.items():
+        job = report["jobs"][name]
+        for key in PLACEMENTS:
+            runs.append((row, key, float(np.median(job["latency_ms"]["single"]) / np.median(job["latency_ms"][key]))))
+
+    def error(latency_s: float) -> float:
+        link = Link(latency_s, ping_pong.bandwidth_bytes_s)
+        return sum((np.log(measured) - np.log(planned(row["arch"], row["placements"][key], args.units,
+                                                           row["costs"], link, "")["speedup"])) ** 2
+                   for row, key, measured in runs)
+
+    grid = np.geomspace(2e-5, 5e-3, 25)
+    errors = [error(g) for g in grid]
+    best = float(grid[int(np.argmin(errors))])
+    return Link(best, ping_pong.bandwidth_bytes_s), {
+        "latency_ms": best * 1e3, "ping_pong_latency_ms": ping_pong.latency_s * 1e3,
+        "bandwidth_mbps": ping_pong.bandwidth_bytes_s * 8 / 1e6, "runs": len(runs),
+        "grid_ms": [float(g * 1e3) for g in grid], "errors": [float(e) for e in errors]}
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--per-generator", type=int, default=6, help="architectures per random generator")
@@ -96,6 +154,8 @@ def main() -> None:
                         help="hw/ predictor directory (task=profile hw=local); without one hw/ falls back to FLOPs")
     parser.add_argument("--nice", type=int, default=0, help="worker priority (negative needs root): shields the timing from other jobs")
     parser.add_argument("--pin", action="store_true", help="pin worker r to core r")
+    parser.add_argument("--no-calibrate", dest="calibrate", action="store_false",
+                        help="plan and predict with the ping-pong link instead of one fitted on calibration runs")
     parser.add_argument("--workdir", default=None)
     parser.add_argument("--out", default=None, help="save all results as JSON")
     args = parser.parse_args()
@@ -107,24 +167,19 @@ def main() -> None:
     from hw.backends import create_backend
 
     backend = create_backend(hw_cfg)
-    rows, jobs = {}, [link_job(40)]
-    for name, arch in tqdm(study(args.per_generator, args.fb, args.nodes, args.size, args.classes), desc="prepare"):
-        arch_path = save(arch, workdir / f"{name}.json")
-        weights = save_random_weights(arch, workdir / f"{name}.pt", seed=0)
-        costs = predicted_costs(arch, backend) if args.costs == "predictor" else profiled_costs(arch, weights)
-        metis, info = metis_assignment(arch, args.units)
-        placements = {"metis": metis, "heft": heft_assignment(arch, costs, args.units, PLAN_LINK)}
-        variants = {"single": single_unit(arch)}
-        for key, assignment in placements.items():
-            variants[key] = {"assignment": assignment, "order": simulate(arch, assignment, costs, args.units, PLAN_LINK).order}
-        rows[name] = {"arch": arch, "costs": costs, "cs": info["cs"], "placements": placements,
-                      "generator": arch.graph["generator"], "vertices": arch.number_of_nodes() - 2}
-        jobs.append({"name": name, "arch": str(arch_path), "weights": str(weights), "batch": 1, "input_seed": 0,
-                     "repeats": args.repeats, "warmup": args.warmup, "variants": variants})
+    spec = {"timeout_s": 120, "threads": 1, "nice": args.nice, "pin_cpus": args.pin}
+    link, calibration = PLAN_LINK, None
+    if args.calibrate:
+        link, calibration = calibrate_link(args, backend, workdir / "calibration", spec)
+        print(f"calibrated link: {link.latency_s * 1e3:.3f} ms per message + bytes / "
+              f"{link.bandwidth_bytes_s * 8 / 1e9:.1f} Gbit/s (ping-pong alone: {calibration['ping_pong_latency_ms']:.3f} ms)", flush=True)
+    archs = study(args.per_generator, args.fb, args.nodes, args.size, args.classes)
+    rows, jobs = prepare(archs, args, backend, link, workdir)
     print(f"running {len(rows)} architectures on {args.units} workers (+1-worker reference) ...", flush=True)
-    spec = {"jobs": jobs, "timeout_s": 120, "threads": 1, "nice": args.nice, "pin_cpus": args.pin}
-    report = launch_local(spec, args.units, workdir=workdir / "run")
-    link = fit_link(report["jobs"]["link"]["one_way_ms"])
+    report = launch_local({**spec, "jobs": [link_job(40), *jobs]}, args.units, workdir=workdir / "run")
+    ping_pong = fit_link(report["jobs"]["link"]["one_way_ms"])
+    if not args.calibrate:
+        link = ping_pong  # predict with this run's own ping-pong
     load_after = os.getloadavg()
 
     header = f"{'arch':<12} {'V':>3} {'CS':>6} {'1-unit ms':>9}"
@@ -155,7 +210,8 @@ def main() -> None:
         results.append(entry)
 
     summary = {"archs": len(results), "units": args.units, "size": args.size, "nodes": args.nodes, "costs": args.costs,
-               "hw_latency_model": backend.describe(),
+               "hw_latency_model": backend.describe(), "calibration": calibration,
+               "ping_pong": {"latency_ms": ping_pong.latency_s * 1e3, "bandwidth_mbps": ping_pong.bandwidth_bytes_s * 8 / 1e6},
                "repeats": args.repeats, "nice": args.nice, "pin": args.pin,
                "link": {"latency_ms": link.latency_s * 1e3, "bandwidth_mbps": link.bandwidth_bytes_s * 8 / 1e6},
                "load_before": load_before, "load_after": load_after, "wall_s": time.time() - started}
@@ -177,7 +233,8 @@ def main() -> None:
                 summary[f"{key}/{stat}"][f"within_20pct_{source}"] = float(np.mean(np.abs(predicted - measured) <= 0.2 * measured))
                 summary[f"{key}/{stat}"][f"spearman_{source}_measured"] = float(spearmanr(predicted, measured).statistic)
     print()
-    print(f"loopback link: {summary['link']['latency_ms']:.3f} ms + bytes / {summary['link']['bandwidth_mbps'] / 1e3:.1f} Gbit/s;"
+    print(f"link model: {summary['link']['latency_ms']:.3f} ms + bytes / {summary['link']['bandwidth_mbps'] / 1e3:.1f} Gbit/s"
+          f" (ping-pong in this run: {summary['ping_pong']['latency_ms']:.3f} ms);"
           f" load average before {load_before[0]:.2f}, after {load_after[0]:.2f}; wall {summary['wall_s']:.0f} s")
     for key in PLACEMENTS:
         for stat in ("median", "min"):
