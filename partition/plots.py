@@ -113,6 +113,9 @@ def plot_survey_metric(
         ax.set_title(f"|V| = {n_vertices}")
         if log:
             ax.set_yscale("log")
+            ax.yaxis.set_major_locator(matplotlib.ticker.LogLocator(subs=(1.0, 2.0, 5.0)))
+            ax.yaxis.set_major_formatter(matplotlib.ticker.ScalarFormatter())
+            ax.yaxis.set_minor_formatter(matplotlib.ticker.NullFormatter())
     axes[0][0].set_ylabel(label)
     handles = [plt.Rectangle((0, 0), 1, 1, color=cmap(i), alpha=0.75, label=g.upper()) for i, g in enumerate(generators)]
     axes[0][-1].legend(handles=handles, loc="upper left", bbox_to_anchor=(1.0, 1.0), frameon=False)
