@@ -110,7 +110,8 @@ def test_milestones_rejects_momentum_for_optimizers_without_it():
         Milestones(adam, [1], [0.1], momentum=[0.9])
 
 
-def test_train_task_trains_a_sampled_or_a_saved_architecture(tmp_path):
+def test_train_task_trains_a_sampled_or_a_saved_architecture(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)  # outside Hydra the task writes into the working directory
     cfg = quick_cfg()
     result = TASKS.get("train")(cfg)  # the registered wrapper, as run.py calls it
     assert {"test_acc", "params", "acc_per_param", "epochs", "train_seconds"} <= set(result)
