@@ -81,6 +81,24 @@ def test_callbacks_and_logger_reach_the_trainer(tmp_path):
         assert name in logged
 
 
+@pytest.mark.parametrize("batches", [0, 3])
+def test_batchnorm_statistics_are_recalibrated_before_evaluation(batches):
+    import lightning.pytorch as pl
+
+    class Capture(pl.Callback):
+        def on_test_end(self, trainer, pl_module):
+            self.model, self.steps = pl_module.model, trainer.global_step
+
+    capture = Capture()
+    cfg = quick_cfg("train.epochs=2", "train.batch_size=64", f"train.bn_calibration_batches={batches}")
+    train_architecture(architecture_from_config(cfg), cfg, callbacks=[capture])
+    layers = [m for m in capture.model.modules() if isinstance(m, torch.nn.BatchNorm2d)]
+    assert layers and all(m.momentum == 0.1 for m in layers)
+    # running averages over all training steps, or exact statistics of the last `batches`
+    assert {int(m.num_batches_tracked) for m in layers} == {batches or capture.steps}
+    assert capture.steps > 3
+
+
 def test_architecture_for_other_data_is_refused():
     cfg = quick_cfg()
     arch = create_architecture("dp", 8, 0, input_size=16, num_classes=7, in_channels=1,

@@ -93,6 +93,9 @@ class TrainConfig:
     scheduler: Any = None
     scheduler_interval: str = "epoch"  # epoch | step (then `total_steps` is filled in)
     label_smoothing: float = 0.0
+    # Precise BN: re-estimate BatchNorm statistics on this many training batches before
+    # every evaluation (0 = use the running averages); see ArchitectureClassifier.
+    bn_calibration_batches: int = 50
     gradient_clip_val: Optional[float] = None
     accelerator: str = "auto"
     devices: Any = "auto"
@@ -114,6 +117,8 @@ class TrainConfig:
         _require(0 <= self.label_smoothing < 1, f"train.label_smoothing must be in [0, 1), got {self.label_smoothing}")
         _require(self.deterministic in (True, False, "warn"),
                  f"train.deterministic must be true, false or warn, got {self.deterministic!r}")
+        _require(self.bn_calibration_batches >= 0,
+                 f"train.bn_calibration_batches must be >= 0, got {self.bn_calibration_batches}")
         _require(self.threads >= 0, f"train.threads must be >= 0, got {self.threads}")
 
 

@@ -6,12 +6,14 @@ Logs `train_loss`, `train_acc`, `val_loss`, `val_acc`, `test_loss`, `test_acc` p
 from __future__ import annotations
 
 import inspect
+from itertools import islice
 from typing import Any, Callable
 
 import lightning.pytorch as pl
 import torch
 import torch.nn.functional as F
 from torch import nn
+from torch.optim.swa_utils import update_bn
 
 
 class DivergedError(ValueError):
@@ -24,11 +26,13 @@ class ArchitectureClassifier(pl.LightningModule):
 
     def __init__(self, model: nn.Module, optimizer: Callable[..., torch.optim.Optimizer],
                  scheduler: Callable[..., Any] | None = None, scheduler_interval: str = "epoch",
-                 label_smoothing: float = 0.0) -> None:
+                 label_smoothing: float = 0.0, bn_calibration_batches: int = 0) -> None:
         super().__init__()
         self.model = model
         self.make_optimizer, self.make_scheduler = optimizer, scheduler
         self.scheduler_interval, self.label_smoothing = scheduler_interval, label_smoothing
+        self.bn_calibration_batches = bn_calibration_batches
+        self._calibrated_at: int | None = None
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return self.model(x)
@@ -45,6 +49,31 @@ class ArchitectureClassifier(pl.LightningModule):
         self.log(f"{split}_loss", loss, on_step=False, on_epoch=True, batch_size=len(y), prog_bar=split != "test")
         self.log(f"{split}_acc", accuracy, on_step=False, on_epoch=True, batch_size=len(y), prog_bar=split != "train")
         return loss
+
+    def calibrate_batchnorm(self) -> None:
+        """Precise BatchNorm: re-estimate every BN layer's statistics with the current
+        weights on `bn_calibration_batches` training batches before evaluating.
+
+        The running averages lag weights that move fast (short one-cycle runs), and the
+        sigmoid merges compound the error vertex after vertex: a DP network on digits
+        measured 57 % in eval mode against 97 % with recalibrated statistics.
+        """
+        if not self.bn_calibration_batches or self._calibrated_at == self.global_step:
+            return
+        # A loader of its own: re-iterating the fit loop's could disturb its epoch.
+        datamodule = self.trainer.datamodule
+        loader = datamodule.train_dataloader() if datamodule is not None else self.trainer.train_dataloader
+        if loader is None:
+            return
+        with torch.inference_mode(False):  # evaluation loops run in inference mode
+            update_bn(islice(loader, self.bn_calibration_batches), self.model, device=self.device)
+        self._calibrated_at = self.global_step
+
+    def on_validation_epoch_start(self) -> None:
+        self.calibrate_batchnorm()
+
+    def on_test_epoch_start(self) -> None:
+        self.calibrate_batchnorm()
 
     def training_step(self, batch: Any, batch_idx: int) -> torch.Tensor:
         return self._evaluate(batch, "train")
