@@ -133,25 +133,30 @@ REGIMES = {
 def randwire(
     nodes: int = 40, seed: int = 0, regime: str = "small", channels: int = 78,
     k: int = 4, p: float = 0.75, input_size: int = 224, num_classes: int = 1000,
-    head_channels: int = 1280, **_,
+    head_channels: int = 1280, per_stage: bool = False, **_,
 ) -> nx.DiGraph:
     """RandWire-WS(k, p) with its staging; `nodes` compute nodes split like N/2, N, N.
 
-    RandWire's N is per stage; here `nodes` is the total across stages so that FB and
-    the paper's generators are compared at equal vertex counts. Within a stage edges
+    RandWire's N is per stage; by default `nodes` is the total across stages so that FB
+    and the paper's generators are compared at equal vertex counts (`per_stage=True`:
+    `nodes` is RandWire's N, stages of N/2, N, N(, N)). Within a stage edges
     point from lower to higher id, input nodes convolve with stride 2, and the stage's
     output is the mean of its sink nodes (a parameter-free `merge` vertex).
     """
     if regime not in REGIMES:
         raise ValueError(f"fb regime must be one of {sorted(REGIMES)}, got {regime!r}")
     stem, fractions, multiples = REGIMES[regime]
-    if nodes < 3 * sum(fractions):
-        raise ValueError(f"fb ({regime}) needs nodes >= {3 * sum(fractions)}, got {nodes}")
+    minimum = 6 if per_stage else 3 * sum(fractions)
+    if nodes < minimum:
+        raise ValueError(f"fb ({regime}) needs nodes >= {minimum}, got {nodes}")
     arch = _new("fb", input_size, num_classes, aggregation="weight_sigmoid", nodes=nodes, seed=seed,
-                generator_params={"regime": regime, "channels": channels, "k": k, "p": p})
+                generator_params={"regime": regime, "channels": channels, "k": k, "p": p, "per_stage": per_stage})
     arch.add_node(INPUT, op="stem", convs=[[kern, max(1, round(mult * channels)), s] for kern, mult, s in stem], pool=0)
-    sizes = [nodes * f // sum(fractions) for f in fractions]
-    sizes[-1] += nodes - sum(sizes)
+    if per_stage:
+        sizes = [nodes * f // fractions[-1] for f in fractions]
+    else:
+        sizes = [nodes * f // sum(fractions) for f in fractions]
+        sizes[-1] += nodes - sum(sizes)
     previous, offset = INPUT, 0
     for stage, (size, multiple) in enumerate(zip(sizes, multiples)):
         graph = watts_strogatz(size, k=min(k, size - 1 - (size - 1) % 2), p=p, seed=seed * 100 + stage)

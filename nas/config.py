@@ -96,6 +96,9 @@ class FBConfig(GeneratorConfig):
     k: int = 4
     p: float = 0.75
     head_channels: int = 1280
+    # False: `nodes` is the total over the stages (equal vertex counts with the other
+    # generators) | True: `nodes` is RandWire's N per stage (N/2, N, N: 2.5 N in all)
+    per_stage: bool = False
 
     def __post_init__(self) -> None:
         super().__post_init__()

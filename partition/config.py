@@ -6,6 +6,7 @@ extend it. Range checks run in `__post_init__` when the config is validated.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import Any
 
 from hydra.core.config_store import ConfigStore
 
@@ -25,6 +26,9 @@ class SurveyConfig:
     units: list[int] = field(default_factory=lambda: [4, 6, 8, 10])
     workers: int = 0  # processes; 0 = every core
     chunksize: int = 25  # architectures per work item sent to a process
+    # Per-generator parameter overrides, e.g. {er: {p: 0.05}, fb: {per_stage: true}}:
+    # the survey's sensitivity to parameters the paper does not publish.
+    params: dict[str, Any] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         _require(self.samples >= 1, f"analysis.survey.samples must be >= 1, got {self.samples}")
@@ -33,6 +37,8 @@ class SurveyConfig:
         _require(len(self.units) >= 1 and min(self.units) >= 1, f"analysis.survey.units must be counts >= 1, got {list(self.units)}")
         _require(self.workers >= 0, f"analysis.survey.workers must be >= 0 (0 = every core), got {self.workers}")
         _require(self.chunksize >= 1, f"analysis.survey.chunksize must be >= 1, got {self.chunksize}")
+        for name in self.params:
+            _require(name in self.generators, f"analysis.survey.params: {name!r} is not one of the surveyed generators {list(self.generators)}")
 
 
 @dataclass

@@ -84,14 +84,26 @@ def _analyse_chunk(item: tuple[str, int, list[int]]) -> list[dict]:
 
 
 def generator_kwargs(cfg: Any, name: str) -> dict:
-    """create_architecture keywords of generator `name`: the composed option's or the defaults."""
+    """create_architecture keywords of generator `name`: the composed option's or the
+    defaults, then `analysis.survey.params[name]` on top (checked by the schema)."""
+    from dataclasses import asdict
+
     from nas.config import GENERATOR_SCHEMAS
 
-    gen = cfg.generator if getattr(cfg.generator, "name", None) == name else None
-    if gen is None:
-        if name not in GENERATOR_SCHEMAS:
-            raise ValueError(f"analysis.survey.generators: no defaults for {name!r}; valid: {', '.join(GENERATOR_SCHEMAS)}")
-        gen = GENERATOR_SCHEMAS[name]()
+    if name not in GENERATOR_SCHEMAS:
+        raise ValueError(f"analysis.survey.generators: no defaults for {name!r}; valid: {', '.join(GENERATOR_SCHEMAS)}")
+    schema = GENERATOR_SCHEMAS[name]
+    gen = cfg.generator if getattr(cfg.generator, "name", None) == name else schema()
+    overrides = dict(cfg.analysis.survey.params.get(name) or {})
+    if overrides:
+        base = asdict(gen)
+        unknown = sorted(set(overrides) - set(base))
+        if unknown:
+            raise ValueError(f"analysis.survey.params.{name}: unknown parameter(s) {unknown}; valid: {sorted(set(base) - {'name'})}")
+        try:
+            gen = schema(**{**base, **overrides})
+        except ValueError as err:
+            raise ValueError(f"analysis.survey.params.{name}: {err}") from None
     return {"params": gen.params(), "orientation": gen.orientation, "aggregation": gen.aggregation}
 
 

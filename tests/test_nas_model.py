@@ -77,6 +77,21 @@ def test_randwire_small_regime_follows_table_1():
         assert arch.nodes[v]["stage"] == fed_by_stage
 
 
+@pytest.mark.parametrize("regime, per_stage, nodes, sizes", [
+    ("small", False, 40, [8, 16, 16]),  # `nodes` in total, split N/2 : N : N
+    ("small", True, 32, [16, 32, 32]),  # RandWire's own N = 32 per stage (its Table 1)
+    ("regular", True, 32, [16, 32, 32, 32]),
+])
+def test_randwire_stage_sizes(regime, per_stage, nodes, sizes):
+    arch = create_architecture("fb", nodes=nodes, seed=1, params={"channels": 8, "regime": regime, "per_stage": per_stage},
+                               input_size=64, num_classes=10)
+    merges = [v for v in arch if arch.nodes[v]["op"] == "merge"]
+    stage_of = {}
+    for v in (v for v in arch if arch.nodes[v]["op"] == "node"):
+        stage_of[v] = min(i for i, m in enumerate(merges) if int(v) < int(m))
+    assert [list(stage_of.values()).count(i) for i in range(len(merges))] == sizes
+
+
 def test_lcp_branches_meet_only_at_input_and_classifier():
     arch = create_architecture("lcp", nodes=0, params={"splits": 4, "widen": 0.4}, input_size=32)
     inner = arch.subgraph(v for v in arch if v not in (INPUT, OUTPUT))

@@ -147,6 +147,21 @@ def test_survey_uses_the_composed_generator_parameters():
     cfg = validate(compose_config("generator=dp", "generator.beta=0.3"))
     assert generator_kwargs(cfg, "dp")["params"]["beta"] == 0.3
     assert generator_kwargs(cfg, "fb")["orientation"] == "index"
+
+
+def test_survey_params_override_one_generator_and_are_checked():
+    from partition.survey import generator_kwargs
+
+    cfg = validate(compose_config("+analysis.survey.params.er.p=0.05", "+analysis.survey.params.fb.per_stage=true"))
+    assert generator_kwargs(cfg, "er")["params"] == {"p": 0.05}
+    assert generator_kwargs(cfg, "fb")["params"]["per_stage"] is True
+    assert generator_kwargs(cfg, "ws")["params"] == {"k": 4, "p": 0.25}
+    with pytest.raises(ValueError, match=r"analysis.survey.params.er: unknown parameter\(s\) \['q'\]"):
+        generator_kwargs(validate(compose_config("+analysis.survey.params.er.q=1")), "er")
+    with pytest.raises(ValueError, match=r"analysis.survey.params.er: generator.p must be in \[0, 1\], got 2.0"):
+        generator_kwargs(validate(compose_config("+analysis.survey.params.er.p=2.0")), "er")
+    with pytest.raises(ValueError, match="'xx' is not one of the surveyed generators"):
+        validate(compose_config("+analysis.survey.params.xx.p=0.1"))
     with pytest.raises(ValueError, match="no defaults"):
         generator_kwargs(cfg, "resnet50")
 
