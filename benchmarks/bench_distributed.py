@@ -154,6 +154,8 @@ def main() -> None:
                         help="hw/ predictor directory (task=profile hw=local); without one hw/ falls back to FLOPs")
     parser.add_argument("--nice", type=int, default=0, help="worker priority (negative needs root): shields the timing from other jobs")
     parser.add_argument("--pin", action="store_true", help="pin worker r to core r")
+    parser.add_argument("--compute-policy", choices=("idle", "normal"), default="idle",
+                        help="idle: compute threads yield to gloo's transport threads at once (deploy.compute_policy)")
     parser.add_argument("--no-calibrate", dest="calibrate", action="store_false",
                         help="plan and predict with the ping-pong link instead of one fitted on calibration runs")
     parser.add_argument("--workdir", default=None)
@@ -167,7 +169,7 @@ def main() -> None:
     from hw.backends import create_backend
 
     backend = create_backend(hw_cfg)
-    spec = {"timeout_s": 120, "threads": 1, "nice": args.nice, "pin_cpus": args.pin}
+    spec = {"timeout_s": 120, "threads": 1, "nice": args.nice, "pin_cpus": args.pin, "compute_policy": args.compute_policy}
     link, calibration = PLAN_LINK, None
     if args.calibrate:
         link, calibration = calibrate_link(args, backend, workdir / "calibration", spec)
@@ -212,7 +214,7 @@ def main() -> None:
     summary = {"archs": len(results), "units": args.units, "size": args.size, "nodes": args.nodes, "costs": args.costs,
                "hw_latency_model": backend.describe(), "calibration": calibration,
                "ping_pong": {"latency_ms": ping_pong.latency_s * 1e3, "bandwidth_mbps": ping_pong.bandwidth_bytes_s * 8 / 1e6},
-               "repeats": args.repeats, "nice": args.nice, "pin": args.pin,
+               "repeats": args.repeats, "nice": args.nice, "pin": args.pin, "compute_policy": args.compute_policy,
                "link": {"latency_ms": link.latency_s * 1e3, "bandwidth_mbps": link.bandwidth_bytes_s * 8 / 1e6},
                "load_before": load_before, "load_after": load_after, "wall_s": time.time() - started}
     cs = [r["cs"] for r in results]

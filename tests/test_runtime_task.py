@@ -15,6 +15,7 @@ def test_deploy_reports_measured_and_predicted_latency(tmp_path):
     result = deploy_task(cfg, tmp_path)
     json.dumps(result)  # plain data
     assert result["workers"] == 2 and sum(result["vertices_per_unit"]) == 8 + 2
+    assert result["compute_policy"] == "idle"  # reported by the worker itself
     assert result["max_abs_diff"] <= 1e-5  # distributed logits == one-worker logits
     for key in ("measured", "measured_single"):
         assert 0 < result[key]["min_ms"] <= result[key]["median_ms"] <= result[key]["p90_ms"]
@@ -31,6 +32,7 @@ def test_deploy_reports_measured_and_predicted_latency(tmp_path):
     ("deploy.partitioner=random", "deploy.partitioner must be one of"),
     ("deploy.timeout_s=0", "deploy.timeout_s"),
     ("deploy.order=reverse", "deploy.order must be one of"),
+    ("deploy.compute_policy=fifo", "deploy.compute_policy must be one of"),
 ])
 def test_bad_deploy_settings_fail_with_a_clear_message(override, message):
     with pytest.raises(Exception, match=message):
@@ -43,3 +45,22 @@ def test_missing_weights_file_is_a_user_error(tmp_path):
     cfg = validate(compose_config("task=deploy", f"deploy.weights={tmp_path}/none.pt"))
     with pytest.raises(FileNotFoundError, match="deploy.weights: file not found"):
         deploy_task(cfg, tmp_path)
+
+
+def test_idle_compute_policy_applies_to_the_calling_thread_only():
+    import os
+    import threading
+
+    from hw.runtime.worker import compute_policy, yield_to_transport
+
+    seen = {}
+
+    def compute_thread():
+        yield_to_transport({"compute_policy": "idle"})
+        seen["thread"] = compute_policy()
+
+    worker = threading.Thread(target=compute_thread)
+    worker.start()
+    worker.join()
+    assert seen["thread"] == "idle" and compute_policy() == "normal"
+    assert os.sched_getscheduler(0) == os.SCHED_OTHER

@@ -9,6 +9,7 @@ from hydra.core.config_store import ConfigStore
 PARTITIONERS = ("metis", "heft", "chunks")
 ORDERS = ("schedule", "topological")
 COSTS = ("profile", "predictor", "macs")
+COMPUTE_POLICIES = ("idle", "normal")
 
 
 @dataclass
@@ -27,6 +28,9 @@ class DeployConfig:
     repeats: int = 30  # timed inferences per variant (batch 1), median and p90 reported
     warmup: int = 5
     threads: int = 1  # torch threads per worker
+    # idle: the compute thread runs under SCHED_IDLE, so gloo's transport threads preempt
+    # it the moment a message moves (see hw/runtime/worker.py) | normal: no change
+    compute_policy: str = "idle"
     timeout_s: float = 60.0  # connect / receive / barrier timeout of every worker
     deadline_s: float = 1800.0  # the launcher's bound on the whole run
     port: int = 0  # MASTER_PORT on 127.0.0.1; 0 = a free one
@@ -46,6 +50,8 @@ class DeployConfig:
             raise ValueError(f"deploy.repeats must be >= 1, got {self.repeats}")
         if self.warmup < 0:
             raise ValueError(f"deploy.warmup must be >= 0, got {self.warmup}")
+        if self.compute_policy not in COMPUTE_POLICIES:
+            raise ValueError(f"deploy.compute_policy must be one of {COMPUTE_POLICIES}, got {self.compute_policy!r}")
         if self.threads < 1:
             raise ValueError(f"deploy.threads must be >= 1, got {self.threads}")
         if self.timeout_s <= 0 or self.deadline_s <= 0:

@@ -118,7 +118,7 @@ def deploy_task(cfg: Any, out_dir: Path) -> dict[str, Any]:
     jobs = [deploy_job("arch", arch_path, weights, variants, deploy.repeats, deploy.warmup, deploy.input_seed)]
     if units > 1:
         jobs.append(link_job())
-    spec = {"timeout_s": deploy.timeout_s, "threads": deploy.threads, "jobs": jobs}
+    spec = {"timeout_s": deploy.timeout_s, "threads": deploy.threads, "compute_policy": deploy.compute_policy, "jobs": jobs}
     report = launch_local(spec, units, workdir=out_dir / "deploy", deadline_s=deploy.deadline_s, port=deploy.port)
     job = report["jobs"]["arch"]
     plan = build_plan(arch, assignment, units, order)
@@ -126,6 +126,7 @@ def deploy_task(cfg: Any, out_dir: Path) -> dict[str, Any]:
     result: dict[str, Any] = {
         "workers": units,
         "threads": deploy.threads,
+        "compute_policy": report["compute_policy"],  # as the root worker ran it
         "repeats": deploy.repeats,
         "partition": partition_info,
         "vertices_per_unit": job["vertices_per_rank"]["distributed"],
