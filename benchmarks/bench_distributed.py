@@ -95,7 +95,7 @@ def prepare(archs, args, backend, link: Link, workdir: Path) -> tuple[dict, list
         variants = {"single": single_unit(arch)}
         for key, assignment in placements.items():
             variants[key] = {"assignment": assignment, "order": simulate(arch, assignment, costs, args.units, link).order}
-        rows[name] = {"arch": arch, "costs": costs, "cs": info["cs"], "placements": placements,
+        rows[name] = {"arch": arch, "costs": costs, "cs": info["cs"], "bound": info["speedup_bound"], "placements": placements,
                       "generator": arch.graph["generator"], "vertices": arch.number_of_nodes() - 2}
         jobs.append({"name": name, "arch": str(arch_path), "weights": str(weights), "batch": 1, "input_seed": 0,
                      "repeats": args.repeats, "warmup": args.warmup, "variants": variants})
@@ -184,7 +184,7 @@ def main() -> None:
         link = ping_pong  # predict with this run's own ping-pong
     load_after = os.getloadavg()
 
-    header = f"{'arch':<12} {'V':>3} {'CS':>6} {'1-unit ms':>9}"
+    header = f"{'arch':<12} {'V':>3} {'CS':>6} {'bound':>5} {'1-unit ms':>9}"
     for key in PLACEMENTS:
         header += f" | {key + ' hw':>8} {'plan':>5} {'med':>5} {'min':>5} {'msgs':>4}"
     print(header)
@@ -192,9 +192,9 @@ def main() -> None:
     for name, row in rows.items():
         job = report["jobs"][name]
         single = np.array(job["latency_ms"]["single"])
-        entry = {"arch": name, "generator": row["generator"], "vertices": row["vertices"], "cs": row["cs"],
+        entry = {"arch": name, "generator": row["generator"], "vertices": row["vertices"], "cs": row["cs"], "bound": row["bound"],
                  "single_ms": float(np.median(single)), "single_min_ms": float(single.min())}
-        line = f"{name:<12} {row['vertices']:>3} {row['cs']:>6.2f} {entry['single_ms']:>9.1f}"
+        line = f"{name:<12} {row['vertices']:>3} {row['cs']:>6.2f} {row['bound']:>5.2f} {entry['single_ms']:>9.1f}"
         for key in PLACEMENTS:
             times = np.array(job["latency_ms"][key])
             plan = planned(row["arch"], row["placements"][key], args.units, row["costs"], link, args.costs)
@@ -218,6 +218,8 @@ def main() -> None:
                "link": {"latency_ms": link.latency_s * 1e3, "bandwidth_mbps": link.bandwidth_bytes_s * 8 / 1e6},
                "load_before": load_before, "load_after": load_after, "wall_s": time.time() - started}
     cs = [r["cs"] for r in results]
+    bound = [r["bound"] for r in results]  # min(n, FLOPs / critical-path FLOPs): the ideal speed-up
+    summary["spearman_cs_bound"] = float(spearmanr(cs, bound).statistic)
     for key in PLACEMENTS:
         for stat in ("median", "min"):
             measured = np.array([r[key][stat] for r in results])
@@ -228,6 +230,7 @@ def main() -> None:
                 "chain_speedups": {r["arch"]: r[key][stat] for r in results if r["arch"] in CHAINS},
                 "median_speedup_by_generator": by_generator,
                 "spearman_cs_measured": float(spearmanr(cs, measured).statistic),
+                "spearman_bound_measured": float(spearmanr(bound, measured).statistic),
                 "median_busy_ratio": float(np.median([r[key]["busy_ratio"] for r in results])),
             }
             for source in ("hw", "plan"):
@@ -247,7 +250,9 @@ def main() -> None:
                   f"chains {chains}; Spearman(CS, measured) {s['spearman_cs_measured']:.2f} (target ≤ −0.6); "
                   f"predicted within ±20 % (target ≥ 80 %): hw {100 * s['within_20pct_hw']:.0f} %, "
                   f"plan {100 * s['within_20pct_plan']:.0f} %")
-            print(f"    by generator: {by_gen}; compute inflation side by side (busy ratio) {s['median_busy_ratio']:.2f}")
+            print(f"    by generator: {by_gen}; compute inflation side by side (busy ratio) {s['median_busy_ratio']:.2f}; "
+                  f"Spearman with measured: ideal bound {s['spearman_bound_measured']:.2f}, hw prediction {s['spearman_hw_measured']:.2f}")
+    print(f"Spearman(CS, ideal bound) {summary['spearman_cs_bound']:.2f}: how well CS itself ranks the architectures' concurrency")
     if args.out:
         Path(args.out).write_text(json.dumps({"summary": summary, "rows": results}, indent=1))
 
