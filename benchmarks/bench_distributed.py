@@ -89,7 +89,8 @@ def prepare(archs, args, backend, link: Link, workdir: Path) -> tuple[dict, list
     for name, arch in tqdm(archs, desc="prepare"):
         arch_path = save(arch, workdir / f"{name}.json")
         weights = save_random_weights(arch, workdir / f"{name}.pt", seed=0)
-        costs = predicted_costs(arch, backend) if args.costs == "predictor" else profiled_costs(arch, weights)
+        costs = (predicted_costs(arch, backend) if args.costs == "predictor"
+                 else profiled_costs(arch, weights, channels_last=args.memory_format == "channels_last"))
         metis, info = metis_assignment(arch, args.units)
         placements = {"metis": metis, "heft": heft_assignment(arch, costs, args.units, link)}
         variants = {"single": single_unit(arch)}
@@ -98,7 +99,8 @@ def prepare(archs, args, backend, link: Link, workdir: Path) -> tuple[dict, list
         rows[name] = {"arch": arch, "costs": costs, "cs": info["cs"], "bound": info["speedup_bound"], "placements": placements,
                       "generator": arch.graph["generator"], "vertices": arch.number_of_nodes() - 2}
         jobs.append({"name": name, "arch": str(arch_path), "weights": str(weights), "batch": 1, "input_seed": 0,
-                     "repeats": args.repeats, "warmup": args.warmup, "variants": variants})
+                     "repeats": args.repeats, "warmup": args.warmup, "variants": variants,
+                     "memory_format": args.memory_format})
     return rows, jobs
 
 
@@ -154,6 +156,8 @@ def main() -> None:
                         help="hw/ predictor directory (task=profile hw=local); without one hw/ falls back to FLOPs")
     parser.add_argument("--nice", type=int, default=0, help="worker priority (negative needs root): shields the timing from other jobs")
     parser.add_argument("--pin", action="store_true", help="pin worker r to core r")
+    parser.add_argument("--memory-format", choices=("channels_last", "contiguous"), default="channels_last",
+                        help="feature-map layout of every run, single and distributed (deploy.memory_format)")
     parser.add_argument("--compute-policy", choices=("idle", "normal"), default="idle",
                         help="idle: compute threads yield to gloo's transport threads at once (deploy.compute_policy)")
     parser.add_argument("--no-calibrate", dest="calibrate", action="store_false",
@@ -214,7 +218,7 @@ def main() -> None:
     summary = {"archs": len(results), "units": args.units, "size": args.size, "nodes": args.nodes, "costs": args.costs,
                "hw_latency_model": backend.describe(), "calibration": calibration,
                "ping_pong": {"latency_ms": ping_pong.latency_s * 1e3, "bandwidth_mbps": ping_pong.bandwidth_bytes_s * 8 / 1e6},
-               "repeats": args.repeats, "nice": args.nice, "pin": args.pin, "compute_policy": args.compute_policy,
+               "repeats": args.repeats, "nice": args.nice, "pin": args.pin, "compute_policy": args.compute_policy, "memory_format": args.memory_format,
                "link": {"latency_ms": link.latency_s * 1e3, "bandwidth_mbps": link.bandwidth_bytes_s * 8 / 1e6},
                "load_before": load_before, "load_after": load_after, "wall_s": time.time() - started}
     cs = [r["cs"] for r in results]

@@ -23,6 +23,15 @@ def test_deploy_reports_measured_and_predicted_latency(tmp_path):
     predicted = result["predicted"]  # hw/'s own predictor and list scheduler, 2 units
     assert predicted["predicted_distributed_ms"] > 0 and predicted["predicted_speedup"] > 0
     assert "latency_model" in predicted
+    timeline = result["timeline"]  # the last timed inference, per rank
+    trace = json.loads((tmp_path / "timeline.json").read_text())["traceEvents"]
+    computed = {e["name"] for e in trace if e.get("cat") == "compute"}
+    assert {str(v) for v in range(8)} | {"input", "output"} <= computed
+    assert (tmp_path / "timeline.png").stat().st_size > 1000
+    assert [r["rank"] for r in timeline["ranks"]] == [0, 1]
+    assert sum(r["steps"] for r in timeline["ranks"]) >= 10
+    for r in timeline["ranks"]:
+        assert 0 <= r["compute_ms"] <= r["finish_ms"] <= result["measured"]["p90_ms"] * 5
     saved = json.loads((tmp_path / "assignment.json").read_text())
     assert set(saved["assignment"].values()) <= {0, 1} and len(saved["order"]) == 10
 
@@ -64,3 +73,18 @@ def test_idle_compute_policy_applies_to_the_calling_thread_only():
     worker.join()
     assert seen["thread"] == "idle" and compute_policy() == "normal"
     assert os.sched_getscheduler(0) == os.SCHED_OTHER
+
+
+def test_timeline_aligns_ranks_on_one_clock_and_counts_waits(tmp_path):
+    from hw.runtime.timeline import chrome_trace, save_timeline, summarize
+
+    # rank 1 started 1 ms after rank 0; it waited 2 ms (its clock) for vertex b
+    traces = [[("a", 0.0, 0.0, 0.002)], [("b", 0.0, 0.002, 0.003), ("c", 0.003, 0.003, 0.004)]]
+    rows = summarize(traces)
+    assert rows[1]["wait_ms"] == pytest.approx(2.0) and rows[1]["compute_ms"] == pytest.approx(2.0)
+    assert rows[0]["wait_ms"] == 0 and rows[1]["finish_ms"] == pytest.approx(4.0)
+    paths = save_timeline(traces, tmp_path / "t", origins=[10.0, 10.001])
+    events = json.loads(open(paths["json"]).read())["traceEvents"]
+    b = next(e for e in events if e["name"] == "b")
+    assert b["ts"] == pytest.approx(3000.0) and b["tid"] == 1  # 1 ms skew + 2 ms own clock, in µs
+    assert [e["name"] for e in chrome_trace(traces)["traceEvents"] if e.get("cat") == "wait"] == ["wait → b"]

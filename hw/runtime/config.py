@@ -10,6 +10,7 @@ PARTITIONERS = ("metis", "heft", "chunks")
 ORDERS = ("schedule", "topological")
 COSTS = ("profile", "predictor", "macs")
 COMPUTE_POLICIES = ("idle", "normal")
+MEMORY_FORMATS = ("channels_last", "contiguous")
 
 
 @dataclass
@@ -31,6 +32,9 @@ class DeployConfig:
     # idle: the compute thread runs under SCHED_IDLE, so gloo's transport threads preempt
     # it the moment a message moves (see hw/runtime/worker.py) | normal: no change
     compute_policy: str = "idle"
+    # channels_last: feature maps as NHWC end to end (CPU separable convs and max-pools
+    # ~2x faster at 224 px; sent over gloo as an NHWC view, no copy) | contiguous (NCHW)
+    memory_format: str = "channels_last"
     timeout_s: float = 60.0  # connect / receive / barrier timeout of every worker
     deadline_s: float = 1800.0  # the launcher's bound on the whole run
     port: int = 0  # MASTER_PORT on 127.0.0.1; 0 = a free one
@@ -52,6 +56,8 @@ class DeployConfig:
             raise ValueError(f"deploy.warmup must be >= 0, got {self.warmup}")
         if self.compute_policy not in COMPUTE_POLICIES:
             raise ValueError(f"deploy.compute_policy must be one of {COMPUTE_POLICIES}, got {self.compute_policy!r}")
+        if self.memory_format not in MEMORY_FORMATS:
+            raise ValueError(f"deploy.memory_format must be one of {MEMORY_FORMATS}, got {self.memory_format!r}")
         if self.threads < 1:
             raise ValueError(f"deploy.threads must be >= 1, got {self.threads}")
         if self.timeout_s <= 0 or self.deadline_s <= 0:

@@ -23,14 +23,18 @@ from nas.dag import INPUT
 
 
 def profiled_costs(arch: nx.DiGraph, weights: str | Path | None = None, repeats: int = 7,
-                   quantile: float = 0.25, threads: int = 1, seed: int = 0) -> dict[str, float]:
-    """Seconds each vertex takes in this process (one thread), by vertex name."""
+                   quantile: float = 0.25, threads: int = 1, seed: int = 0,
+                   channels_last: bool = False) -> dict[str, float]:
+    """Seconds each vertex takes in this process (one thread), by vertex name, in the
+    memory layout the deployment will use."""
     torch.set_num_threads(threads)
     model = build_model(arch).eval()
     if weights is not None:
         model.load_state_dict(torch.load(weights, map_location="cpu", weights_only=True))
     size = arch.graph["input_size"]
     image = torch.randn((1, arch.graph.get("in_channels", 3), size, size), generator=torch.Generator().manual_seed(seed))
+    if channels_last:
+        model, image = model.to(memory_format=torch.channels_last), image.contiguous(memory_format=torch.channels_last)
     samples: dict[str, list[float]] = {name: [] for name, _, _ in model.plan}
     with torch.inference_mode():
         for i in range(repeats + 1):

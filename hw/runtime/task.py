@@ -23,6 +23,8 @@ from hw.runtime.launch import launch_local
 from hw.runtime.plan import ROOT, build_plan, single_unit, topological_chunks
 from hw.runtime.predict import hw_prediction, planned
 from hw.runtime.schedule import Link, fit_link, heft_assignment, simulate
+from hw.runtime.timeline import save_timeline
+from hw.runtime.timeline import summarize as summarize_timeline
 from hw.runtime.weights import save_random_weights
 from nas.dag import INPUT
 
@@ -66,10 +68,11 @@ def latency_stats(samples_ms: list[float]) -> dict[str, float]:
             "min_ms": float(values.min())}
 
 
-def vertex_costs(arch: nx.DiGraph, source: str, weights: Path | None = None, hw_cfg: Any = None) -> dict[str, float]:
+def vertex_costs(arch: nx.DiGraph, source: str, weights: Path | None = None, hw_cfg: Any = None,
+                 channels_last: bool = False) -> dict[str, float]:
     """Seconds per vertex name: timed here (`profile`), hw/'s unit model (`predictor`), or MACs."""
     if source == "profile":
-        return profiled_costs(arch, weights)
+        return profiled_costs(arch, weights, channels_last=channels_last)
     if source == "predictor":
         if hw_cfg is None:
             raise ValueError("deploy.costs=predictor needs the hw config group")
@@ -80,9 +83,9 @@ def vertex_costs(arch: nx.DiGraph, source: str, weights: Path | None = None, hw_
 
 
 def deploy_job(name: str, arch_path: Path, weights: Path, variants: dict[str, Any], repeats: int,
-               warmup: int, input_seed: int = 0) -> dict[str, Any]:
-    return {"name": name, "arch": str(arch_path), "weights": str(weights), "batch": 1,
-            "input_seed": input_seed, "repeats": repeats, "warmup": warmup, "variants": variants}
+               warmup: int, input_seed: int = 0, memory_format: str = "contiguous") -> dict[str, Any]:
+    return {"name": name, "arch": str(arch_path), "weights": str(weights), "batch": 1, "input_seed": input_seed,
+            "repeats": repeats, "warmup": warmup, "variants": variants, "memory_format": memory_format}
 
 
 def link_job(repeats: int = 30) -> dict[str, Any]:
@@ -106,7 +109,7 @@ def deploy_task(cfg: Any, out_dir: Path) -> dict[str, Any]:
     else:
         weights = save_random_weights(arch, out_dir / "weights.pt", deploy.weight_seed)
     hw_cfg = getattr(cfg, "hw", None)
-    costs = vertex_costs(arch, deploy.costs, weights, hw_cfg)
+    costs = vertex_costs(arch, deploy.costs, weights, hw_cfg, deploy.memory_format == "channels_last")
     plan_link = Link(deploy.link_latency_ms / 1e3, deploy.link_bandwidth_mbps * 1e6 / 8)
     analysis = getattr(cfg, "analysis", None)
     analysis = analysis if hasattr(analysis, "partitioners") else None  # a stub group: defaults
@@ -115,7 +118,8 @@ def deploy_task(cfg: Any, out_dir: Path) -> dict[str, Any]:
     variants: dict[str, Any] = {"distributed": {"assignment": assignment, "order": order}}
     if units > 1:
         variants["single"] = single_unit(arch)
-    jobs = [deploy_job("arch", arch_path, weights, variants, deploy.repeats, deploy.warmup, deploy.input_seed)]
+    jobs = [deploy_job("arch", arch_path, weights, variants, deploy.repeats, deploy.warmup, deploy.input_seed,
+                       deploy.memory_format)]
     if units > 1:
         jobs.append(link_job())
     spec = {"timeout_s": deploy.timeout_s, "threads": deploy.threads, "compute_policy": deploy.compute_policy, "jobs": jobs}
@@ -127,6 +131,7 @@ def deploy_task(cfg: Any, out_dir: Path) -> dict[str, Any]:
         "workers": units,
         "threads": deploy.threads,
         "compute_policy": report["compute_policy"],  # as the root worker ran it
+        "memory_format": deploy.memory_format,
         "repeats": deploy.repeats,
         "partition": partition_info,
         "vertices_per_unit": job["vertices_per_rank"]["distributed"],
@@ -137,6 +142,10 @@ def deploy_task(cfg: Any, out_dir: Path) -> dict[str, Any]:
         "weights": str(weights),
         "assignment_path": str(_save_json({"assignment": plan.assignment, "order": order}, out_dir / "assignment.json")),
     }
+    traces = job["traces"]["distributed"]
+    result["timeline"] = {**save_timeline(traces, out_dir / "timeline", f"{units} workers, last timed inference",
+                                          job["trace_origins"]["distributed"]),  # local workers: one clock
+                          "ranks": summarize_timeline(traces)}
     if units > 1:
         single = latency_stats(job["latency_ms"]["single"])
         result["measured_single"] = single

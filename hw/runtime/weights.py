@@ -60,8 +60,10 @@ def load_vertex_states(path: str | Path, vertices: Iterable[str]) -> dict[str, d
     return states
 
 
-def build_vertex_modules(arch: nx.DiGraph, vertices: Iterable[str], weights: str | Path) -> dict[str, VertexModule]:
-    """Build only `vertices` (names as strings) and load their weights; eval mode."""
+def build_vertex_modules(arch: nx.DiGraph, vertices: Iterable[str], weights: str | Path,
+                         channels_last: bool = False) -> dict[str, VertexModule]:
+    """Build only `vertices` (names as strings) and load their weights; eval mode
+    (conv weights in channels-last layout when `channels_last`)."""
     by_name = {str(v): v for v in arch.nodes}
     vertices = list(vertices)
     states = load_vertex_states(weights, vertices)
@@ -78,5 +80,5 @@ def build_vertex_modules(arch: nx.DiGraph, vertices: Iterable[str], weights: str
         except RuntimeError as err:
             first = str(err).splitlines()[0] if str(err) else "mismatch"
             raise ValueError(f"{weights}: weights do not fit vertex {name} of this architecture ({first})") from None
-        modules[name] = module.eval()
+        modules[name] = module.eval().to(memory_format=torch.channels_last) if channels_last else module.eval()
     return modules

@@ -70,9 +70,11 @@ def run_job(job: dict[str, Any], rank: int, world_size: int, timeout_s: float) -
     arch = load(job["arch"])
     plans = {name: plan_of(arch, variant, world_size) for name, variant in job["variants"].items()}
     owned = sorted({v for plan in plans.values() for v in plan.ranks[rank].vertices})
-    modules = build_vertex_modules(arch, owned, job["weights"]) if owned else {}
+    channels_last = job.get("memory_format", "contiguous") == "channels_last"
+    modules = build_vertex_modules(arch, owned, job["weights"], channels_last) if owned else {}
     batch = int(job.get("batch", 1))
-    executors = {name: RankExecutor(plan.ranks[rank], modules, batch, timeout_s) for name, plan in plans.items()}
+    executors = {name: RankExecutor(plan.ranks[rank], modules, batch, timeout_s, channels_last)
+                 for name, plan in plans.items()}
     image = make_image(job, image_shape(arch)) if rank == ROOT else None
     warmup, repeats = int(job.get("warmup", 2)), int(job.get("repeats", 10))
     latency: dict[str, list[float]] = {name: [] for name in plans}
@@ -92,7 +94,7 @@ def run_job(job: dict[str, Any], rank: int, world_size: int, timeout_s: float) -
                 if out is not None:
                     outputs[name] = out
     runs = warmup + repeats
-    stats = {name: {"busy_ms": busy[name], "messages": executors[name].messages_sent // runs,
+    stats = {name: {"busy_ms": busy[name], "trace": executors[name].trace, "origin": executors[name].origin, "messages": executors[name].messages_sent // runs,
                     "bytes": executors[name].bytes_sent // runs} for name in plans}
     gathered: list[Any] = [None] * world_size
     dist.all_gather_object(gathered, stats)
@@ -102,6 +104,9 @@ def run_job(job: dict[str, Any], rank: int, world_size: int, timeout_s: float) -
         "latency_ms": latency,
         "outputs": outputs,
         "busy_ms": {name: [g[name]["busy_ms"] for g in gathered] for name in plans},
+        "traces": {name: [g[name]["trace"] for g in gathered] for name in plans},  # last inference, per rank
+        # each rank's start on its own monotonic clock: comparable only between workers of one host
+        "trace_origins": {name: [g[name]["origin"] for g in gathered] for name in plans},
         "messages": {name: sum(g[name]["messages"] for g in gathered) for name in plans},
         "bytes": {name: sum(g[name]["bytes"] for g in gathered) for name in plans},
         "planned_messages": {name: plan.messages for name, plan in plans.items()},
