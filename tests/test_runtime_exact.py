@@ -117,11 +117,12 @@ ALL_GENERATORS = sorted(set(GENERATORS.names()) | set(BASELINES.names()))
 
 
 @pytest.mark.slow
+@pytest.mark.parametrize("memory_format", ["contiguous", "channels_last"])
 @pytest.mark.parametrize("units", [1, 2, 3, 4])
-def test_one_to_four_workers_match_one_process_for_every_generator(tmp_path, units):
-    jobs, refs = make_jobs(tmp_path, ALL_GENERATORS, units=units)
+def test_one_to_four_workers_match_one_process_for_every_generator(tmp_path, units, memory_format):
+    jobs, refs = make_jobs(tmp_path, ALL_GENERATORS, units=units, memory_format=memory_format)
     report = launch_local({"jobs": jobs, "timeout_s": 60, "threads": 1}, units, workdir=tmp_path / "run", deadline_s=600)
-    check(report, refs, units)
+    check(report, refs, units, atol=1e-6 if memory_format == "contiguous" else 1e-5)
 
 
 @pytest.mark.slow
