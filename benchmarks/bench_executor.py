@@ -7,7 +7,8 @@
    dispatch, merge, bookkeeping). Printed beside the cost of calling the same vertex
    modules in a bare loop, so the executor's bookkeeping share is visible.
 2. Forward+backward throughput (images/s, batch 64, 32×32) of a 40-vertex DP
-   architecture (default staging) vs torchvision ResNet-18, measured in the same run.
+   architecture (default staging) vs torchvision ResNet-18, measured in the same run,
+   in NCHW and in channels-last layout (`train.channels_last`).
 """
 from __future__ import annotations
 
@@ -53,8 +54,11 @@ def dispatch_overhead(nodes: int = 40) -> tuple[float, float]:
     return executor / count * 1e6, bare / count * 1e6
 
 
-def throughput(model: torch.nn.Module, batch: int = 64, size: int = 32, repeats: int = 5) -> float:
+def throughput(model: torch.nn.Module, batch: int = 64, size: int = 32, repeats: int = 5,
+               channels_last: bool = False) -> float:
     x, y = torch.randn(batch, 3, size, size), torch.randint(0, 10, (batch,))
+    if channels_last:
+        model, x = model.to(memory_format=torch.channels_last), x.contiguous(memory_format=torch.channels_last)
     optimizer = torch.optim.SGD(model.parameters(), lr=1e-3)
 
     def step():
@@ -74,11 +78,13 @@ def main() -> None:
     print(f"dispatch overhead: {per_vertex:.1f} us/vertex (bare module loop {bare:.1f} us/vertex, "
           f"executor/bare = {per_vertex / bare:.2f}x)")
     arch = random_architecture("dp", 40, seed=0, staging="probabilistic", input_size=32, num_classes=10)
-    ours = throughput(build_model(arch).train())
-    resnet = throughput(torchvision.models.resnet18(num_classes=10).train())
     macs = sum(d["macs"] for _, d in arch.nodes(data=True))
-    print(f"fwd+bwd throughput @32x32, batch 64, {args.threads} threads: DP-40 {ours:.0f} img/s "
-          f"({macs / 1e6:.0f} MMACs), ResNet-18 {resnet:.0f} img/s (556 MMACs); DP/ResNet-18 = {ours / resnet:.2f}x")
+    for channels_last in (False, True):
+        ours = throughput(build_model(arch).train(), channels_last=channels_last)
+        resnet = throughput(torchvision.models.resnet18(num_classes=10).train(), channels_last=channels_last)
+        layout = "channels-last" if channels_last else "NCHW"
+        print(f"fwd+bwd throughput @32x32, batch 64, {args.threads} threads, {layout}: DP-40 {ours:.0f} img/s "
+              f"({macs / 1e6:.0f} MMACs), ResNet-18 {resnet:.0f} img/s (556 MMACs); DP/ResNet-18 = {ours / resnet:.2f}x")
 
 
 if __name__ == "__main__":

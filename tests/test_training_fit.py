@@ -139,3 +139,18 @@ def test_train_task_trains_a_sampled_or_a_saved_architecture(tmp_path, monkeypat
     saved = train_task(quick_cfg(f"arch={path}"), tmp_path / "run")
     assert saved["generator"] == "cifarnet" and (tmp_path / "run" / "architecture.json").is_file()
     assert saved["params"] == total_params(architecture_from_config(quick_cfg(f"arch={path}")))
+
+
+def test_channels_last_training_computes_the_same_function():
+    from training.module import ArchitectureClassifier
+
+    arch = create_architecture("dp", 10, 0, input_size=16, num_classes=10)
+    torch.manual_seed(0)
+    plain = build_model(arch).eval()
+    torch.manual_seed(0)
+    module = ArchitectureClassifier(build_model(arch).eval(), optimizer=torch.optim.SGD, channels_last=True)
+    convs = [m for m in module.model.modules() if isinstance(m, torch.nn.Conv2d) and m.weight.dim() == 4]
+    assert convs and all(c.weight.is_contiguous(memory_format=torch.channels_last) for c in convs)
+    x = torch.randn(4, 3, 16, 16)
+    with torch.no_grad():
+        assert torch.allclose(module(x), plain(x), rtol=1e-4, atol=1e-5)

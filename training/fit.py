@@ -79,7 +79,7 @@ def train_architecture(arch: nx.DiGraph, cfg: Any, callbacks: Iterable[pl.Callba
             model, optimizer=instantiate(train.optimizer),
             scheduler=instantiate(train.scheduler) if train.scheduler else None,
             scheduler_interval=train.scheduler_interval, label_smoothing=train.label_smoothing,
-            bn_calibration_batches=train.bn_calibration_batches,
+            bn_calibration_batches=train.bn_calibration_batches, channels_last=train.channels_last,
         )
         datamodule = datamodule or create_datamodule(data, train.batch_size, train.eval_batch_size)
         trainer = pl.Trainer(

@@ -26,15 +26,19 @@ class ArchitectureClassifier(pl.LightningModule):
 
     def __init__(self, model: nn.Module, optimizer: Callable[..., torch.optim.Optimizer],
                  scheduler: Callable[..., Any] | None = None, scheduler_interval: str = "epoch",
-                 label_smoothing: float = 0.0, bn_calibration_batches: int = 0) -> None:
+                 label_smoothing: float = 0.0, bn_calibration_batches: int = 0,
+                 channels_last: bool = False) -> None:
         super().__init__()
-        self.model = model
+        self.channels_last = channels_last
+        self.model = model.to(memory_format=torch.channels_last) if channels_last else model
         self.make_optimizer, self.make_scheduler = optimizer, scheduler
         self.scheduler_interval, self.label_smoothing = scheduler_interval, label_smoothing
         self.bn_calibration_batches = bn_calibration_batches
         self._calibrated_at: int | None = None
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
+        if self.channels_last and x.dim() == 4:
+            x = x.contiguous(memory_format=torch.channels_last)
         return self.model(x)
 
     def _evaluate(self, batch: tuple[torch.Tensor, torch.Tensor], split: str) -> torch.Tensor:
