@@ -14,29 +14,26 @@ import argparse
 import statistics
 import time
 
-from nas.config import StagingConfig
 from nas.factory import create_architecture
 from partition.analyze import Analyzer, prepare
-from partition.config import AnalysisConfig
-from partition.survey import SurveySettings, generator_kwargs, run_survey, summarize
+from partition.survey import generator_kwargs, run_survey, summarize, survey_settings
+from search.config import compose, validate
 
 GENERATORS = ["er", "ba", "ws", "dp", "fb"]
 TARGET_ANALYSIS_MS = 20.0
 TARGET_SURVEY_S = 600.0
 
 
-class _Defaults:
-    """A stand-in for the composed config: schema defaults of every generator."""
+def survey_config():
+    """`experiment=paper_survey`: default analysis, every generator's defaults, 32 px, probabilistic staging."""
+    return validate(compose("experiment=paper_survey"))
 
-    generator = None
 
-
-def analysis_times(archs_per_generator: int = 20, repeats: int = 3) -> dict[str, float]:
-    cfg = AnalysisConfig()
-    archs = [create_architecture(g, 40, seed, staging="probabilistic", input_size=32,
-                                 **generator_kwargs(_Defaults, g))
+def analysis_times(cfg, archs_per_generator: int = 20, repeats: int = 3) -> dict[str, float]:
+    archs = [create_architecture(g, 40, seed, staging=cfg.staging.name, input_size=cfg.input_size,
+                                 **generator_kwargs(cfg, g))
              for g in GENERATORS for seed in range(archs_per_generator)]
-    analyzer = Analyzer(cfg)
+    analyzer = Analyzer(cfg.analysis)
     total, prep_times = [], []
     for _ in range(repeats):
         for arch in archs:
@@ -48,21 +45,15 @@ def analysis_times(archs_per_generator: int = 20, repeats: int = 3) -> dict[str,
             total.append(end - start)
             prep_times.append(middle - start)
     return {"median_ms": 1e3 * statistics.median(total), "p90_ms": 1e3 * sorted(total)[int(0.9 * len(total))],
-            "prepare_ms": 1e3 * statistics.median(prep_times), "options": len(cfg.epsilons)}
+            "prepare_ms": 1e3 * statistics.median(prep_times), "options": len(cfg.analysis.epsilons)}
 
 
-def survey_time(samples: int) -> tuple[float, object]:
-    cfg = AnalysisConfig()
-    staging = StagingConfig(name="probabilistic")
-    settings = SurveySettings(
-        analysis=cfg, generators={g: generator_kwargs(_Defaults, g) for g in cfg.survey.generators},
-        units=list(cfg.survey.units), staging=staging.name, staging_params=staging.params(),
-        input_size=32, num_classes=10, in_channels=3,
-    )
+def survey_time(cfg, samples: int) -> tuple[float, object]:
+    survey = cfg.analysis.survey
     start = time.perf_counter()
-    frame = run_survey(settings, list(cfg.survey.nodes), samples, workers=cfg.survey.workers,
-                       chunksize=cfg.survey.chunksize)
-    return time.perf_counter() - start, summarize(frame, list(cfg.survey.generators))
+    frame = run_survey(survey_settings(cfg), list(survey.nodes), samples, workers=survey.workers,
+                       chunksize=survey.chunksize)
+    return time.perf_counter() - start, summarize(frame, list(survey.generators))
 
 
 def main() -> None:
@@ -70,14 +61,15 @@ def main() -> None:
     parser.add_argument("--samples", type=int, default=1000, help="survey samples per generator and |V|")
     parser.add_argument("--no-survey", action="store_true")
     args = parser.parse_args()
-    times = analysis_times()
+    cfg = survey_config()
+    times = analysis_times(cfg)
     print(f"analysis of one 40-vertex architecture on 4 units, {times['options']} ε options (METIS): "
           f"median {times['median_ms']:.2f} ms (p90 {times['p90_ms']:.2f} ms, of which preparation "
           f"{times['prepare_ms']:.2f} ms); target {TARGET_ANALYSIS_MS:.0f} ms → "
           f"{times['median_ms'] / TARGET_ANALYSIS_MS:.2f} of the budget")
     if args.no_survey:
         return
-    wall, summary = survey_time(args.samples)
+    wall, summary = survey_time(cfg, args.samples)
     print(f"survey: {args.samples} × {{40, 80}} × 5 generators × {{4, 6, 8, 10}} units in {wall:.1f} s; "
           f"target {TARGET_SURVEY_S:.0f} s → {wall / TARGET_SURVEY_S:.2f} of the budget")
     print(summary.round(3).to_string())

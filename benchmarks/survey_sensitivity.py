@@ -21,7 +21,7 @@ import pandas as pd
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from partition.survey import SurveySettings, generator_kwargs, run_survey  # noqa: E402
+from partition.survey import generator_kwargs, run_survey, survey_settings  # noqa: E402
 from search.config import compose, validate  # noqa: E402
 
 VARIANTS: list[tuple[str, str, dict]] = [  # label, generator, parameter overrides
@@ -32,13 +32,6 @@ VARIANTS: list[tuple[str, str, dict]] = [  # label, generator, parameter overrid
     ("FB regular", "fb", {"regime": "regular"}),
     ("FB regular, N per stage", "fb", {"regime": "regular", "per_stage": True}),
 ]
-
-
-def settings_for(cfg, generators: dict[str, dict]) -> SurveySettings:
-    return SurveySettings(
-        analysis=cfg.analysis, generators=generators, units=[int(u) for u in cfg.analysis.survey.units],
-        staging=cfg.staging.name, staging_params=cfg.staging.params(),
-        input_size=cfg.input_size, num_classes=cfg.num_classes, in_channels=cfg.in_channels)
 
 
 def medians(frame: pd.DataFrame) -> pd.Series:
@@ -58,14 +51,12 @@ def main() -> None:
     start = time.perf_counter()
 
     def run(gens: dict[str, dict]) -> pd.DataFrame:
-        return run_survey(settings_for(cfg, gens), nodes, args.samples, cfg.seed, args.workers, max(1, args.samples // 4))
+        return run_survey(survey_settings(cfg, gens), nodes, args.samples, cfg.seed, args.workers, max(1, args.samples // 4))
 
     base = run({g: generator_kwargs(cfg, g) for g in generators})
     rows = [("defaults", medians(base))]
     for label, generator, params in VARIANTS:
-        kwargs = generator_kwargs(cfg, generator)
-        schema_defaults = {**kwargs["params"], **params}
-        varied = run({generator: {**kwargs, "params": schema_defaults}})
+        varied = run({generator: generator_kwargs(cfg, generator, params)})
         rows.append((label, medians(pd.concat([base[base.generator != generator], varied]))))
     print(f"\nmedian CS per generator ({args.samples} samples × |V| {nodes} × units {list(survey.units)}, "
           f"input {cfg.input_size} px, staging {cfg.staging.name}); {time.perf_counter() - start:.0f} s")

@@ -83,9 +83,10 @@ def _analyse_chunk(item: tuple[str, int, list[int]]) -> list[dict]:
     return rows
 
 
-def generator_kwargs(cfg: Any, name: str) -> dict:
+def generator_kwargs(cfg: Any, name: str, overrides: dict | None = None) -> dict:
     """create_architecture keywords of generator `name`: the composed option's or the
-    defaults, then `analysis.survey.params[name]` on top (checked by the schema)."""
+    defaults, then `overrides` (default: `analysis.survey.params[name]`) on top, checked
+    by the generator's schema."""
     from dataclasses import asdict
 
     from nas.config import GENERATOR_SCHEMAS
@@ -94,7 +95,9 @@ def generator_kwargs(cfg: Any, name: str) -> dict:
         raise ValueError(f"analysis.survey.generators: no defaults for {name!r}; valid: {', '.join(GENERATOR_SCHEMAS)}")
     schema = GENERATOR_SCHEMAS[name]
     gen = cfg.generator if getattr(cfg.generator, "name", None) == name else schema()
-    overrides = dict(cfg.analysis.survey.params.get(name) or {})
+    if overrides is None:
+        overrides = cfg.analysis.survey.params.get(name)
+    overrides = dict(overrides or {})
     if overrides:
         base = asdict(gen)
         unknown = sorted(set(overrides) - set(base))
@@ -152,16 +155,22 @@ def summarize(frame: pd.DataFrame, generators: list[str]) -> pd.DataFrame:
     return summary.reindex([g for g in generators if g in summary.index])
 
 
-def survey_task(cfg: Any, out_dir: Path) -> dict:
-    scfg = cfg.analysis.survey
-    generators = list(scfg.generators)
-    settings = SurveySettings(
-        analysis=cfg.analysis,
-        generators={g: generator_kwargs(cfg, g) for g in generators},
-        units=[int(u) for u in scfg.units],
+def survey_settings(cfg: Any, generators: dict[str, dict] | None = None) -> SurveySettings:
+    """The survey's settings from the composed config; `generators` (name → keywords)
+    defaults to every surveyed generator's `generator_kwargs`."""
+    if generators is None:
+        generators = {g: generator_kwargs(cfg, g) for g in cfg.analysis.survey.generators}
+    return SurveySettings(
+        analysis=cfg.analysis, generators=generators, units=[int(u) for u in cfg.analysis.survey.units],
         staging=cfg.staging.name, staging_params=cfg.staging.params(),
         input_size=cfg.input_size, num_classes=cfg.num_classes, in_channels=cfg.in_channels,
     )
+
+
+def survey_task(cfg: Any, out_dir: Path) -> dict:
+    scfg = cfg.analysis.survey
+    generators = list(scfg.generators)
+    settings = survey_settings(cfg)
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
     start = time.perf_counter()

@@ -156,6 +156,9 @@ def test_survey_params_override_one_generator_and_are_checked():
     assert generator_kwargs(cfg, "er")["params"] == {"p": 0.05}
     assert generator_kwargs(cfg, "fb")["params"]["per_stage"] is True
     assert generator_kwargs(cfg, "ws")["params"] == {"k": 4, "p": 0.25}
+    assert generator_kwargs(cfg, "er", {"p": 0.2})["params"] == {"p": 0.2}  # explicit overrides win
+    with pytest.raises(ValueError, match=r"analysis.survey.params.ws: unknown parameter\(s\) \['m'\]"):
+        generator_kwargs(cfg, "ws", {"m": 2})
     with pytest.raises(ValueError, match=r"analysis.survey.params.er: unknown parameter\(s\) \['q'\]"):
         generator_kwargs(validate(compose_config("+analysis.survey.params.er.q=1")), "er")
     with pytest.raises(ValueError, match=r"analysis.survey.params.er: generator.p must be in \[0, 1\], got 2.0"):
