@@ -72,15 +72,9 @@ def study(per_generator: int, fb: int, nodes: int, size: int, classes: int) -> l
 
 def hw_local_config(predictor_dir: str):
     """hw/'s `local` target as configured in conf/hw/local.yaml, with the predictor directory given."""
-    from hydra import compose, initialize_config_dir
+    from search.config import compose, validate
 
-    from search.config import register_configs, validate
-
-    register_configs()
-    conf = str(Path(__file__).resolve().parents[1] / "conf")
-    with initialize_config_dir(config_dir=conf, version_base="1.3"):
-        cfg = compose("config", overrides=["hw=local", f"hw.predictor={predictor_dir}", "hw.on_missing_predictor=flops"])
-    return validate(cfg).hw
+    return validate(compose("hw=local", f"hw.predictor={predictor_dir}", "hw.on_missing_predictor=flops")).hw
 
 
 def prepare(archs, args, backend, link: Link, workdir: Path) -> tuple[dict, list]:

@@ -17,13 +17,12 @@ import time
 from pathlib import Path
 
 import lightning.pytorch as pl
-from hydra import compose, initialize_config_dir
 
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
 from nas.config import architecture_from_config  # noqa: E402
-from search.config import register_configs, validate  # noqa: E402
+from search.config import compose, validate  # noqa: E402
 from training.fit import train_architecture  # noqa: E402
 
 TARGET_ACC, TARGET_SECONDS = 90.0, 120.0
@@ -41,14 +40,8 @@ class EpochLine(pl.Callback):
               f"({time.perf_counter() - self.start:.0f} s)", file=sys.stderr, flush=True)
 
 
-def config(*overrides: str):
-    register_configs()
-    with initialize_config_dir(config_dir=str(REPO / "conf"), version_base="1.3"):
-        return validate(compose("config", overrides=list(overrides)))
-
-
 def fashion(label: str, overrides: list[str], threads: int) -> dict:
-    cfg = config("data=fashion_mnist", "train=fashion_cpu", f"train.threads={threads}", *overrides)
+    cfg = validate(compose("data=fashion_mnist", "train=fashion_cpu", f"train.threads={threads}", *overrides))
     arch = architecture_from_config(cfg)
     result = train_architecture(arch, cfg, callbacks=[EpochLine(label)])
     return {"model": label, "vertices": arch.number_of_nodes() - 2, **result}
