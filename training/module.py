@@ -70,7 +70,8 @@ class ArchitectureClassifier(pl.LightningModule):
         if loader is None:
             return
         with torch.inference_mode(False):  # evaluation loops run in inference mode
-            update_bn(islice(loader, self.bn_calibration_batches), self.model, device=self.device)
+            # through `forward`, so the batches take the same layout path as in training
+            update_bn(islice(loader, self.bn_calibration_batches), self, device=self.device)
         self._calibrated_at = self.global_step
 
     def on_validation_epoch_start(self) -> None:
