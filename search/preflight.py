@@ -11,12 +11,13 @@ from typing import Any
 
 import optuna
 
-from search.storage import check_url, is_sqlite
+from search.storage import is_sqlite
 
 SPACE_ATTEMPTS = 3  # a valid space may give one unbuildable sample; a wrong one never builds
 
 
 def check_workers(search: Any) -> None:
+    """SQLite cannot be shared by several worker processes (run by SearchConfig's checks)."""
     if search.n_workers > 1 and is_sqlite(search.storage):
         raise ValueError(f"search.storage={search.storage} cannot be shared by search.n_workers={search.n_workers} "
                          "processes (SQLite locks); use search.storage=optuna.journal on one machine "
@@ -68,11 +69,11 @@ def load_data(cfg: Any) -> Any:
 
 
 def preflight(cfg: Any) -> Any:
-    """Every check above; returns the loaded datamodule for the trials to share."""
+    """The checks that need more than the config values (the storage URL and the worker
+    count were checked when the config was validated); returns the loaded datamodule
+    for the trials to share."""
     from search.samplers import create_sampler
 
-    check_url(cfg.search.storage)
-    check_workers(cfg.search)
     create_sampler(cfg)
     check_space(cfg)
     check_baselines(cfg)
