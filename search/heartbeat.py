@@ -21,11 +21,13 @@ from optuna.storages import JournalStorage
 from optuna.storages._heartbeat import BaseHeartbeat
 from optuna.trial import FrozenTrial, TrialState
 
+from search.samplers import BASELINE_ATTR
+
 log = logging.getLogger(__name__)
 
 HEARTBEAT_ATTR = "heartbeat"  # trial system attr: time.time() of the last beat
 # User attrs that describe how a trial is defined (kept on retry); the rest are results.
-DEFINING_USER_ATTRS = ("baseline",)
+DEFINING_USER_ATTRS = (BASELINE_ATTR,)
 STALE_REASON = "worker lost: no heartbeat for {seconds:.0f} s (killed or crashed); trial retried as a new trial"
 
 
