@@ -120,12 +120,12 @@ class TrialRunner:
 
     def _reuse(self, trial: optuna.Trial, twin: optuna.trial.FrozenTrial, run_id: str | None) -> list[float]:
         """Copy a finished twin's metrics (and log its files) instead of training again."""
-        for key, value in twin.user_attrs.items():
-            if key not in OWN_ATTRS:
-                trial.set_user_attr(key, value)
+        results = result_attrs(twin)
+        for key, value in results.items():
+            trial.set_user_attr(key, value)
         trial.set_user_attr("duplicate_of", twin.number)
         self.tracker.set_tags(run_id, {"duplicate_of": twin.number})
-        self.tracker.log_metrics(run_id, {k: v for k, v in twin.user_attrs.items() if k not in OWN_ATTRS})
+        self.tracker.log_metrics(run_id, results)
         twin_dir = Path(twin.user_attrs.get("artifacts", ""))
         if twin_dir.is_dir():
             self.tracker.log_artifacts(run_id, sorted(p for p in twin_dir.iterdir() if p.is_file()))
@@ -134,6 +134,11 @@ class TrialRunner:
 
 # Trial attributes that describe the trial itself, not its architecture's results.
 OWN_ATTRS = ("mlflow_run_id", "artifacts", "worker", "fail_reason", "mlflow_synced", "duplicate_of", BASELINE_ATTR)
+
+
+def result_attrs(trial: optuna.trial.FrozenTrial) -> dict[str, Any]:
+    """The trial's user attributes that are its architecture's results (what MLflow gets as metrics)."""
+    return {k: v for k, v in trial.user_attrs.items() if k not in OWN_ATTRS}
 
 
 def completed_twin(trial: optuna.Trial) -> optuna.trial.FrozenTrial | None:

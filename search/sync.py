@@ -21,11 +21,11 @@ from tqdm.auto import tqdm
 
 from search.heartbeat import HEARTBEAT_ATTR
 from search.storage import check_url, create_storage, storage_exists
+from search.study import result_attrs, run_tags, study_name
 from search.tracking import PARENT_TAG, RUN_RECORD, TRIAL_TAG, Tracker, numeric_metrics
 
 log = logging.getLogger(__name__)
 
-NOT_METRICS = ("mlflow_synced", "worker")  # user attrs that are not results
 LOST_REASON = "worker lost: no heartbeat (killed or crashed); trial retried as a new trial"
 
 
@@ -78,7 +78,7 @@ def is_synced(trial: FrozenTrial, run: Any) -> bool:
     expected = "FINISHED" if trial.state == TrialState.COMPLETE else "FAILED"
     if run is None or run.info.status != expected:
         return False
-    wanted = numeric_metrics({k: v for k, v in trial.user_attrs.items() if k not in NOT_METRICS})
+    wanted = numeric_metrics(result_attrs(trial))
     return set(wanted) <= set(run.data.metrics)
 
 
@@ -103,8 +103,7 @@ def sync_trial(tracker: Tracker, trial: FrozenTrial, run: Any, folder: Path) -> 
     run_id = run.info.run_id
     have = set(run.data.metrics)
     when = ms(trial.datetime_complete) or ms(trial.datetime_start) or 0
-    metrics = [Metric(k, v, when, 0) for k, v in
-               numeric_metrics({k: v for k, v in trial.user_attrs.items() if k not in NOT_METRICS}).items() if k not in have]
+    metrics = [Metric(k, v, when, 0) for k, v in numeric_metrics(result_attrs(trial)).items() if k not in have]
     for i in range(0, len(metrics), 500):
         tracker._call(client.log_batch, run_id, metrics=metrics[i:i + 500])
     logged = {a.path for a in (tracker._call(client.list_artifacts, run_id) or [])}
@@ -121,7 +120,6 @@ def sync_task(cfg: Any) -> dict:
     """Log the study's unsynced trials and refresh its parent run; returns the counts."""
     from search.objectives import OBJECTIVES
     from search.report import study_summary, write_study_files
-    from search.study import run_tags, study_name
 
     name = study_name(cfg)
     study = load_existing_study(cfg, name)
