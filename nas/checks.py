@@ -1,0 +1,23 @@
+"""The two checks every config schema's `__post_init__` makes, with one message style.
+
+Every package's schema (nas, partition, hw, training, search) raises `ValueError`
+with a one-line message naming the full config key, which `run.py` prints as
+`error: ...`. Torch-free, so any process may import it.
+"""
+from __future__ import annotations
+
+from collections.abc import Iterable
+from typing import Any
+
+
+def require(condition: bool, message: str) -> None:
+    """Raise `ValueError(message)` unless `condition` holds."""
+    if not condition:
+        raise ValueError(message)
+
+
+def require_one_of(key: str, value: Any, choices: Iterable[Any]) -> None:
+    """`key` (a full config key, e.g. `deploy.partitioner`) must be one of `choices`."""
+    options = list(choices)
+    if value not in options:
+        raise ValueError(f"{key} must be one of {', '.join(map(str, options))}, got {value!r}")
