@@ -142,8 +142,8 @@ def _list_schedule(pb: _Problem, candidates: Callable[[Vertex], list[int]], heft
     sent: dict[tuple[Vertex, int], float] = {}  # (tensor, unit) → when it is there
     transfers: list[Transfer] = []
     waiting = {v: len(pb.preds[v]) for v in pb.order}
-    queues: dict[int, list[Vertex]] = {}  # topological order: each unit's program
-    for v in pb.order:
+    queues: dict[int, list[Vertex]] = {}  # order="topological": each unit's program
+    for v in pb.order if order == "topological" else ():
         queues.setdefault(candidates(v)[0], []).append(v)
 
     def send_s(u: Vertex) -> float:
@@ -182,11 +182,9 @@ def _list_schedule(pb: _Problem, candidates: Callable[[Vertex], list[int]], heft
             waiting[w] -= 1
             if waiting[w] == 0:
                 ready.append(w)
-    makespan = finish.pop(RESULT)
-    for pseudo in (IMAGE, RESULT):
-        start.pop(pseudo), placed.pop(pseudo)
-    finish.pop(IMAGE)
-    return Schedule(makespan, start, finish, placed, transfers)
+    real = [v for v in start if v not in (IMAGE, RESULT)]  # in scheduling order
+    return Schedule(finish[RESULT], {v: start[v] for v in real}, {v: finish[v] for v in real},
+                    {v: placed[v] for v in real}, transfers)
 
 
 def simulate(arch: nx.DiGraph, assignment: Mapping[Vertex, int], cost: Mapping[Vertex, float], target: Target,
