@@ -46,11 +46,6 @@ def study_summary(study: optuna.Study, objectives: list[Objective]) -> dict:
     return summary
 
 
-def trials_frame(study: optuna.Study) -> pd.DataFrame:
-    frame = study.trials_dataframe(attrs=("number", "state", "values", "params", "user_attrs", "duration"))
-    return frame
-
-
 def plot_pareto(study: optuna.Study, objectives: list[Objective], path: Path) -> Path:
     """Objective 1 vs objective 2 of every complete trial; front joined, baselines starred."""
     complete = [t for t in study.get_trials(deepcopy=False) if t.state == TrialState.COMPLETE]
@@ -89,7 +84,8 @@ def plot_pareto(study: optuna.Study, objectives: list[Objective], path: Path) ->
 def write_study_files(study: optuna.Study, objectives: list[Objective], summary: dict, out_dir: Path) -> list[Path]:
     out_dir.mkdir(parents=True, exist_ok=True)
     csv = out_dir / "trials.csv"
-    trials_frame(study).to_csv(csv, index=False)
+    attrs = ("number", "state", "values", "params", "user_attrs", "duration")
+    study.trials_dataframe(attrs=attrs).to_csv(csv, index=False)
     summary_path = out_dir / "summary.json"
     summary_path.write_text(json.dumps(summary, indent=1, default=str))
     return [plot_pareto(study, objectives, out_dir / "pareto_front.png"), csv, summary_path]
@@ -157,13 +153,8 @@ def records_from_mlflow(tracking_uri: str, experiment: str) -> tuple[list[dict],
 
 
 def to_markdown(table: pd.DataFrame) -> str:
-    header = "| " + " | ".join(table.columns) + " |"
-    lines = [header, "|" + "---|" * len(table.columns)]
-    for row in table.itertuples(index=False):
-        cells = [f"{v:.2f}" if isinstance(v, float) and not np.isnan(v) else ("" if isinstance(v, float) else str(v))
-                 for v in row]
-        lines.append("| " + " | ".join(cells) + " |")
-    return "\n".join(lines)
+    """GitHub-style table, two decimals, an empty cell where there is no figure (NaN)."""
+    return table.astype(object).where(table.notna(), None).to_markdown(index=False, floatfmt=".2f", missingval="")
 
 
 def report_task(cfg: Any, out_dir: Path) -> dict:
