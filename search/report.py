@@ -35,6 +35,7 @@ def study_summary(study: optuna.Study, objectives: list[Objective]) -> dict:
         "trials": len(trials),
         "complete": len(complete),
         "failed": sum(t.state == TrialState.FAIL for t in trials),
+        "infeasible": sum(any(c > 0 for c in t.constraints.values()) for t in complete),  # off the front
         "objectives": [o.name for o in objectives],
         "pareto": [{"number": t.number, "values": t.values, "params": t.params,
                     "baseline": t.user_attrs.get(BASELINE_ATTR)} for t in pareto],
