@@ -24,3 +24,19 @@ def test_report_writes_a_markdown_table_beside_the_papers_figures(tmp_path, caps
     assert dp == ["dp", "2", "81.25", "82.50", "4.06", "4.12", "80.87", "82.47", "4.81", "4.90"]  # paper: DP, CIFAR-10
     assert mine[:2] == ["mine", "1"] and mine[6:] == [""] * 4  # no paper figure: empty cells, not "nan"
     assert result["dataset"] == "cifar10" and [r["model"] for r in result["rows"]] == ["dp", "mine"]
+
+
+def test_the_pareto_plot_leaves_matplotlibs_style_alone(tmp_path):
+    import matplotlib
+
+    from search.objectives import Objective
+    from search.report import plot_pareto
+
+    study = optuna.create_study(directions=["maximize", "minimize"])
+    for i, (acc, cs) in enumerate([(80.0, 2.0), (70.0, 1.0), (90.0, 3.0), (60.0, 4.0)]):
+        study.add_trial(optuna.create_trial(values=[acc, cs], user_attrs={"baseline": "cifarnet"} if i == 0 else {},
+                                            system_attrs={"constraints:memory": 1.0 if i == 2 else -0.5}))
+    style = dict(matplotlib.rcParams)
+    objectives = [Objective("accuracy", "maximize", "test_acc"), Objective("cs", "minimize", "cs")]
+    path = plot_pareto(study, objectives, tmp_path / "front.png")
+    assert path.stat().st_size > 10_000 and dict(matplotlib.rcParams) == style  # Optuna's plot sets ggplot
