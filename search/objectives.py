@@ -60,11 +60,9 @@ MEMORY_CONSTRAINT = "hw.memory_constraint"  # trial attr: the hw report's memory
 
 
 def constrain_memory(trial: optuna.Trial) -> None:
-    """The trial's Optuna constraint `memory`: worst unit's memory / a unit's memory − 1.
+    """Optuna constraint `memory`: worst unit's memory / a unit's − 1 (> 0: does not fit).
 
-    > 0 means the architecture does not fit on a unit: NSGA-II ranks it after every
-    feasible trial, TPE samples away from it and `study.best_trials` (the Pareto front)
-    leaves it out. (`Trial.set_constraint` replaces the samplers' `constraints_func`,
-    deprecated since Optuna 5.0.)
+    NSGA-II and TPE rank infeasible trials last and `study.best_trials` leaves them out
+    (`Trial.set_constraint` replaces the samplers' `constraints_func`, deprecated in Optuna 5).
     """
     trial.set_constraint("memory", float(trial.user_attrs[MEMORY_CONSTRAINT]))

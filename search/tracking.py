@@ -267,12 +267,11 @@ class Tracker:
 class EpochMetrics(pl.Callback):
     """Logs each epoch's train_* and val_* metrics into the trial's run at step = epoch (from 0).
 
-    Not Lightning's `MLFlowLogger(run_id=...)`, although it does log into the given
-    nested run: Lightning calls its `finalize` at the end of `fit` and of `test`, which
-    marks the run FINISHED before the trial has logged its results and files (or
-    failed); it calls MLflow directly, so a store locked by another worker or a lost
-    server raises inside `fit` and fails the trial, where `Tracker` retries and then
-    turns into a no-op; and its step is the optimizer step, not the epoch.
+    Not Lightning's `MLFlowLogger(run_id=...)`, though it logs into the given nested run:
+    Lightning's `finalize` after `fit` and `test` marks the run FINISHED before the trial
+    has logged its results (or failed); it calls MLflow directly, so a store locked by
+    another worker or a lost server fails the trial, where `Tracker` retries, then turns
+    into a no-op; and its step is the optimizer step, not the epoch.
     """
 
     def __init__(self, tracker: Tracker, run_id: str | None) -> None:
