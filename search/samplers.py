@@ -49,6 +49,5 @@ def grid_sampler(cfg: Any) -> optuna.samplers.BaseSampler:
 
 
 def create_sampler(cfg: Any) -> optuna.samplers.BaseSampler:
-    """The `search.sampler`; NSGA-II and TPE honour the trials' memory constraint
-    (`search.objectives.constrain_memory`), random and grid sample regardless."""
+    """The `search.sampler`; NSGA-II and TPE honour `search.objectives.constrain_memory`."""
     return SAMPLERS.create(cfg.search.sampler, cfg=cfg)
