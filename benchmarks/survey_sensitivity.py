@@ -22,7 +22,7 @@ import pandas as pd
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from partition.survey import generator_kwargs, run_survey, survey_settings  # noqa: E402
-from search.config import compose, validate  # noqa: E402
+from app.config import compose, validate  # noqa: E402
 
 VARIANTS: list[tuple[str, str, dict]] = [  # label, generator, parameter overrides
     ("ER p=0.10", "er", {"p": 0.10}),

@@ -11,6 +11,7 @@ from typing import Any
 
 import optuna
 
+from nas.factory import baseline_architecture
 from search.storage import is_sqlite
 
 SPACE_ATTEMPTS = 3  # a valid space may give one unbuildable sample; a wrong one never builds
@@ -41,8 +42,6 @@ def check_space(cfg: Any) -> None:
 
 
 def check_baselines(cfg: Any) -> None:
-    from search.study import baseline_architecture
-
     for name in cfg.search.baselines:
         try:
             baseline_architecture(name, cfg)
@@ -61,7 +60,7 @@ def check_artifacts_dir(path: str) -> None:
 
 def load_data(cfg: Any) -> Any:
     """The data set, loaded once here (and downloaded if allowed) so a wrong path fails now."""
-    from training.datamodule import create_datamodule
+    from training.datamodules import create_datamodule
 
     datamodule = create_datamodule(cfg.data, cfg.train.batch_size, cfg.train.eval_batch_size)
     datamodule.setup()

@@ -12,9 +12,9 @@ import pytest
 from hydra.errors import HydraException
 
 from nas.arch import ArchitectureError, load
-from search.config import validate
+from app.config import validate
 from search.study import run_search
-from search.tasks import USER_ERRORS
+from app.tasks import USER_ERRORS
 from tests.conftest import compose_config
 from tests.reliability_support import run_py, tiny_overrides
 
