@@ -6,8 +6,5 @@ Importing `app` registers every task, the way timm's `models/__init__.py` import
 model file; a new task is one module here plus its line below.
 """
 from app import analyze, deploy, profile, report, search, survey, sync, train  # noqa: F401  (register the tasks)
-from app.config import CONF_DIR, Config, compose, register_configs, validate
-from app.tasks import TASKS, USER_ERRORS, output_dir, register_task
-
-__all__ = ["CONF_DIR", "Config", "compose", "register_configs", "validate", "TASKS", "USER_ERRORS",
-           "output_dir", "register_task"]
+from app.config import CONF_DIR, Config, compose, register_configs, validate  # noqa: F401  (the app's API)
+from app.tasks import TASKS, USER_ERRORS, output_dir, register_task  # noqa: F401

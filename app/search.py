@@ -1,8 +1,5 @@
-"""`task=search`: run (or resume) one Optuna study; see search/study.py.
-
-`search.n_workers` > 1 starts that many worker processes on the study (search/workers.py);
-`search.worker=i` makes this process one of several started elsewhere.
-"""
+"""`task=search`: run (or resume) one Optuna study (search/study.py) in this process, or in
+`search.n_workers` > 1 worker processes (search/workers.py) unless it is `search.worker=i` of several."""
 from app.config import Config
 from app.tasks import register_task
 

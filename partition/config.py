@@ -41,11 +41,13 @@ class SurveyConfig:
 @dataclass
 class AnalysisConfig:
     name: str = "default"
-    # Partitioners whose options compete for the best CS (registry partition.PARTITIONERS).
+    # Partitioners whose options compete for the best CS (partition.PARTITIONERS); METIS
+    # runs on the clique expansion (net cost λ spread as λ/(|e|-1) over pin pairs).
     partitioners: list[str] = field(default_factory=lambda: ["metis"])
-    # Balance bounds ε (W_p ≤ ε·W_avg) swept to give m options per partitioner.
+    # Balance bounds ε (W_p ≤ ε·W_avg), one option per ε and partitioner (the best is
+    # reported); larger ε trade balance for less communication.
     epsilons: list[float] = field(default_factory=lambda: [1.03, 1.1, 1.2, 1.3, 1.5, 2.0])
-    # CS = (δ_w^a · Λ′^b · η^c)^(1/3)
+    # CS = (δ_w^a · Λ′^b · η^c)^(1/3), lower is better (the paper's a = c = 1, b = 1.5)
     a: float = 1.0
     b: float = 1.5
     c: float = 1.0

@@ -11,6 +11,7 @@ from typing import Any
 
 import optuna
 
+from nas.checks import require
 from nas.factory import baseline_architecture
 from search.storage import is_sqlite
 
@@ -19,10 +20,10 @@ SPACE_ATTEMPTS = 3  # a valid space may give one unbuildable sample; a wrong one
 
 def check_workers(search: Any) -> None:
     """SQLite cannot be shared by several worker processes (run by SearchConfig's checks)."""
-    if search.n_workers > 1 and is_sqlite(search.storage):
-        raise ValueError(f"search.storage={search.storage} cannot be shared by search.n_workers={search.n_workers} "
-                         "processes (SQLite locks); use search.storage=optuna.journal on one machine "
-                         "or postgresql://user@host/db on a cluster")
+    require(search.n_workers == 1 or not is_sqlite(search.storage),
+            f"search.storage={search.storage} cannot be shared by search.n_workers={search.n_workers} "
+            "processes (SQLite locks); use search.storage=optuna.journal on one machine "
+            "or postgresql://user@host/db on a cluster")
 
 
 def check_space(cfg: Any) -> None:

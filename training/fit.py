@@ -63,8 +63,9 @@ def train_architecture(arch: nx.DiGraph, cfg: Any, callbacks: Iterable[pl.Callba
                        enable_progress_bar: bool = False, datamodule: ImageDataModule | None = None) -> dict:
     """Train `arch` with `cfg.train` on `cfg.data` (seeded by `cfg.seed`), then test it.
 
-    `callbacks`/`logger` go to Lightning's Trainer (the search passes MLflow's logger and
-    a pruning callback); `datamodule` may be shared between calls to load data once.
+    `callbacks`/`logger` go to Lightning's Trainer (a search trial passes a callback that
+    logs each epoch's metrics to its MLflow run, and no logger); `datamodule` may be
+    shared between calls to load data once.
     Raises `training.module.DivergedError` if the loss becomes NaN/inf.
     Returns test_acc, val_acc (%, last epoch), params, acc_per_param (%/M-params),
     epochs (completed), train_seconds (fit wall time incl. validation), train_loss.
