@@ -7,7 +7,7 @@ message, and `__post_init__` range checks run when the config is turned into obj
 """
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 from hydra.core.config_store import ConfigStore

@@ -7,12 +7,12 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from app.config import validate
 from nas.factory import create_architecture
 from partition import metrics
 from partition.analyze import Analyzer, analyze, prepare
 from partition.config import AnalysisConfig
 from partition.task import concurrency_report, read_partition
-from app.config import validate
 from tests.conftest import compose_config
 from tests.test_partition_metrics import chains
 

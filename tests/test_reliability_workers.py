@@ -15,7 +15,7 @@ import pytest
 from optuna.trial import TrialState
 
 from app.config import validate
-from app.search import run as run_search  # task=search: one process, or search.n_workers
+from app.search import run as run_search
 from search.workers import shares
 from tests.conftest import compose_config
 from tests.reliability_support import ROOT, STUDY, nested_runs, popen_run_py, tiny_config, tiny_overrides, trials

@@ -8,12 +8,11 @@ import torch
 from hydra.utils import instantiate
 
 import nas.baselines  # noqa: F401
-from nas.arch import save, total_params
-from nas.builder import build_model, count_parameters
-from nas.factory import architecture_from_config
-from nas.factory import create_architecture
 from app.config import validate
 from app.tasks import TASKS
+from nas.arch import save, total_params
+from nas.builder import build_model, count_parameters
+from nas.factory import architecture_from_config, create_architecture
 from tests.conftest import compose_config
 from training.fit import accuracy_per_parameter, train_architecture
 from training.module import DivergedError
