@@ -1,12 +1,14 @@
 """Emulated testbed calibration: CPU-cap fidelity and link throughput/latency vs target.
 
-    python benchmarks/testbed_calibration.py [--quota 0.25 0.1] [--bandwidth 62.24] \\
-        [--latency 8.83] [--json out.json]          (as root; defaults: rpi3b_wifi's link)
+    python benchmarks/testbed_calibration.py [--quota 0.5 0.25 0.1] [--bandwidth 62.24]
+        [--latency 8.83] [--workload python|torch] [--json out.json]
+    (as root; the link defaults are rpi3b_wifi's)
 
-1. CPU cap: a fixed single-threaded pure-Python loop, timed alternately on the host and
-   in a unit capped at each quota; slowdown = capped wall time / uncapped CPU time
-   (on a shared host the uncapped wall time also counts waits for a busy core), vs
-   1 / quota. `share` = the capped run's CPU / wall time, the cap alone.
+1. CPU cap: a fixed single-threaded loop (pure Python, or 3x3 convolutions with
+   `--workload torch`), timed alternately on the host and in a unit capped at each
+   quota; slowdown = capped wall time / uncapped CPU time (on a shared host the
+   uncapped wall time also counts waits for a busy core), vs 1 / quota.
+   `share` = the capped run's CPU / wall time: the cap alone.
 2. Link: a TCP bulk transfer between two units (Python sockets) vs the configured
    bandwidth; tbf counts whole frames, so TCP payload tops out at 1448/1514 of it.
 3. Latency: 64-byte TCP ping-pongs whose every message passes the transport's
@@ -36,6 +38,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--bandwidth", type=float, default=62.24, help="Mbit/s")
     parser.add_argument("--latency", type=float, default=8.83, help="one-way ms")
     parser.add_argument("--iterations", type=int, default=3_000_000, help="CPU loop length")
+    parser.add_argument("--workload", choices=sorted(calibrate.WORKLOADS), default="python")
     parser.add_argument("--repeats", type=int, default=3)
     parser.add_argument("--megabytes", type=int, default=8, help="bulk transfer size")
     parser.add_argument("--json", type=Path)
@@ -47,11 +50,12 @@ def main(argv: list[str] | None = None) -> int:
           f"{'uncapped cpu/wall s':>20} {'capped s':>9}")
     for quota in args.quota:
         with Testbed(1, cpu_quota=quota, name_prefix="cnascal") as bed:
-            cpu = calibrate.cpu_fidelity(bed, args.iterations, args.repeats)
+            cpu = calibrate.cpu_fidelity(bed, args.iterations, args.repeats, workload=args.workload)
         rows.append({"what": "cpu", "quota": quota, "target": 1 / quota, "measured": cpu.slowdown,
                      "error": cpu.error, "share": cpu.share})
+        starved = "  (host busy: the unit got less than its cap)" if cpu.share < 0.9 * quota else ""
         print(f"{quota:>10.3f} {1 / quota:>7.2f}x {cpu.slowdown:>8.2f}x {cpu.error:>+7.1%} {cpu.share:>6.3f} "
-              f"{cpu.uncapped_cpu_s:>10.3f}/{cpu.uncapped_wall_s:<9.3f} {cpu.capped_wall_s:>9.3f}")
+              f"{cpu.uncapped_cpu_s:>10.3f}/{cpu.uncapped_wall_s:<9.3f} {cpu.capped_wall_s:>9.3f}{starved}")
 
     with Testbed(2, bandwidth_mbps=args.bandwidth, latency_ms=args.latency, name_prefix="cnascal") as bed:
         mbps = [calibrate.throughput_mbps(bed, args.megabytes << 20) for _ in range(args.repeats)]

@@ -2,8 +2,9 @@
 
 Each measurement runs small Python programs inside the units (`Testbed.popen`) that print
 one JSON line; the benchmark `benchmarks/testbed_calibration.py` prints them against the
-targets. Torch-free: the CPU workload is a fixed pure-Python loop (single-threaded, no
-memory traffic to speak of), so the ratio measures the cap alone.
+targets. The CPU workload is a fixed single-threaded loop: pure Python (no memory
+traffic to speak of: the cap alone), or torch 3x3 convolutions (what a deployed unit
+runs; the child imports torch, this module does not).
 """
 from __future__ import annotations
 
@@ -26,6 +27,18 @@ for i in range(n):
     x += i * i % 7
 print(json.dumps({"wall_s": time.perf_counter() - start, "cpu_s": time.process_time() - cpu}))
 """
+
+CONV = """
+import json, sys, time
+import torch
+torch.set_num_threads(1); conv = torch.nn.Conv2d(32, 32, 3, padding=1); x = torch.randn(1, 32, 56, 56)
+with torch.inference_mode():
+    conv(x); start = time.perf_counter(); cpu = time.process_time()
+    for _ in range(int(sys.argv[1]) // 20_000):
+        conv(x)
+print(json.dumps({"wall_s": time.perf_counter() - start, "cpu_s": time.process_time() - cpu}))
+"""
+WORKLOADS = {"python": SPIN, "torch": CONV}
 
 SINK = """
 import json, socket, sys, time
@@ -117,12 +130,15 @@ class CpuFidelity:
         return self.slowdown * self.quota - 1.0
 
 
-def cpu_fidelity(bed: Testbed, iterations: int = 3_000_000, repeats: int = 3, rank: int = 0) -> CpuFidelity:
-    """Time the same loop uncapped and in unit `rank`, alternately, `repeats` times."""
+def cpu_fidelity(bed: Testbed, iterations: int = 3_000_000, repeats: int = 3, rank: int = 0,
+                 workload: str = "python") -> CpuFidelity:
+    """Time the same loop uncapped and in unit `rank`, alternately, `repeats` times
+    (`iterations` Python steps; the torch workload runs 1 convolution per 20 000)."""
+    code = WORKLOADS[workload]
     runs: list[tuple[float, float, float, float]] = []
     for _ in range(repeats):
-        free = _result(_python(None, 0, SPIN, iterations))
-        capped = _result(_python(bed, rank, SPIN, iterations))
+        free = _result(_python(None, 0, code, iterations))
+        capped = _result(_python(bed, rank, code, iterations))
         runs.append((free["cpu_s"], free["wall_s"], capped["wall_s"], capped["cpu_s"]))
     return CpuFidelity(bed.cpu_quota, *(statistics.median(column) for column in zip(*runs)))
 
