@@ -1,8 +1,6 @@
 """Latency figures of one architecture on a target, for `task=analyze` and the search."""
 from __future__ import annotations
 
-import json
-from pathlib import Path
 from typing import Any, Mapping
 
 import networkx as nx
@@ -44,13 +42,6 @@ def latency_report(arch: nx.DiGraph, assignment: Mapping[Any, int], target: Targ
 
 def single_unit_assignment(arch: nx.DiGraph) -> dict[Any, int]:
     return {v: 0 for v in arch}
-
-
-def assignment_from_file(path: str | Path, arch: nx.DiGraph) -> dict[Any, int]:
-    """The best option's vertex → unit from `partition/`'s partition.json (keys are strings)."""
-    by_name = {str(v): v for v in arch}
-    data = json.loads(Path(path).read_text())
-    return {by_name[name]: int(unit) for name, unit in data["assignment"].items() if name in by_name}
 
 
 def hardware_report(cfg: Any, arch: nx.DiGraph, assignment: Mapping[Any, int] | None = None) -> dict:

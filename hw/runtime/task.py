@@ -43,9 +43,9 @@ def metis_assignment(arch: nx.DiGraph, units: int, analysis_cfg: Any = None) -> 
     from partition.analyze import analyze
 
     result = analyze(arch, units, analysis_cfg)
-    assignment = root_first({str(v): int(u) for v, u in result["assignment"].items()})
+    assignment = root_first({str(v): int(u) for v, u in result.assignment.items()})
     keep = ("cs", "comm", "comm_norm", "imbalance", "eta", "partitioner", "epsilon", "speedup_bound")
-    return assignment, {k: result[k] for k in keep if k in result}
+    return assignment, {k: getattr(result, k) for k in keep}
 
 
 def deployment_assignment(arch: nx.DiGraph, units: int, partitioner: str = "metis", analysis_cfg: Any = None,

@@ -116,7 +116,7 @@ def compute(case: tuple, predictor: Any = None) -> dict[str, Any]:
     units = case[5]
     size = summary(arch)
     result = analyze(arch, units)
-    assignment = result["assignment"]
+    assignment = result.assignment
     target = Target("golden", units, memory_bytes=512 * 2**20, bandwidth_bps=8 * LINK_BYTES_S,
                     link_latency_s=LINK_LATENCY_S)
     hw = latency_report(arch, assignment, target, predictor)
@@ -131,10 +131,10 @@ def compute(case: tuple, predictor: Any = None) -> dict[str, Any]:
         "params": size["params"],
         "built_params": count_parameters(build_model(arch)),
         "macs": size["macs"],
-        "cs": result["cs"],
-        "eta": result["eta"],
-        "comm": result["comm"],
-        "imbalance": result["imbalance"],
+        "cs": result.cs,
+        "eta": result.eta,
+        "comm": result.comm,
+        "imbalance": result.imbalance,
         "assignment": dict(sorted(by_name.items())),
         "hw_single_ms": hw["predicted_latency_ms"],
         "hw_distributed_ms": hw["predicted_distributed_ms"],
