@@ -12,7 +12,9 @@ from __future__ import annotations
 
 import re
 import time
+from collections.abc import Callable
 from datetime import timedelta
+from typing import Any
 
 import torch
 import torch.distributed as dist
@@ -54,8 +56,9 @@ class RankExecutor:
     separable convs and max-pools on CPU at 224 px); the modules must be converted too."""
 
     def __init__(self, plan: RankPlan, modules: dict[str, nn.Module], batch: int, timeout_s: float,
-                 channels_last: bool = False) -> None:
+                 channels_last: bool = False, send: Callable[..., Any] = dist.isend) -> None:
         self.plan = plan
+        self.send = send  # dist.isend's signature, returns a Work (a testbed's delayed sender)
         self.modules = modules
         self.channels_last = channels_last
         self.timeout = timedelta(seconds=timeout_s)
@@ -119,7 +122,7 @@ class RankExecutor:
             if step.sends:
                 wire = to_wire(out, self.channels_last)
                 for dst in step.sends:
-                    sends.append((dist.isend(wire, dst, tag=step.tag), wire))
+                    sends.append((self.send(wire, dst, tag=step.tag), wire))
                     self.messages_sent += 1
                     self.bytes_sent += wire.numel() * wire.element_size()
             for u in step.free:

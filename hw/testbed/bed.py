@@ -91,19 +91,23 @@ class Testbed:
         """What the runtime's sender must delay each message by (0 where netem does it)."""
         return 0.0 if self.kernel_delay else self.latency_ms
 
-    def popen(self, rank: int, argv: Sequence[str], env: Mapping[str, str] | None = None,
-              **kwargs) -> subprocess.Popen:
-        """Start `argv` in the unit's namespace and cgroup (children inherit both).
+    def command(self, rank: int, argv: Sequence[str]) -> list[str]:
+        """`argv` wrapped to run in the unit's namespace and cgroup (children inherit both),
+        for any process starter (`popen`, torch's `start_processes`).
 
         A shell joins the cgroup and execs `ip netns exec`, which execs `argv`: the
-        returned Popen's pid is the program's own. Extra kwargs go to Popen."""
+        started process's pid is the program's own."""
         if not self._up:
             raise TestbedError("the testbed is not running (use `with Testbed(...) as bed`)")
         procs = self._cgroup(self._rank(rank)) / "cgroup.procs"
         join = 'echo $$ > "$0" && exec "$@"'
         enter = [shutil.which("ip"), "netns", "exec", self.namespace(rank)]
-        proc = subprocess.Popen(["/bin/sh", "-c", join, str(procs), *enter, *argv],
-                                env=None if env is None else dict(env), **kwargs)
+        return ["/bin/sh", "-c", join, str(procs), *enter, *argv]
+
+    def popen(self, rank: int, argv: Sequence[str], env: Mapping[str, str] | None = None,
+              **kwargs) -> subprocess.Popen:
+        """Start `argv` in the unit (see `command`); extra kwargs go to Popen."""
+        proc = subprocess.Popen(self.command(rank, argv), env=None if env is None else dict(env), **kwargs)
         self.processes.append(proc)
         return proc
 
