@@ -20,6 +20,8 @@ from typing import Any
 
 from hw.testbed import CpuPlan, Testbed, cpu_quota_for
 
+CPU_WEIGHT = 8.0
+
 
 @dataclass(frozen=True)
 class Emulation:
@@ -45,7 +47,12 @@ class Emulation:
         return {v: c * factor for v, c in costs.items()}
 
     def testbed(self, name_prefix: str = "cnas") -> Testbed:
-        return Testbed(self.units, self.cpu.quota, self.bandwidth_mbps, self.latency_ms, name_prefix=name_prefix)
+        """Units capped only while they run inferences (`hw.runtime.worker`): start-up at a
+        Pi's 1/40 of a core would take minutes and is not measured. The run weighs
+        `CPU_WEIGHT` default jobs, so a busy host does not starve the units below their
+        caps (which bound what they take: at most 0.9 of the cores, see `cpu_quota_for`)."""
+        return Testbed(self.units, self.cpu.quota, self.bandwidth_mbps, self.latency_ms,
+                       name_prefix=name_prefix, defer_cap=True, cpu_weight=CPU_WEIGHT)
 
     def to_json(self, bed: Testbed | None = None) -> dict[str, Any]:
         out = {"testbed": "emulated", "units": self.units, "target_slowdown": round(self.slowdown, 4),

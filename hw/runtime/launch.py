@@ -4,8 +4,8 @@ It sets the same environment torchrun would (MASTER_ADDR/PORT, RANK, WORLD_SIZE,
 LOCAL_RANK) plus GLOO_SOCKET_IFNAME=lo so no traffic leaves the machine. On an emulated
 testbed (`testbed=`, a started `hw.testbed.Testbed`) worker r runs in unit r instead:
 MASTER_ADDR is unit 0's address, GLOO_SOCKET_IFNAME the unit's link, MASTER_PORT fixed
-(every unit has its own ports), TESTBED_DELAY_MS the latency the workers' sender adds
-where the kernel has no netem. The same process layer starts them: `Testbed.command`
+(every unit has its own ports), plus `Testbed.unit_env` (TESTBED_DELAY_MS: the latency
+the workers' sender adds where the kernel has no netem; a deferred CPU cap). The same process layer starts them: `Testbed.command`
 wraps the worker's argv (join the cgroup, enter the namespace, exec), so no second,
 Popen-based path is needed. A worker that
 exits non-zero (or is killed) stops the whole run at once: the others are terminated
@@ -64,8 +64,7 @@ def worker_env(rank: int, world_size: int, port: int, threads: int, testbed: Tes
     """What a worker's environment adds to this process's (start_processes inherits the rest)."""
     root = str(Path(__file__).resolve().parents[2])
     network = dict(MASTER_ADDR=LOOPBACK, GLOO_SOCKET_IFNAME="lo") if testbed is None else dict(
-        MASTER_ADDR=testbed.address(0), GLOO_SOCKET_IFNAME=testbed.interface,
-        TESTBED_DELAY_MS=str(testbed.transport_delay_ms))
+        MASTER_ADDR=testbed.address(0), GLOO_SOCKET_IFNAME=testbed.interface, **testbed.unit_env(rank))
     return dict(
         **network, MASTER_PORT=str(port), RANK=str(rank), WORLD_SIZE=str(world_size),
         LOCAL_RANK=str(rank), LOCAL_WORLD_SIZE=str(world_size),

@@ -17,6 +17,8 @@ input image, gathers the logits and writes all results to the job's `result` pat
 TESTBED_DELAY_MS (set by the launcher on an emulated testbed without netem): every
 tensor this worker sends leaves that long after `isend` is called, through a
 `hw.testbed.DelayLine` (the link's one-way latency; the compute thread does not wait).
+TESTBED_CGROUP/TESTBED_CPU_QUOTA: the unit's CPU cap, engaged around each job's
+inferences only (`hw.testbed.UnitCap`); the ping-pong measures the link uncapped.
 """
 from __future__ import annotations
 
@@ -38,7 +40,7 @@ from hw.runtime.executor import PeerError, RankExecutor, gloo_message
 from hw.runtime.plan import IMAGE, ROOT, build_plan
 from hw.runtime.weights import build_vertex_modules
 from hw.schedule import tensor_shape
-from hw.testbed import DelayLine
+from hw.testbed import DelayLine, UnitCap
 
 Send = Callable[..., Any]  # dist.isend's signature; returns something with .wait(timeout)
 SWITCH_INTERVAL_S = 2e-4  # lets the DelayLine's thread take the GIL on time (hw/testbed/delay.py)
@@ -129,7 +131,7 @@ def run_job(job: dict[str, Any], rank: int, world_size: int, timeout_s: float,
     latency: dict[str, list[float]] = {name: [] for name in plans}
     busy: dict[str, list[float]] = {name: [] for name in plans}
     outputs: dict[str, torch.Tensor] = {}
-    with torch.inference_mode():
+    with torch.inference_mode(), UnitCap.from_env():  # an emulated unit's CPU cap, if any
         for i in range(warmup + repeats):
             for name, executor in executors.items():
                 executor.post_receives()
