@@ -36,11 +36,10 @@ import networkx as nx
 import numpy as np
 
 from hw.measure import CLOCKS, measure_interleaved, pin_threads
-from hw.ops import Op, architecture_ops, instantiate
 from hw.predictor import KindModel, LatencyPredictor, Overheads, feature_matrix, output_bytes
-from hw.sampling import EVAL_SEED_OFFSET, PROFILE_SPACE, ArchSpace, perturb, profilable, sample_architectures
+from hw.sampling import EVAL_SEED_OFFSET, PROFILE_SPACE, ArchSpace, profilable, sample_architectures
 from nas.arch import total_macs
-from nas.dag import INPUT, OUTPUT
+from nas.ops import OPS, Op, architecture_ops, instantiate
 
 log = logging.getLogger(__name__)
 SHARES = {"ops": 0.70, "adaptive": 0.15, "coverage": 0.05, "references": 0.05}  # the rest: fitting
@@ -66,38 +65,20 @@ def timer_overhead(clock: str, repeats: int = 2000) -> int:
     return int(np.median(samples))
 
 
-def timed_forward(model: Any, x: Any, now: Callable[[], int], record: list[list[int]]) -> Any:
-    """`ArchitectureNet.forward` with a timer around every module call.
+def instrument(model: Any, now: Callable[[], int], record: list[list[int]]) -> None:
+    """Time every op's module inside `model`'s own forward (torch forward hooks).
 
-    `record[i]` collects the durations of the i-th call, in the order of
-    `hw.ops.architecture_ops` (per vertex: stem, or scalers, merge, op).
+    `record[i]` collects the durations of the i-th op of `nas.ops.architecture_ops`
+    (per vertex, in topological order: stem, or scalers, merge, operation).
     """
-    values: dict[str, Any] = {}
-    slot = 0
-    for name, preds, free in model.plan:
-        vertex = model.vertices[name]
-        if name == INPUT:
-            start = now()
-            values[name] = vertex.op(x)
-            record[slot].append(now() - start)
-            slot += 1
-            continue
-        scaled = []
-        for scale, u in zip(vertex.scalers, preds):
-            start = now()
-            scaled.append(scale(values[u]))
-            record[slot].append(now() - start)
-            slot += 1
-        start = now()
-        merged = vertex.merge(scaled)
-        record[slot].append(now() - start)
-        start = now()
-        values[name] = vertex.op(merged)
-        record[slot + 1].append(now() - start)
-        slot += 2
-        for u in free:
-            del values[u]
-    return values[OUTPUT]
+    start = [0]
+
+    def begin(module: Any, args: Any) -> None:
+        start[0] = now()
+
+    for samples, part in zip(record, (p for vertex in model.vertices.values() for p in vertex.parts)):
+        part.register_forward_pre_hook(begin)
+        part.register_forward_hook(lambda module, args, out, samples=samples: samples.append(now() - start[0]))
 
 
 def measure_in_context(archs: list[nx.DiGraph], settings: Any, deadline: float, seed: int = 0,
@@ -133,18 +114,18 @@ def measure_in_context(archs: list[nx.DiGraph], settings: Any, deadline: float, 
         with torch.inference_mode(), _bar(settings.rounds, f"profiling {len(archs)}+{len(plain)} architectures", progress) as bar:
             for model, x, _, _ in everything:  # warm-up
                 model(x)
+            for model, _, _, record in runs:
+                instrument(model, now, record)
             for done in range(settings.rounds):
                 if done >= settings.min_rounds and time.monotonic() > deadline:
                     break
                 rng.shuffle(order)
                 for i in order:
                     model, x, ops, record = everything[i]
+                    start = now()
+                    model(x)
                     if ops is None:
-                        start = now()
-                        model(x)
                         record[0].append(now() - start)
-                    else:
-                        timed_forward(model, x, now, record)
                 bar.update(1)
     finally:
         if gc_was_enabled:
@@ -363,24 +344,15 @@ def _merge_samples(old: list[tuple[Op, float]], new: list[tuple[Op, float]]) -> 
 
 
 def _coverage_ops(ops: list[Op], rng: random.Random, per_kind: int = 30) -> list[Op]:
-    """Neighbours for kinds with too few samples (a lone pooling scaler, a concat merge, ...)."""
+    """Neighbours for kinds with too few samples (a lone pooling scaler, a concat merge, ...),
+    drawn by each kind's sampler from the ops of its family."""
     counts: dict[str, int] = {}
     for op in ops:
         counts[op.kind] = counts.get(op.kind, 0) + 1
-    extra: list[Op] = []
-    for op in [o for o in ops if o.kind == "scaler_pool_conv"][:per_kind]:
-        p = op.p
-        if counts.get("scaler_pool", 0) < per_kind:
-            extra.append(Op.make("scaler_pool", cin=p["cin"], cout=p["cin"], in_size=p["in_size"], size=p["size"]))
-        if counts.get("scaler_conv", 0) < per_kind:
-            extra.append(Op.make("scaler_conv", cin=p["cin"], cout=p["cout"], in_size=p["size"], size=p["size"]))
-    if counts.get("merge_concat", 0) < per_kind:
-        for op in [o for o in ops if o.kind.startswith("merge_sum")][:per_kind]:
-            channels = [rng.choice((8, 16, 32, 64, 128)) for _ in op.p["channels"]]
-            extra.append(Op.make("merge_concat", channels=channels, size=op.p["size"]))
-    for kind in ("fc", "conv", "bottleneck"):
-        if 0 < counts.get(kind, 0) < per_kind:
-            seeds = [o for o in ops if o.kind == kind]
-            extra += [perturb(rng.choice(seeds), rng) for _ in range(per_kind - counts[kind])]
+    extra: list = []
+    for kind in OPS.names():
+        entry = OPS.get(kind)
+        seeds = [o for o in ops if o.entry.family == entry.family]
+        extra += [entry.perturb(rng.choice(seeds).p, rng) for _ in range(per_kind - counts.get(kind, 0)) if seeds]
     known = set(ops)
     return [op for op in dict.fromkeys(o for o in extra if o is not None) if op not in known and profilable(op)]

@@ -19,7 +19,6 @@ import numpy as np
 import torch
 
 from nas.builder import build_model
-from nas.dag import INPUT
 
 
 def profiled_costs(arch: nx.DiGraph, weights: str | Path | None = None, repeats: int = 7,
@@ -35,16 +34,19 @@ def profiled_costs(arch: nx.DiGraph, weights: str | Path | None = None, repeats:
     image = torch.randn((1, arch.graph.get("in_channels", 3), size, size), generator=torch.Generator().manual_seed(seed))
     if channels_last:
         model, image = model.to(memory_format=torch.channels_last), image.contiguous(memory_format=torch.channels_last)
-    samples: dict[str, list[float]] = {name: [] for name, _, _ in model.plan}
+    samples: dict[str, list[float]] = {step.vertex: [] for step in model.plan}
+    start = [0.0]
+
+    def begin(step: Any, values: dict) -> None:
+        start[0] = time.thread_time()
+
+    def end(step: Any, out: Any) -> None:
+        samples[step.vertex].append(time.thread_time() - start[0])
+
     with torch.inference_mode():
-        for i in range(repeats + 1):
-            values: dict[str, torch.Tensor] = {}
-            for name, preds, _free in model.plan:
-                module = model.vertices[name]
-                start = time.thread_time()
-                values[name] = module.op(image) if name == INPUT else module([values[u] for u in preds])
-                if i:  # the first pass warms up
-                    samples[name].append(time.thread_time() - start)
+        model(image)  # warm-up
+        for _ in range(repeats):
+            model(image, begin, end)
     return {name: float(np.quantile(s, quantile)) for name, s in samples.items()}
 
 

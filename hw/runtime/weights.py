@@ -13,8 +13,7 @@ from pathlib import Path
 import networkx as nx
 import torch
 
-from nas.builder import VertexModule, build_model
-from nas.dag import inputs_of
+from nas.builder import VertexModule, build_model, vertex_module
 
 MARKER = "vertices."
 
@@ -67,14 +66,9 @@ def build_vertex_modules(arch: nx.DiGraph, vertices: Iterable[str], weights: str
     by_name = {str(v): v for v in arch.nodes}
     vertices = list(vertices)
     states = load_vertex_states(weights, vertices)
-    aggregation = arch.graph.get("aggregation", "input_sigmoid")
-    num_classes = arch.graph["num_classes"]
-    image_channels = arch.graph.get("in_channels", 3)
     modules: dict[str, VertexModule] = {}
     for name in vertices:
-        v = by_name[name]
-        in_shapes = [(arch.nodes[u]["channels"], arch.nodes[u]["size"]) for u in inputs_of(arch, v)]
-        module = VertexModule(arch.nodes[v], in_shapes, aggregation, num_classes, image_channels)
+        module = vertex_module(arch, by_name[name])
         try:
             module.load_state_dict(states[name], strict=True)
         except RuntimeError as err:
