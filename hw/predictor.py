@@ -28,7 +28,7 @@ from typing import Any, Iterable
 import networkx as nx
 import numpy as np
 
-from nas.arch import DTYPE_BYTES
+from nas.arch import output_bytes
 from nas.ops import FEATURES, OPS, Op, architecture_ops
 
 FORMAT_VERSION = 2
@@ -44,11 +44,6 @@ TRUSTED_TYPES = [
     "numpy.dtype",
     "numpy.ndarray",
 ]
-
-
-def output_bytes(arch: nx.DiGraph, v: Any) -> int:
-    attrs = arch.nodes[v]
-    return int(attrs["channels"]) * max(int(attrs["size"]), 1) ** 2 * DTYPE_BYTES
 
 
 def feature_matrix(ops: Iterable[Op]) -> np.ndarray:

@@ -24,7 +24,6 @@ Phases, each with a share of the wall-clock budget:
 """
 from __future__ import annotations
 
-import gc
 import logging
 import os
 import platform
@@ -35,10 +34,10 @@ from typing import Any, Callable
 import networkx as nx
 import numpy as np
 
-from hw.measure import CLOCKS, measure_interleaved, pin_threads
-from hw.predictor import KindModel, LatencyPredictor, Overheads, feature_matrix, output_bytes
+from hw.measure import CLOCKS, measure_interleaved, model_and_image, pin_threads
+from hw.predictor import KindModel, LatencyPredictor, Overheads, feature_matrix
 from hw.sampling import EVAL_SEED_OFFSET, PROFILE_SPACE, ArchSpace, profilable, sample_architectures
-from nas.arch import total_macs
+from nas.arch import output_bytes, total_macs
 from nas.ops import OPS, Op, architecture_ops, instantiate
 
 log = logging.getLogger(__name__)
@@ -89,55 +88,25 @@ def measure_in_context(archs: list[nx.DiGraph], settings: Any, deadline: float, 
     so the executor overheads are fitted under the very conditions the ops were timed
     in; their latencies (s) are returned second.
     """
-    import torch
-
-    from nas.builder import build_model
-
     now = CLOCKS[settings.clock]
-
-    def built(arch: nx.DiGraph) -> tuple[Any, Any]:
-        size = arch.graph["input_size"]
-        return build_model(arch).eval(), torch.randn(1, arch.graph.get("in_channels", 3), size, size)
-
-    runs = []
-    for arch in archs:
-        ops = [op for vertex_ops in architecture_ops(arch).values() for op in vertex_ops]
-        runs.append((*built(arch), ops, [[] for _ in ops]))
-    plain = [(*built(arch), None, [[]]) for arch in calibration]
-    everything = runs + plain
+    runs, calls = [], []
+    for i, arch in enumerate([*archs, *calibration]):
+        model, x = model_and_image(arch)
+        calls.append(lambda model=model, x=x: model(x))
+        if i < len(archs):
+            ops = [op for vertex_ops in architecture_ops(arch).values() for op in vertex_ops]
+            runs.append((ops, [[] for _ in ops]))
+            instrument(model, now, runs[-1][1])
     overhead = timer_overhead(settings.clock)
-    rng = random.Random(seed)
-    order = list(range(len(everything)))
-    gc_was_enabled = gc.isenabled()
-    gc.disable()  # a collection inside a timed call is noise, not latency
-    try:
-        with torch.inference_mode(), _bar(settings.rounds, f"profiling {len(archs)}+{len(plain)} architectures", progress) as bar:
-            for model, x, _, _ in everything:  # warm-up
-                model(x)
-            for model, _, _, record in runs:
-                instrument(model, now, record)
-            for done in range(settings.rounds):
-                if done >= settings.min_rounds and time.monotonic() > deadline:
-                    break
-                rng.shuffle(order)
-                for i in order:
-                    model, x, ops, record = everything[i]
-                    start = now()
-                    model(x)
-                    if ops is None:
-                        record[0].append(now() - start)
-                bar.update(1)
-    finally:
-        if gc_was_enabled:
-            gc.enable()
+    with _bar(settings.rounds, f"profiling {len(archs)}+{len(calibration)} architectures", progress) as bar:
+        times = measure_interleaved(calls, rounds=settings.rounds, quantile=settings.quantile, clock=settings.clock,
+                                    seed=seed, warmup=1, progress=bar, deadline=deadline, min_rounds=settings.min_rounds)
     per_op: dict[Op, list[float]] = {}
-    for _, _, ops, record in runs:
-        for op, samples in zip(ops, record):
-            t = max(float(np.quantile(samples, settings.quantile)) - overhead, 0.0) * 1e-9
+    for ops, record in runs:
+        for op, samples in zip(ops, record):  # samples[0]: the warm-up
+            t = max(float(np.quantile(samples[1:], settings.quantile)) - overhead, 0.0) * 1e-9
             per_op.setdefault(op, []).append(t)
-    samples = [(op, max(float(np.median(ts)), 1e-7)) for op, ts in per_op.items()]
-    whole = [float(np.quantile(record[0], settings.quantile)) * 1e-9 for _, _, _, record in plain]
-    return samples, whole
+    return [(op, max(float(np.median(ts)), 1e-7)) for op, ts in per_op.items()], times[len(archs):]
 
 
 def measure_isolated(ops: list[Op], settings: Any, deadline: float, seed: int = 0) -> list[tuple[Op, float]]:
@@ -154,8 +123,6 @@ def measure_isolated(ops: list[Op], settings: Any, deadline: float, seed: int = 
             continue
         calls.append(lambda module=module, args=args: module(*args))
         kept.append(op)
-    if not calls:
-        return []
     times = measure_interleaved(calls, rounds=settings.rounds, quantile=settings.quantile, clock=settings.clock,
                                 seed=seed, deadline=deadline, min_rounds=settings.min_rounds)
     return list(zip(kept, times))
@@ -232,8 +199,6 @@ def reference_latencies(names: list[str], settings: Any, deadline: float) -> dic
         x = torch.randn(1, 3, 224, 224)
         calls.append(lambda model=model, x=x: model(x))
         kept.append(name)
-    if not calls:
-        return {}
     times = measure_interleaved(calls, rounds=max(settings.min_rounds, 5), quantile=settings.quantile, clock=settings.clock,
                                 deadline=deadline, min_rounds=3)
     return {name: t * 1e3 for name, t in zip(kept, times)}

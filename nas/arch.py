@@ -48,9 +48,13 @@ def annotate(arch: nx.DiGraph) -> nx.DiGraph:
             macs=cost.macs, params=cost.params,
         )
     for u, v, data in arch.edges(data=True):
-        channels, size = arch.nodes[u]["channels"], arch.nodes[u]["size"]
-        data["bytes"] = channels * max(size, 1) ** 2 * DTYPE_BYTES
+        data["bytes"] = output_bytes(arch, u)
     return arch
+
+
+def output_bytes(arch: nx.DiGraph, v: Any) -> int:
+    """Bytes of vertex `v`'s output tensor (batch 1, float32)."""
+    return arch.nodes[v]["channels"] * max(arch.nodes[v]["size"], 1) ** 2 * DTYPE_BYTES
 
 
 def validate_structure(arch: nx.DiGraph) -> None:

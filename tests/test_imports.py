@@ -10,10 +10,10 @@ ANALYSIS = ["nas", "nas.factory", "nas.arch", "nas.dag", "nas.generators", "nas.
 
 def test_analysis_modules_do_not_import_torch():
     code = f"import sys, {', '.join(ANALYSIS)}; assert 'torch' not in sys.modules, 'torch was imported'"
-    run = subprocess.run([sys.executable, "-c", code], cwd=Path(__file__).resolve().parents[1], capture_output=True, text=True)
+    run = subprocess.run([sys.executable, "-c", code], cwd=Path(__file__).resolve().parents[1], capture_output=True, text=True, check=False)
     assert run.returncode == 0, run.stderr
 
 
 def test_building_a_model_does():  # the check above can fail: building imports torch
     code = "import sys, nas.builder; assert 'torch' in sys.modules"
-    assert subprocess.run([sys.executable, "-c", code], cwd=Path(__file__).resolve().parents[1]).returncode == 0
+    assert subprocess.run([sys.executable, "-c", code], cwd=Path(__file__).resolve().parents[1], check=False).returncode == 0

@@ -89,12 +89,12 @@ class RankExecutor:
         returns the logits on the rank that owns RESULT, else None."""
         self.post_receives()
         self._received, self.pending = self.pending, {}
-        self._image, self._sends, self._result = image, [], None
+        self._image, self._sends = image, []
         self.busy_s, self.trace, self.origin = 0.0, [], time.perf_counter()
-        run(self.plan.steps, self._compute, {}, self._receive, self._send)
+        result = run(self.plan.steps, self._compute, {}, self._receive, self._send).get(RESULT)
         for work, _tensor in self._sends:
             self._wait(work, "sending")
-        return None if self._result is None else self._result.clone()
+        return None if result is None else result.clone()
 
     def _receive(self, step: Step, values: dict[str, torch.Tensor]) -> None:
         self._waited = time.perf_counter()
@@ -109,10 +109,7 @@ class RankExecutor:
             if self._image is None:
                 raise ValueError(f"rank {self.plan.rank} owns the image but got none")
             return self._image.contiguous(memory_format=torch.channels_last) if self.channels_last else self._image.contiguous()
-        if vertex == RESULT:
-            self._result = inputs[0]
-            return inputs[0]
-        return self.modules[vertex](inputs)
+        return inputs[0] if vertex == RESULT else self.modules[vertex](inputs)
 
     def _send(self, step: Step, out: torch.Tensor) -> None:
         end = time.perf_counter()

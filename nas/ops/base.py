@@ -1,13 +1,10 @@
 """The op record and the registry of op kinds: one entry says everything about one kind.
 
 An `Op` is one module a vertex runs: a kind and the hashable parameters that fix its
-cost. The kind's `OpKind` entry is the one definition of what such a module means:
-its output shape, MACs and parameters (`cost`, what `nas.arch.annotate` sums, the way
-a FLOPs counter counts: only convolutions and linear layers cost MACs), its torch
-module (`module`; torch is imported there, so analysis never loads it), its nn-Meter
-latency features (`features`, what `hw.predictor` regresses on) and its profiling
-sampler (`perturb`: a random neighbour, for profiling shapes the sampled
-architectures lack). Kind names are the keys of saved latency profiles.
+cost. Its kind's `OpKind` entry defines its output shape, MACs and parameters (counted
+the way a FLOPs counter does: only convolutions and linear layers cost MACs), its torch
+module (torch imported there only), its nn-Meter latency features and its profiling
+sampler. Kind names are the keys of saved latency profiles.
 """
 from __future__ import annotations
 
@@ -32,7 +29,7 @@ class Op:
     params: tuple[tuple[str, Any], ...]
 
     @classmethod
-    def make(cls, kind: str, **params: Any) -> "Op":
+    def make(cls, kind: str, **params: Any) -> Op:
         return cls(kind, tuple(sorted((k, _freeze(v)) for k, v in params.items())))
 
     @property
@@ -40,7 +37,7 @@ class Op:
         return dict(self.params)
 
     @property
-    def entry(self) -> "OpKind":
+    def entry(self) -> OpKind:
         return OPS.get(self.kind)
 
     def cost(self) -> tuple[Shape, int, int]:
@@ -56,7 +53,7 @@ class Op:
         return {"kind": self.kind, "params": {k: _thaw(v) for k, v in self.params}}
 
     @classmethod
-    def from_json(cls, data: dict) -> "Op":
+    def from_json(cls, data: dict) -> Op:
         return cls.make(data["kind"], **data["params"])
 
 
@@ -133,7 +130,7 @@ def feature_vector(**values: float) -> dict[str, float]:
 
 def scale(value: int, rng: random.Random, low: int = 1) -> int:
     """A random neighbour of a width or size (×0.5 … ×2)."""
-    return max(low, int(round(value * rng.choice((0.5, 0.75, 0.875, 1.0, 1.125, 1.25, 1.5, 2.0)))))
+    return max(low, round(value * rng.choice((0.5, 0.75, 0.875, 1.0, 1.125, 1.25, 1.5, 2.0))))
 
 
 def instantiate(op: Op) -> tuple[Any, tuple]:

@@ -6,6 +6,7 @@ vertex's attributes and its merged input into the op's parameters, and the
 """
 from __future__ import annotations
 
+import math
 import random
 
 from nas.checks import require
@@ -28,16 +29,18 @@ class Operation(OpKind):
     widths: tuple[str, ...] = ()  # parameters `perturb` scales besides cin and size
     min_size = 2  # smallest input size `perturb` draws
 
+    kernel = 0  # the kernel feature, unless a `kernel` parameter says
+
     def __init__(self, name: str, vertex_op: str | None = None) -> None:
         super().__init__(name)
         self.family, self.vertex_op = name, vertex_op or name
 
-    def params(self, attrs: dict, cin: int, size: int, num_classes: int) -> dict:
-        """The op's parameters for a vertex with `attrs` whose merged input is (cin, size)."""
-        raise NotImplementedError
+    def params(self, attrs: dict, num_classes: int) -> dict:
+        """The op's parameters, besides its input (cin, size), for a vertex with `attrs`."""
+        return {}
 
     def geometry(self, p: dict) -> tuple[float, float, int]:
-        return 0, 1, 1
+        return p.get("kernel", self.kernel), 2 if p.get("stage") or p.get("stride") == 2 else 1, 1
 
     def inputs(self, p: dict) -> list[Shape]:
         return [(p["cin"], p["size"])]
@@ -58,8 +61,8 @@ class Stem(Operation):
 
     reads_image = True
 
-    def params(self, attrs: dict, cin: int, size: int, num_classes: int) -> dict:
-        return {"cin": cin, "size": size, "convs": attrs.get("convs", []), "pool": attrs.get("pool", 0)}
+    def params(self, attrs: dict, num_classes: int) -> dict:
+        return {"convs": attrs.get("convs", []), "pool": attrs.get("pool", 0)}
 
     def cost(self, p: dict) -> tuple[Shape, int, int]:
         cin, size = p["cin"], p["size"]
@@ -71,9 +74,7 @@ class Stem(Operation):
         return (cin, pool_out(size, p["pool"]) if p["pool"] else size), macs, params
 
     def geometry(self, p: dict) -> tuple[float, float, int]:
-        stride = 1
-        for _, _, s in p["convs"]:
-            stride *= s
+        stride = math.prod(s for _, _, s in p["convs"])
         return (p["convs"][0][0] if p["convs"] else 0), stride, len(p["convs"]) + (1 if p["pool"] else 0)
 
     def module(self, p: dict):
@@ -90,11 +91,11 @@ class Stem(Operation):
 class Node(Operation):
     """The paper's block: ReLU → [max-pool] → 3×3 separable conv → BN (`nas.blocks.NodeOp`)."""
 
+    kernel = 3
     widths = ("cout",)
 
-    def params(self, attrs: dict, cin: int, size: int, num_classes: int) -> dict:
-        return {"cin": cin, "size": size, "cout": _width(attrs), "stage": bool(attrs.get("stage", False)),
-                "downsample": attrs.get("downsample", "maxpool")}
+    def params(self, attrs: dict, num_classes: int) -> dict:
+        return {"cout": _width(attrs), "stage": bool(attrs.get("stage", False)), "downsample": attrs.get("downsample", "maxpool")}
 
     def cost(self, p: dict) -> tuple[Shape, int, int]:
         cin, size, cout = p["cin"], p["size"], p["cout"]
@@ -103,9 +104,6 @@ class Node(Operation):
         dw_macs, dw_params = conv_cost(cin, cin, 3, out, groups=cin, bn=False)
         pw_macs, pw_params = conv_cost(cin, cout, 1, out)
         return (cout, out), dw_macs + pw_macs, dw_params + pw_params
-
-    def geometry(self, p: dict) -> tuple[float, float, int]:
-        return 3, 2 if p["stage"] else 1, 1
 
     def module(self, p: dict):
         from nas import blocks
@@ -119,17 +117,14 @@ class Conv(Operation):
 
     widths = ("cout",)
 
-    def params(self, attrs: dict, cin: int, size: int, num_classes: int) -> dict:
-        return {"cin": cin, "size": size, "cout": _width(attrs), "kernel": attrs.get("kernel", 3),
-                "stride": attrs.get("stride", 1), "pool": attrs.get("pool", 0)}
+    def params(self, attrs: dict, num_classes: int) -> dict:
+        return {"cout": _width(attrs), "kernel": attrs.get("kernel", 3), "stride": attrs.get("stride", 1),
+                "pool": attrs.get("pool", 0)}
 
     def cost(self, p: dict) -> tuple[Shape, int, int]:
         out = conv_out(p["size"], p["kernel"], p["stride"])
         macs, params = conv_cost(p["cin"], p["cout"], p["kernel"], out)
         return (p["cout"], pool_out(out, p["pool"]) if p["pool"] else out), macs, params
-
-    def geometry(self, p: dict) -> tuple[float, float, int]:
-        return p["kernel"], 2 if p["stride"] == 2 else 1, 1
 
     def module(self, p: dict):
         from torch import nn
@@ -147,8 +142,8 @@ class FullyConnected(Operation):
     flattens = True
     widths = ("cout",)
 
-    def params(self, attrs: dict, cin: int, size: int, num_classes: int) -> dict:
-        return {"cin": cin, "size": size, "cout": _width(attrs)}
+    def params(self, attrs: dict, num_classes: int) -> dict:
+        return {"cout": _width(attrs)}
 
     def cost(self, p: dict) -> tuple[Shape, int, int]:
         fin, fout = flat_features((p["cin"], p["size"])), p["cout"]
@@ -166,13 +161,14 @@ class Bottleneck(Operation):
     a projection when the shape changes)."""
 
     EXPANSION = 4  # torchvision's Bottleneck.expansion
+    kernel = 3
     widths = ("width",)
     min_size = 1
 
-    def params(self, attrs: dict, cin: int, size: int, num_classes: int) -> dict:
+    def params(self, attrs: dict, num_classes: int) -> dict:
         cout, width = _width(attrs), attrs["width"]
         require(cout == self.EXPANSION * width, f"a bottleneck's channels must be {self.EXPANSION} × its width, got {cout} and {width!r}")
-        return {"cin": cin, "size": size, "cout": cout, "width": width, "stride": attrs.get("stride", 1)}
+        return {"cout": cout, "width": width, "stride": attrs.get("stride", 1)}
 
     def perturb(self, p: dict, rng: random.Random) -> Op:
         op = super().perturb(p, rng).p
@@ -185,9 +181,6 @@ class Bottleneck(Operation):
         if stride != 1 or cin != cout:
             convs.append(conv_cost(cin, cout, 1, out))
         return (cout, out), sum(m for m, _ in convs), sum(w for _, w in convs)
-
-    def geometry(self, p: dict) -> tuple[float, float, int]:
-        return 3, 2 if p["stride"] == 2 else 1, 1
 
     def module(self, p: dict):
         from torch import nn
@@ -203,9 +196,6 @@ class Bottleneck(Operation):
 @register_op("identity", vertex_op="merge")
 class Identity(Operation):
     """The parameter-free `merge` vertex (a RandWire stage's output): its merge is all it does."""
-
-    def params(self, attrs: dict, cin: int, size: int, num_classes: int) -> dict:
-        return {"cin": cin, "size": size}
 
     def cost(self, p: dict) -> tuple[Shape, int, int]:
         return (p["cin"], p["size"]), 0, 0
@@ -229,9 +219,9 @@ class Head(Operation):
     flattens = True
     widths = ("conv_channels",)
 
-    def params(self, attrs: dict, cin: int, size: int, num_classes: int) -> dict:
-        return {"cin": cin, "size": size, "num_classes": num_classes, "conv_channels": attrs.get("conv_channels", 0),
-                "pool": attrs.get("pool", "avg"), "hidden": list(attrs.get("hidden", []))}
+    def params(self, attrs: dict, num_classes: int) -> dict:
+        return {"num_classes": num_classes, "conv_channels": attrs.get("conv_channels", 0), "pool": attrs.get("pool", "avg"),
+                "hidden": list(attrs.get("hidden", []))}
 
     def cost(self, p: dict) -> tuple[Shape, int, int]:
         cin, size = p["cin"], p["size"]
