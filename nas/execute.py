@@ -32,7 +32,7 @@ class Step:
 
 def free_after_last_use(steps: Sequence[Any]) -> None:
     """Mark each tensor for release right after the last step that reads it."""
-    last: dict[str, int] = {}
+    last: dict[Any, int] = {}
     for i, step in enumerate(steps):
         for u in step.inputs:
             last[u] = i

@@ -11,6 +11,7 @@
 from __future__ import annotations
 
 import time
+from collections.abc import Hashable
 from pathlib import Path
 from typing import Any
 
@@ -23,9 +24,9 @@ from nas.builder import build_model
 
 def profiled_costs(arch: nx.DiGraph, weights: str | Path | None = None, repeats: int = 7,
                    quantile: float = 0.25, threads: int = 1, seed: int = 0,
-                   channels_last: bool = False) -> dict[str, float]:
-    """Seconds each vertex takes in this process (one thread), by vertex name, in the
-    memory layout the deployment will use."""
+                   channels_last: bool = False) -> dict[Hashable, float]:
+    """Seconds each vertex takes in this process (one thread), in the memory layout the
+    deployment will use."""
     torch.set_num_threads(threads)
     model = build_model(arch).eval()
     if weights is not None:
@@ -47,13 +48,13 @@ def profiled_costs(arch: nx.DiGraph, weights: str | Path | None = None, repeats:
         model(image)  # warm-up
         for _ in range(repeats):
             model(image, begin, end)
-    return {name: float(np.quantile(s, quantile)) for name, s in samples.items()}
+    return {v: float(np.quantile(samples[str(v)], quantile)) for v in arch}
 
 
-def predicted_costs(arch: nx.DiGraph, predictor: Any) -> dict[str, float]:
+def predicted_costs(arch: nx.DiGraph, predictor: Any) -> dict[Hashable, float]:
     """Seconds per vertex from hw/'s unit latency model (anything with `vertex_latencies`)."""
-    return {str(v): float(t) for v, t in predictor.vertex_latencies(arch).items()}
+    return {v: float(t) for v, t in predictor.vertex_latencies(arch).items()}
 
 
-def mac_costs(arch: nx.DiGraph, macs_per_s: float = 2e10, per_vertex_s: float = 5e-5) -> dict[str, float]:
-    return {str(v): d["macs"] / macs_per_s + per_vertex_s for v, d in arch.nodes(data=True)}
+def mac_costs(arch: nx.DiGraph, macs_per_s: float = 2e10, per_vertex_s: float = 5e-5) -> dict[Hashable, float]:
+    return {v: d["macs"] / macs_per_s + per_vertex_s for v, d in arch.nodes(data=True)}
