@@ -5,7 +5,6 @@ import pytest
 import torch
 from torch.utils.flop_counter import FlopCounterMode
 
-import nas.baselines  # noqa: F401
 from hw.measure import CLOCKS
 from hw.profile import instrument
 from nas.builder import build_model, count_parameters
