@@ -1,6 +1,7 @@
 """Thin Hydra entry point: compose the config, validate it, dispatch on `task`.
 
-The last stdout line is the task's result as one JSON object.
+The last stdout line is the task's result as one JSON object; a short human summary of
+it (`partition.summary`) goes to stderr just before.
 """
 from __future__ import annotations
 
@@ -11,6 +12,7 @@ import sys
 import hydra
 from omegaconf import DictConfig
 
+from partition.summary import print_summary
 from search.config import register_configs, validate
 
 register_configs()
@@ -29,6 +31,7 @@ def main(cfg: DictConfig) -> dict | None:
             raise
         print(f"error: {err}", file=sys.stderr)
         sys.exit(2)
+    print_summary(result)  # a few lines for a person, on stderr
     print(json.dumps(result, default=str))
     return result
 
