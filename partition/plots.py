@@ -3,10 +3,11 @@
 Plots draw what the analysis already computed (results are data): the width profile,
 an assignment, the survey's table; nothing is recomputed here.
 
-The DAG is drawn with a layered layout written here (no Graphviz: no system package to
-install): layer = depth, the order within a layer from barycentre sweeps (fewer
-crossings), and an edge that would pass through a vertex is curved (matplotlib's arc3)
-until it clears every vertex, so every edge stays visible.
+The DAG is drawn with a layered layout written here: layer = depth, the order within
+a layer from barycentre sweeps (fewer crossings), and an edge that would pass through a vertex is drawn as the lowest
+quadratic curve that clears every vertex (matplotlib's angle3 connection), so every
+edge stays visible. Graphviz `dot` would route long edges more tightly, but it is a
+system package; this keeps matplotlib and numpy the only needs.
 """
 from __future__ import annotations
 
@@ -31,7 +32,8 @@ from partition.summary import human_bytes  # noqa: E402
 FONT_PT = 8  # every label: readable at any graph size
 NODE_PT = 20  # vertex marker diameter: room for a 3-character label
 MAX_PLOT_IN = (36.0, 20.0)  # the drawing area's cap (a deep or wide graph shrinks to it)
-RADS = tuple(sign * 0.08 * k for k in range(1, 11) for sign in (1, -1))  # arc3 radii tried, smallest first
+BULGES = tuple(sign * 0.25 * k for k in range(1, 25) for sign in (1, -1))  # curve heights tried, data units
+SHIFTS = (0.0, -0.25, 0.25)  # control point shifts along the chord tried, in chord lengths
 CUT_COLOR = "tab:red"
 LEGEND_IN, TITLE_IN = 3.3, 0.6  # room right of the drawing for the legend, above it for the title
 Edge = tuple[Hashable, Hashable]
@@ -137,50 +139,66 @@ def layered_layout(arch: nx.DiGraph, depth: Mapping[Hashable, int], sweeps: int 
     return {v: (float(depth[v]), y[v]) for v in arch.nodes}
 
 
-def _control(a: np.ndarray, b: np.ndarray, rad: float) -> np.ndarray:
-    """The control point of matplotlib's arc3 curve from a to b (equal-aspect axes)."""
-    (dx, dy) = b - a
-    return (a + b) / 2 + rad * np.array([dy, -dx])
+def _controls(a: np.ndarray, b: np.ndarray) -> list[np.ndarray]:
+    """Candidate control points of a quadratic Bézier edge from a to b, lowest first: the
+    chord's midpoint (a straight line), then off the chord by each of `BULGES` (twice the
+    curve's height), at the middle or shifted along the chord (an asymmetric curve
+    leaves one end more steeply than it enters the other)."""
+    chord = b - a
+    normal = np.array([chord[1], -chord[0]]) / np.linalg.norm(chord)
+    mid = (a + b) / 2
+    return [mid, *(mid + shift * chord + 2 * h * normal for h in BULGES for shift in SHIFTS)]
 
 
-def _arc(a: np.ndarray, b: np.ndarray, rad: float) -> np.ndarray:
-    """Points of the arc3 curve, 8 per data unit of chord (and at least 16)."""
-    t = np.linspace(0.0, 1.0, max(16, int(8 * np.linalg.norm(b - a))))[:, None]
-    return (1 - t) ** 2 * a + 2 * t * (1 - t) * _control(a, b, rad) + t**2 * b
+def _curve(a: np.ndarray, b: np.ndarray, c: np.ndarray) -> np.ndarray:
+    """Points of the quadratic Bézier a → b with control c, 8 per data unit of its length."""
+    t = np.linspace(0.0, 1.0, max(16, int(8 * (np.linalg.norm(c - a) + np.linalg.norm(b - c)))))[:, None]
+    return (1 - t) ** 2 * a + 2 * t * (1 - t) * c + t**2 * b
 
 
-def route_edges(arch: nx.DiGraph, pos: Mapping[Hashable, tuple[float, float]], clearance: float) -> dict[Edge, float]:
-    """arc3 radius per edge: 0 when the straight line clears every other vertex by
-    `clearance`, else the smallest of `RADS` that does (the clearest if none does),
-    preferring one that leaves and enters its vertices at an angle no earlier edge uses."""
+def _angle(p: np.ndarray, q: np.ndarray) -> float:
+    return math.atan2(q[1] - p[1], q[0] - p[0])
+
+
+def route_edges(arch: nx.DiGraph, pos: Mapping[Hashable, tuple[float, float]], clearance: float) -> dict[Edge, np.ndarray]:
+    """Control point per edge: the first of `_controls` whose curve clears every other
+    vertex by `clearance` (else by 70 % of it, else the clearest), preferring a curve
+    that leaves and enters its vertices at an angle no earlier edge uses."""
     names = list(arch.nodes)
     points = np.array([pos[v] for v in names])
     index = {v: i for i, v in enumerate(names)}
     used: dict[Hashable, list[float]] = {v: [] for v in names}  # directions of the edges at a vertex
 
-    def angle(p: np.ndarray, q: np.ndarray) -> float:
-        return math.atan2(q[1] - p[1], q[0] - p[0])
-
-    def overlaps(v: Hashable, theta: float) -> bool:
+    def clash(v: Hashable, theta: float) -> bool:
         return any(abs((theta - t + math.pi) % (2 * math.pi) - math.pi) < 0.08 for t in used[v])
 
-    radii = {}
+    controls = {}
     for u, v in sorted(arch.edges, key=lambda e: (abs(pos[e[1]][0] - pos[e[0]][0]), _vertex_key(e[0]))):
         a, b = np.array(pos[u]), np.array(pos[v])
         others = np.delete(points, [index[u], index[v]], axis=0)
-        scored = []
-        for i, rad in enumerate((0.0, *RADS)):
-            curve = _arc(a, b, rad)
+        best: tuple = (math.inf,)
+        for i, c in enumerate(_controls(a, b)):
+            curve = _curve(a, b, c)
             near = others[np.all((others > curve.min(axis=0) - clearance) & (others < curve.max(axis=0) + clearance), axis=1)]
             gap = float(np.linalg.norm(curve[:, None] - near[None], axis=2).min()) if len(near) else math.inf
-            c = _control(a, b, rad)
-            clash = overlaps(u, angle(a, c)) or overlaps(v, angle(b, c))
-            scored.append(((0, 0.0) if gap >= clearance else (1, -gap), clash, i, rad, c))
-        *_, rad, c = min(scored)
-        used[u].append(angle(a, c))
-        used[v].append(angle(b, c))
-        radii[(u, v)] = rad
-    return radii
+            tier = 0 if gap >= clearance else 1 if gap >= 0.7 * clearance else 2  # clear, visible, hidden
+            clashes = clash(u, _angle(a, c)) or clash(v, _angle(b, c))
+            best = min(best, (tier, -gap if tier == 2 else 0.0, i + 4 * clashes, i, c), key=lambda s: s[:4])
+            if tier == 0 and not clashes:
+                break  # no later candidate scores better
+        c = best[-1]
+        used[u].append(_angle(a, c))
+        used[v].append(_angle(b, c))
+        controls[(u, v)] = c
+    return controls
+
+
+def _connection(a: Sequence[float], b: Sequence[float], c: np.ndarray) -> str:
+    """matplotlib's connection style for the quadratic Bézier a → b with control c."""
+    (dx, dy), (ex, ey) = np.subtract(b, a), c - np.asarray(a)
+    if abs(dx * ey - dy * ex) < 1e-9:  # on the chord
+        return "arc3,rad=0"
+    return f"angle3,angleA={math.degrees(_angle(np.asarray(a), c))},angleB={math.degrees(_angle(np.asarray(b), c))}"
 
 
 def _unit_colors(units: int) -> list:
@@ -211,8 +229,8 @@ def plot_partition(arch: nx.DiGraph, result: Analysis, depth: Mapping[Hashable, 
     xs, ys = zip(*pos.values())
     grid = np.array([max(xs) - min(xs) + 2, max(ys) - min(ys) + 2])  # data units, one margin each side
     scale = min(0.6, *(np.array(MAX_PLOT_IN) / grid))  # inches per data unit, the same on x and y
-    radii = route_edges(arch, pos, clearance=0.75 * NODE_PT / 72 / scale)
-    curves = np.vstack([_arc(np.array(pos[u]), np.array(pos[v]), radii[(u, v)]) for u, v in arch.edges] + [np.array([*pos.values()])])
+    controls = route_edges(arch, pos, clearance=0.75 * NODE_PT / 72 / scale)
+    curves = np.vstack([_curve(np.array(pos[u]), np.array(pos[v]), controls[(u, v)]) for u, v in arch.edges] + [np.array([*pos.values()])])
     low, high = curves.min(axis=0) - 0.7, curves.max(axis=0) + 0.7
     scale = min(scale, *(np.array(MAX_PLOT_IN) / (high - low)))
     used = sorted(set(assignment.values()))
@@ -232,7 +250,7 @@ def plot_partition(arch: nx.DiGraph, result: Analysis, depth: Mapping[Hashable, 
         crosses = assignment[u] != assignment[v]
         cut += crosses
         ax.add_patch(FancyArrowPatch(
-            pos[u], pos[v], arrowstyle="-|>", mutation_scale=9, connectionstyle=f"arc3,rad={radii[(u, v)]}",
+            pos[u], pos[v], arrowstyle="-|>", mutation_scale=9, connectionstyle=_connection(pos[u], pos[v], controls[(u, v)]),
             shrinkA=NODE_PT / 2, shrinkB=NODE_PT / 2 + 1, color=CUT_COLOR if crosses else "0.55",
             lw=1.3 if crosses else 0.8, zorder=2 if crosses else 1))
     names = list(arch.nodes)
