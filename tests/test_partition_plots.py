@@ -7,11 +7,11 @@ import numpy as np
 import pytest
 from matplotlib.patches import FancyArrowPatch, Rectangle
 
+from app.config import validate
 from nas.factory import create_architecture
 from partition import plots
 from partition.analyze import analyze, prepare
 from partition.survey import generator_kwargs, median_profiles, run_survey, survey_settings
-from search.config import validate
 from tests.conftest import compose_config
 
 
