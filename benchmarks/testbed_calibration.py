@@ -33,7 +33,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from hw.testbed import Testbed, calibrate  # noqa: E402
+from hw.testbed import Testbed, calibrate
 
 TOLERANCE = 0.15
 PAYLOAD = 1448 / 1514  # TCP payload per full Ethernet frame (MSS with timestamps)
@@ -119,7 +119,7 @@ def deploy_calibration(args) -> list[dict]:
                      "error": measured / cap - 1, "unit_model_ms": unit_model, "quota": bed["cpu_quota"],
                      "faithful": bed["faithful"], "slowdown_basis": bed["slowdown_basis"],
                      "slowdown_fallback": bed["slowdown_fallback"]})
-        print(f"{model:>10} {bed['cpu_quota']:>7.4f} {str(bed['faithful']):>8} {measured:>11.1f} {cap:>11.1f} "
+        print(f"{model:>10} {bed['cpu_quota']:>7.4f} {bed['faithful']!s:>8} {measured:>11.1f} {cap:>11.1f} "
               f"{measured / cap - 1:>+7.1%} {unit_model:>17.1f} {measured / unit_model - 1:>+7.1%}")
     print(f"    cap: {bed['slowdown_basis']}" + (f" (fallback: {bed['slowdown_fallback']}, no local profile)"
                                                  if bed["slowdown_fallback"] else ""))

@@ -37,17 +37,17 @@ from tqdm import tqdm
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from app.config import compose, validate  # noqa: E402
-from hw.analyze import latency_report  # noqa: E402
-from hw.runtime.emulate import emulation_for  # noqa: E402
-from hw.runtime.launch import launch_local  # noqa: E402
-from hw.runtime.plan import single_unit  # noqa: E402
-from hw.runtime.task import deploy_job, metis_assignment, vertex_costs  # noqa: E402
-from hw.runtime.weights import save_random_weights  # noqa: E402
-from hw.schedule import simulate  # noqa: E402
-from hw.target import target_from_config  # noqa: E402
-from nas.arch import save  # noqa: E402
-from nas.factory import create_architecture  # noqa: E402
+from app.config import compose, validate
+from hw.analyze import latency_report
+from hw.runtime.emulate import emulation_for
+from hw.runtime.launch import launch_local
+from hw.runtime.plan import single_unit
+from hw.runtime.task import deploy_job, metis_assignment, vertex_costs
+from hw.runtime.weights import save_random_weights
+from hw.schedule import simulate
+from hw.target import target_from_config
+from nas.arch import save
+from nas.factory import create_architecture
 
 RANDOM = ("dp", "er", "ba", "ws")
 CHAINS = ("cifarnet", "vgg11")

@@ -17,8 +17,16 @@ from pathlib import Path
 
 import pytest
 
-from hw import testbed as tb  # as a module: pytest would try to collect its Test* classes
-from hw.testbed import DelayLine, calibrate, cpu_quota_for, missing_requirements, require_host
+from hw import (
+    testbed as tb,  # as a module: pytest would try to collect its Test* classes
+)
+from hw.testbed import (
+    DelayLine,
+    calibrate,
+    cpu_quota_for,
+    missing_requirements,
+    require_host,
+)
 from hw.testbed.cgroups import CpuController, find_cpu_cgroup
 
 ROOT = str(Path(__file__).resolve().parents[1])

@@ -149,7 +149,7 @@ def wait_workers(name: str, workdir: Path, launcher: subprocess.Popen, limit_s: 
         logs = sorted(workdir.glob("deploy/logs/**/stdout.log"))
         if len(logs) == 2 and all("connected" in p.read_text() for p in logs):
             return [int(pid) for rank in (0, 1) for pid in subprocess.run(
-                ["ip", "netns", "pids", f"{name}-u{rank}"], capture_output=True, text=True).stdout.split()]
+                ["ip", "netns", "pids", f"{name}-u{rank}"], capture_output=True, text=True, check=True).stdout.split()]
         assert launcher.poll() is None, "the deploy ended early"
         time.sleep(0.2)
     raise AssertionError("the emulated workers never connected")

@@ -41,7 +41,11 @@ from pathlib import Path
 from typing import Any
 
 import torch
-from torch.distributed.elastic.multiprocessing import DefaultLogsSpecs, Std, start_processes
+from torch.distributed.elastic.multiprocessing import (
+    DefaultLogsSpecs,
+    Std,
+    start_processes,
+)
 
 from hw.testbed import Testbed
 
@@ -63,8 +67,8 @@ def free_port() -> int:
 def worker_env(rank: int, world_size: int, port: int, threads: int, testbed: Testbed | None = None) -> dict[str, str]:
     """What a worker's environment adds to this process's (start_processes inherits the rest)."""
     root = str(Path(__file__).resolve().parents[2])
-    network = dict(MASTER_ADDR=LOOPBACK, GLOO_SOCKET_IFNAME="lo") if testbed is None else dict(
-        MASTER_ADDR=testbed.address(0), GLOO_SOCKET_IFNAME=testbed.interface, **testbed.unit_env(rank))
+    network = {"MASTER_ADDR": LOOPBACK, "GLOO_SOCKET_IFNAME": "lo"} if testbed is None else {
+        "MASTER_ADDR": testbed.address(0), "GLOO_SOCKET_IFNAME": testbed.interface, **testbed.unit_env(rank)}
     return dict(
         **network, MASTER_PORT=str(port), RANK=str(rank), WORLD_SIZE=str(world_size),
         LOCAL_RANK=str(rank), LOCAL_WORLD_SIZE=str(world_size),

@@ -26,11 +26,11 @@ import json
 import os
 import sys
 import time
-from datetime import timedelta
-from pathlib import Path
 from collections.abc import Callable
 from concurrent.futures import Future
 from concurrent.futures import TimeoutError as FutureTimeout
+from datetime import timedelta
+from pathlib import Path
 from typing import Any
 
 import torch
