@@ -17,7 +17,7 @@ input image, gathers the logits and writes all results to the job's `result` pat
 TESTBED_DELAY_MS (set by the launcher on an emulated testbed without netem): every
 tensor this worker sends leaves that long after `isend` is called, through a
 `hw.testbed.DelayLine` (the link's one-way latency; the compute thread does not wait).
-TESTBED_CGROUP/TESTBED_CPU_QUOTA: the unit's CPU cap, engaged around each job's
+TESTBED_CAP_FD/_ON/_OFF: the unit's deferred CPU cap, engaged around each job's
 inferences only (`hw.testbed.UnitCap`); the ping-pong measures the link uncapped.
 """
 from __future__ import annotations
