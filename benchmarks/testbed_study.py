@@ -148,6 +148,7 @@ def summarize(rows: dict, units: list[int], testbeds: dict) -> dict:
 
 def plot(rows: dict, units: list[int], path: Path, title: str) -> None:
     import matplotlib
+    import matplotlib.ticker
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
@@ -161,6 +162,7 @@ def plot(rows: dict, units: list[int], path: Path, title: str) -> None:
         ax.plot(xs, [np.median([r["n"][n]["median_ms"] for r in members]) for n in xs], marker="o", label=label)
     ax.set(xscale="log", yscale="log", xlabel="emulated units", ylabel="median latency (ms)", title=title)
     ax.set_xticks(units, [str(n) for n in units])
+    ax.xaxis.set_minor_formatter(matplotlib.ticker.NullFormatter())
     ax.legend(fontsize=7, ncol=2)
     fig.tight_layout()
     fig.savefig(path, dpi=120)
