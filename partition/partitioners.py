@@ -19,10 +19,19 @@ and the analysis calls it once instead of once per ε.
   largest-first to the least-loaded of n−1 units; the last unit gathers the output and
   (our choice: it is the client holding the image) also runs the stem.
 - `kahypar`: KaHyPar (direct k-way, connectivity−1 objective, i.e. minimises Λ
-  itself) with the bundled preset `partition/presets/kahypar_km1_fast.ini`.
+  itself) with the bundled preset `partition/presets/kahypar_km1_fast.ini`. An
+  optional extra (`pip install '.[kahypar]'`).
+
+`best` (the default of `analysis.partitioners`) is not a partitioner but a choice,
+resolved when the config is validated (`resolve_partitioner`): kahypar when it is
+installed, else metis with a one-line warning. Why: benchmarks/bench_partitioners.py
+(numbers in partition/config.py).
 """
 from __future__ import annotations
 
+import importlib.util
+import logging
+from functools import cache
 from pathlib import Path
 from typing import Callable, Protocol
 
@@ -33,6 +42,8 @@ from nas.registry import Registry
 from partition.hypergraph import Hypergraph
 
 PRESETS = Path(__file__).resolve().parent / "presets"
+BEST = "best"
+log = logging.getLogger(__name__)
 
 
 class Partitioner(Protocol):
@@ -48,6 +59,23 @@ register_partitioner = PARTITIONERS.register
 def create_partitioner(name: str, **options) -> Partitioner:
     """The partitioner `name`; `options` are partitioner settings (unknown ones ignored)."""
     return PARTITIONERS.create(name, **options)
+
+
+def kahypar_available() -> bool:
+    return importlib.util.find_spec("kahypar") is not None
+
+
+@cache
+def _best_available() -> str:
+    if kahypar_available():
+        return "kahypar"
+    log.warning("analysis.partitioners: best = metis (kahypar is not installed: pip install '.[kahypar]')")
+    return "metis"
+
+
+def resolve_partitioner(name: str) -> str:
+    """`name`, or for `best` the best installed partitioner: kahypar, else metis (warned once)."""
+    return _best_available() if name == BEST else name
 
 
 def _solver_weights(hg: Hypergraph) -> np.ndarray:
