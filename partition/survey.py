@@ -18,9 +18,11 @@ at the same vertex and unit count (`comm_fb`, `latency_fb`), as the paper plots 
 Writes `survey.csv` (one row per architecture × unit count), `survey_summary.csv`
 (quartiles per generator, pooled), `survey_cells.csv` (medians per generator, vertex
 and unit count), box plots (`survey_cs.png`, `survey_comm.png`, `survey_comm_fb.png`,
-`survey_latency_fb.png`, `survey_speedup.png`) and the latency of the median DP and FB
-architectures on 1..max(units) units (`survey_latency_units.csv` / `.png`); prints the
-per-cell medians and DP's predicted speed-up over FB, and returns them.
+`survey_latency_fb.png`, `survey_speedup.png`), the latency of the median DP and FB
+architectures on 1..max(units) units (`survey_latency_units.csv` / `.png`) and the
+width-vs-depth panels of each generator's median-depth sample and the chain baselines
+(`survey_width_depth.png`, the paper's Fig. 10); prints the per-cell medians and DP's
+predicted speed-up over FB, and returns them.
 """
 from __future__ import annotations
 
@@ -31,7 +33,7 @@ import os
 import time
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any, Iterator, Mapping
 
 import networkx as nx
 import pandas as pd
@@ -48,6 +50,7 @@ CELL_METRICS = {"cs": "median CS", "comm_fb": "median communication Λ / FB's me
 REFERENCE = "fb"  # what communication and latency are normalised to
 PAPER_GENERATORS = ("er", "ba", "ws", "dp")
 PAPER_DP_SPEEDUP = "6–7×"  # DP over FB, the paper's Fig. 9
+BASELINE_NAMES = {"cifarnet": "CifarNet", "vgg11": "VGG-11", "resnet50": "ResNet-50"}  # Fig. 10's chains
 
 
 @dataclass
@@ -233,6 +236,23 @@ def latency_curves(settings: SurveySettings, frame: pd.DataFrame, units: list[in
     return pd.DataFrame(rows)
 
 
+def median_profiles(frame: pd.DataFrame, settings: SurveySettings,
+                    baselines: Mapping[str, str] = BASELINE_NAMES) -> dict[str, dict[int, int]]:
+    """Width profiles for the paper's Fig. 10: per generator, the sample of median depth at
+    the largest vertex count; then the chain baselines."""
+    from nas.factory import create_architecture
+
+    nodes = int(frame.nodes.max())
+    picked = {}
+    samples = frame[frame.nodes == nodes].drop_duplicates(["generator", "seed"]).sort_values(["depth", "seed"])
+    for generator in settings.generators:
+        seeds = samples.seed[samples.generator == generator]
+        seed = int(seeds.iloc[(len(seeds) - 1) // 2])
+        picked[f"{generator.upper()} (|V| {nodes}, seed {seed})"] = build_architecture(settings, generator, nodes, seed)
+    picked.update({label: create_architecture(name, 0) for name, label in baselines.items()})  # own input size
+    return {label: prepare(arch).paths.width_profile() for label, arch in picked.items()}
+
+
 def summarize(frame: pd.DataFrame, generators: list[str]) -> pd.DataFrame:
     """Median and quartiles of each metric per generator (pooled over vertex and unit counts)."""
     grouped = frame.groupby("generator")
@@ -311,7 +331,7 @@ def survey_task(cfg: Any, out_dir: Path) -> dict:
     print("ranking by median CS, pooled (best first):", " < ".join(g.upper() for g in ranking))
     curves = latency_curves(settings, frame, list(range(1, max(settings.units) + 1)))
     curves.to_csv(out_dir / "survey_latency_units.csv", index=False)
-    from partition.plots import plot_latency_units, plot_survey_metric
+    from partition.plots import plot_latency_units, plot_survey_metric, plot_width_depth_panels
 
     records = frame.to_dict("records")
     metrics = [("cs", "survey_cs.png", "concurrency score CS (lower is better)", True),
@@ -321,6 +341,8 @@ def survey_task(cfg: Any, out_dir: Path) -> dict:
                ("speedup_bound", "survey_speedup.png", "ideal speed-up bound", False)]
     plots = [plot_survey_metric(records, m, out_dir / name, label, generators, log=log)
              for m, name, label, log in metrics if m in frame]
+    plots.append(plot_width_depth_panels(median_profiles(frame, settings), out_dir / "survey_width_depth.png",
+                                         "width vs depth: each generator's sample of median depth, and the chain baselines"))
     if len(curves):
         plots.append(plot_latency_units(curves.to_dict("records"), out_dir / "survey_latency_units.png",
                                         f"predicted latency on {cfg.hw.name}: median architectures"))
