@@ -336,8 +336,8 @@ def survey_task(cfg: Any, out_dir: Path) -> dict:
     records = frame.to_dict("records")
     metrics = [("cs", "survey_cs.png", "concurrency score CS (lower is better)", True),
                ("comm_norm", "survey_comm.png", "communication Λ′ = Λ / (U_c·n)", True),
-               ("comm_fb", "survey_comm_fb.png", "communication Λ / FB's median (Fig. 8)", True),
-               ("latency_fb", "survey_latency_fb.png", f"predicted latency on {cfg.hw.name} / FB's median (Fig. 9)", True),
+               ("comm_fb", "survey_comm_fb.png", "Λ / FB's median (Fig. 8)", True),
+               ("latency_fb", "survey_latency_fb.png", f"latency on {cfg.hw.name} / FB's", True),
                ("speedup_bound", "survey_speedup.png", "ideal speed-up bound", False)]
     plots = [plot_survey_metric(records, m, out_dir / name, label, generators, log=log)
              for m, name, label, log in metrics if m in frame]
