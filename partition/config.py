@@ -15,9 +15,10 @@ from nas.checks import require, require_one_of
 # Balance bounds ε of the analysis (W_p ≤ ε·W_avg): one option per ε and partitioner.
 FULL_EPSILONS = [1.03, 1.1, 1.2, 1.3, 1.5, 2.0]
 # The survey's trimmed sweep. benchmarks/bench_partitioners.py (10 architectures × ER BA
-# WS DP FB × |V| 40, 80 × 4-10 units, METIS): half the METIS calls (17.8 vs 38.5 ms per
-# architecture and unit count, load 8-9 on 2 cores) for a CS higher by 1.0 % on average
-# (never lower; higher in 35 % of cases). `analysis.survey.epsilons=null`: the full sweep.
+# WS DP FB × |V| 40, 80 × 4-10 units, METIS): half the METIS calls (12.5 vs 28.2 ms per
+# architecture and unit count, load ~10 on 2 cores) for a CS higher by 1.0 % on average
+# (0.6-1.3 % per generator; never lower, higher in 35 % of cases).
+# `analysis.survey.epsilons=null`: the full sweep.
 TRIMMED_EPSILONS = [1.1, 1.3, 2.0]
 
 
@@ -36,7 +37,7 @@ class SurveyConfig:
     params: dict[str, Any] = field(default_factory=dict)
     # The survey's own partitioners and ε sweep (analysis.partitioners / epsilons are for
     # task=analyze and the search). METIS: 40 000 analyses in the default survey, and
-    # KaHyPar's better partitions cost 4.3x the time (see AnalysisConfig.partitioners).
+    # KaHyPar's better partitions cost 4.5x the time (see AnalysisConfig.partitioners).
     partitioners: list[str] = field(default_factory=lambda: ["metis"])
     # TRIMMED_EPSILONS (why: above); null = analysis.epsilons. With the latency scheduling
     # per sample, it keeps the default survey near its former wall time.
@@ -64,8 +65,8 @@ class AnalysisConfig:
     # kahypar when installed, else metis (one warning), resolved here on validation.
     # Why KaHyPar (benchmarks/bench_partitioners.py, same 400 cases as below, full ε
     # sweep): 12 % less communication in total than METIS (median per case −11 %), a
-    # lower CS in 89 % of cases (mean −5.5 %), at 165 vs 38 ms per architecture and unit
-    # count (load 8-9) — nothing next to a trial's training. The paper's heuristic is
+    # lower CS in 89 % of cases (mean −5.5 %), at 128 vs 28 ms per architecture and unit
+    # count (load ~10) — nothing next to a trial's training. The paper's heuristic is
     # no contender: no balance bound (median δw 5.9, everything on one unit for ER).
     partitioners: list[str] = field(default_factory=lambda: ["best"])
     # Balance bounds ε (W_p ≤ ε·W_avg), one option per ε and partitioner (the best is
