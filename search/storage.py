@@ -15,6 +15,7 @@ from typing import Any, Callable
 import optuna
 
 from search.heartbeat import HeartbeatJournalStorage, StaleTrialHandler
+from search.journal import repair_tail
 
 RDB_SCHEMES = ("sqlite", "postgresql", "mysql")
 URL_HINT = "use sqlite:///optuna.db, a path ending in .journal, or postgresql://user:pass@host/db"
@@ -72,6 +73,7 @@ def create_storage(url: str, heartbeat_interval: int | None = 30, max_retry: int
         path = journal_path(url)
         try:
             path.parent.mkdir(parents=True, exist_ok=True)
+            repair_tail(path)
             backend = JournalFileBackend(str(path))
         except OSError as err:
             raise ValueError(f"cannot open search.storage {url!r}: {err.strerror or err}; "
