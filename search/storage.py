@@ -57,6 +57,14 @@ def storage_exists(url: str) -> bool:
     return True
 
 
+def open_existing(url: str) -> optuna.storages.BaseStorage:
+    """The storage of a read-only task (report, sync): a mistyped path is an error, never a new file."""
+    check_url(url)
+    if not storage_exists(url):
+        raise FileNotFoundError(f"search.storage {url} does not exist; point search.storage at the search's storage")
+    return create_storage(url, heartbeat_interval=None)
+
+
 def create_storage(url: str, heartbeat_interval: int | None = 30, max_retry: int = 2,
                    on_stale: Callable[[optuna.Study, Any], None] | None = None) -> optuna.storages.BaseStorage:
     """Open (creating if needed) the storage at `url`; one-line ValueError when it cannot.
