@@ -167,15 +167,16 @@ def architecture_from_config(cfg: Any):
     """The architecture a composed config describes: `arch` file, or a sampled one."""
     from nas.arch import annotate, load
     from nas.factory import create_architecture
+    from nas.limits import check_memory
 
     if cfg.arch:
         arch = load(cfg.arch, input_size=cfg.input_size, num_classes=cfg.num_classes,
                     staging=cfg.staging.name, staging_params=cfg.staging.params())
         arch.graph.update(input_size=cfg.input_size, num_classes=cfg.num_classes, in_channels=cfg.in_channels)
-        return annotate(arch)
+        return check_memory(annotate(arch), cfg)
     gen = cfg.generator
-    return create_architecture(
+    return check_memory(create_architecture(
         gen.name, cfg.nodes, cfg.seed, params=gen.params(), staging=cfg.staging.name,
         staging_params=cfg.staging.params(), input_size=cfg.input_size,
         num_classes=cfg.num_classes, in_channels=cfg.in_channels, orientation=gen.orientation, aggregation=gen.aggregation,
-    )
+    ), cfg)

@@ -8,6 +8,7 @@ import networkx as nx
 from nas.arch import AGGREGATIONS, annotate
 from nas.dag import to_dag
 from nas.generators import GENERATORS, create_generator
+from nas.limits import check_vertex_count
 from nas.registry import Registry
 from nas.staging import apply_staging
 
@@ -47,6 +48,7 @@ def create_architecture(
     generator: str, nodes: int, seed: int = 0, params: dict[str, Any] | None = None, **kwargs: Any
 ) -> nx.DiGraph:
     """Any entry of the `generator` config group: a random-graph generator or a baseline."""
+    check_vertex_count(nodes)
     if generator in GENERATORS:
         return random_architecture(generator, nodes, seed, params, **kwargs)
     import nas.baselines  # noqa: F401  (registers the baselines)
