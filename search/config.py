@@ -15,6 +15,7 @@ from omegaconf import MISSING, DictConfig, OmegaConf
 from omegaconf.errors import OmegaConfBaseException
 
 import nas.config
+from search.strict import check_strict
 
 
 def _require(condition: bool, message: str) -> None:
@@ -158,7 +159,7 @@ def register_configs() -> None:
 def validate(cfg: DictConfig) -> Config:
     """Composed config → dataclass objects; raises ValueError with a one-line message."""
     try:
-        return OmegaConf.to_object(cfg)
+        return check_strict(OmegaConf.to_object(cfg))
     except OmegaConfBaseException as err:  # e.g. an interpolation into a key set to null
         first = str(err).strip().splitlines()[0] if str(err).strip() else type(err).__name__
         key = getattr(err, "full_key", None)
