@@ -6,12 +6,12 @@ one torch thread per worker, against one worker with one thread; all variants of
 architecture are timed interleaved in the same two processes, so a burst of load from
 other jobs hits them alike. Two placements per architecture:
 - `metis`: the concurrency analysis' best (lowest-CS) option (partition/);
-- `heft`: latency-aware list scheduling (hw/runtime/schedule.py).
-Both run in the simulated schedule's order. Two predicted speed-ups: `hw` = hw/'s unit
-latency model (the `task=profile hw=local` predictor; its FLOPs stand-in if none is
-saved) and list scheduler; `plan` = the runtime's schedule model with the placement
-costs (`--costs`: a per-vertex profile timed here, or hw/'s model). Both use one link
-model: its per-message latency is fitted first on separate calibration architectures
+- `heft`: latency-aware list scheduling (hw/schedule.py).
+Both run in the simulated schedule's order. Two predicted speed-ups, both hw/'s one list
+scheduler (`hw.analyze.latency_report`) with two cost sources: `hw` = hw/'s unit latency
+model (the `task=profile hw=local` predictor; its FLOPs stand-in if none is saved);
+`plan` = the placement costs (`--costs`: a per-vertex profile timed here, or hw/'s
+model). Both use one link model: its per-message latency is fitted first on separate calibration architectures
 (see `calibrate_link`; `--no-calibrate`: the ping-pong of the run), because a message
 that lands while both cores compute costs far more than an idle ping-pong shows.
 
@@ -38,12 +38,12 @@ from scipy.stats import spearmanr
 from tqdm import tqdm
 
 import nas.baselines  # noqa: F401
-from hw.runtime.costs import predicted_costs, profiled_costs
+from hw.analyze import latency_report
 from hw.runtime.launch import launch_local
 from hw.runtime.plan import single_unit
-from hw.runtime.predict import hw_prediction, planned
-from hw.runtime.schedule import Link, fit_link, heft_assignment, simulate
-from hw.runtime.task import link_job, metis_assignment
+from hw.runtime.task import link_job, metis_assignment, vertex_costs
+from hw.schedule import heft_assignment, simulate
+from hw.target import Link, Target, fit_link
 from hw.runtime.weights import save_random_weights
 from nas.arch import save
 from nas.factory import create_architecture
@@ -77,19 +77,25 @@ def hw_local_config(predictor_dir: str):
     return validate(compose("hw=local", f"hw.predictor={predictor_dir}", "hw.on_missing_predictor=flops")).hw
 
 
+def predict(row: dict, key: str, units: int, link: Link, latency: dict | None = None, single_s: float | None = None):
+    """hw/'s list schedule of one placement: the plan's costs, or another unit model's."""
+    return latency_report(row["arch"], row["placements"][key], Target("local", units, 2**40, link),
+                          row["costs"] if latency is None else latency, single_s)
+
+
 def prepare(archs, args, backend, link: Link, workdir: Path) -> tuple[dict, list]:
     """Save each architecture and weights, place it (METIS best-CS option, HEFT), order it."""
     rows, jobs = {}, []
     for name, arch in tqdm(archs, desc="prepare"):
         arch_path = save(arch, workdir / f"{name}.json")
         weights = save_random_weights(arch, workdir / f"{name}.pt", seed=0)
-        costs = (predicted_costs(arch, backend) if args.costs == "predictor"
-                 else profiled_costs(arch, weights, channels_last=args.memory_format == "channels_last"))
+        costs = vertex_costs(arch, args.costs, weights, args.hw_cfg, args.memory_format == "channels_last")
         metis, info = metis_assignment(arch, args.units)
-        placements = {"metis": metis, "heft": heft_assignment(arch, costs, args.units, link)}
+        target = Target("local", args.units, 2**40, link)
+        placements = {"metis": metis, "heft": heft_assignment(arch, costs, target)}
         variants = {"single": single_unit(arch)}
         for key, assignment in placements.items():
-            variants[key] = {"assignment": assignment, "order": simulate(arch, assignment, costs, args.units, link).order}
+            variants[key] = {"assignment": assignment, "order": simulate(arch, assignment, costs, target).order}
         rows[name] = {"arch": arch, "costs": costs, "cs": info["cs"], "bound": info["speedup_bound"], "placements": placements,
                       "generator": arch.graph["generator"], "vertices": arch.number_of_nodes() - 2}
         jobs.append({"name": name, "arch": str(arch_path), "weights": str(weights), "batch": 1, "input_seed": 0,
@@ -121,8 +127,7 @@ def calibrate_link(args, backend, workdir: Path, spec: dict) -> tuple[Link, dict
 
     def error(latency_s: float) -> float:
         link = Link(latency_s, ping_pong.bandwidth_bytes_s)
-        return sum((np.log(measured) - np.log(planned(row["arch"], row["placements"][key], args.units,
-                                                           row["costs"], link, "")["speedup"])) ** 2
+        return sum((np.log(measured) - np.log(predict(row, key, args.units, link).speedup)) ** 2
                    for row, key, measured in runs)
 
     grid = np.geomspace(2e-5, 5e-3, 25)
@@ -163,7 +168,7 @@ def main() -> None:
     load_before = os.getloadavg()
     started = time.time()
     workdir = Path(args.workdir or tempfile.mkdtemp(prefix="bench-distributed-"))
-    hw_cfg = hw_local_config(args.predictor)
+    hw_cfg = args.hw_cfg = hw_local_config(args.predictor)
     from hw.backends import create_backend
 
     backend = create_backend(hw_cfg)
@@ -195,10 +200,10 @@ def main() -> None:
         line = f"{name:<12} {row['vertices']:>3} {row['cs']:>6.2f} {row['bound']:>5.2f} {entry['single_ms']:>9.1f}"
         for key in PLACEMENTS:
             times = np.array(job["latency_ms"][key])
-            plan = planned(row["arch"], row["placements"][key], args.units, row["costs"], link, args.costs)
-            hw = hw_prediction(row["arch"], row["placements"][key], args.units, hw_cfg, link, backend)
-            entry[key] = {"hw": hw["predicted_speedup"], "plan": plan["speedup"],
-                          "hw_single_ms": hw["predicted_latency_ms"], "hw_distributed_ms": hw["predicted_distributed_ms"],
+            plan = predict(row, key, args.units, link)
+            hw = predict(row, key, args.units, link, backend.vertex_latencies(row["arch"]), backend.predict(row["arch"]))
+            entry[key] = {"hw": hw.speedup, "plan": plan.speedup,
+                          "hw_single_ms": hw.single_s * 1e3, "hw_distributed_ms": hw.distributed_s * 1e3,
                           "median": float(np.median(single) / np.median(times)), "min": float(single.min() / times.min()),
                           "messages": job["messages"][key], "distributed_ms": float(np.median(times)),
                           # compute time summed over the units / one unit's: > 1 means the
@@ -211,9 +216,9 @@ def main() -> None:
 
     summary = {"archs": len(results), "units": args.units, "size": args.size, "nodes": args.nodes, "costs": args.costs,
                "hw_latency_model": backend.describe(), "calibration": calibration,
-               "ping_pong": {"latency_ms": ping_pong.latency_s * 1e3, "bandwidth_mbps": ping_pong.bandwidth_bytes_s * 8 / 1e6},
+               "ping_pong": ping_pong.to_json(),
                "repeats": args.repeats, "nice": args.nice, "pin": args.pin, "compute_policy": args.compute_policy, "memory_format": args.memory_format,
-               "link": {"latency_ms": link.latency_s * 1e3, "bandwidth_mbps": link.bandwidth_bytes_s * 8 / 1e6},
+               "link": link.to_json(),
                "load_before": load_before, "load_after": load_after, "wall_s": time.time() - started}
     cs = [r["cs"] for r in results]
     bound = [r["bound"] for r in results]  # min(n, FLOPs / critical-path FLOPs): the ideal speed-up

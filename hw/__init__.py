@@ -1,14 +1,16 @@
 """Hardware targets and latency prediction (SPEC §3).
 
 - `config`: the `hw` config group schema (units, compute, memory, link, profile settings);
-- `target`: a target's units and links; `backends`: device kinds (`local` measured,
+- `target`: a target's units, memory and link (`Link`: seconds, bytes/s); `backends`: device kinds (`local` measured,
   `scaled` remote devices) in a registry, each profiling and/or predicting a unit;
 - `ops`: an architecture as the modules the builder executes, with nn-Meter features;
 - `measure` / `profile` / `sampling`: robust timing, `task=profile` (ops timed inside
   sampled architectures, adaptive re-sampling, executor-overhead calibration);
 - `predictor`: one regressor per op kind + overheads, saved as JSON + allow-listed skops;
-- `schedule`: list-scheduling of the DAG on a target's units (distributed latency);
+- `schedule`: THE list scheduler (distributed latency, HEFT placement, the start order
+  the deployed workers follow) and its one input/output rule;
 - `memory`: weights + peak activations per unit, and the Optuna constraint value;
-- `analyze`: the latency report `task=analyze` adds; `task`: `task=profile`;
+- `analyze`: the latency report (`LatencyReport`) of task=analyze, the search and
+  task=deploy; `task`: `task=profile`;
 - `runtime/`: real distributed execution (`task=deploy`).
 """

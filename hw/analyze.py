@@ -1,74 +1,75 @@
-"""Latency figures of one architecture on a target, for `task=analyze` and the search."""
+"""Latency figures of one architecture on a target: task=analyze, the search and task=deploy."""
 from __future__ import annotations
 
-import json
-from pathlib import Path
-from typing import Any, Mapping
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
 
 import networkx as nx
 
-from hw.memory import unit_memory
-from hw.schedule import simulate
+from hw.memory import memory_constraint, unit_memory
+from hw.schedule import Vertex, root_first, simulate
 from hw.target import Target, target_from_config
 
 
-def latency_report(arch: nx.DiGraph, assignment: Mapping[Any, int], target: Target, predictor: Any,
-                   order: str = "ready") -> dict:
-    """Predicted single-unit and distributed latency, speed-up and memory per unit.
+@dataclass(frozen=True)
+class LatencyReport:
+    """Predicted single-unit and distributed latency (seconds), messages and memory per unit."""
 
-    `predictor` is any unit latency model (`hw.backends`): it gives each vertex's
-    seconds on one unit; the distributed latency is the list schedule of the DAG under
-    `assignment` (vertex → unit) on `target`.
+    target: str
+    units: int
+    units_used: int
+    single_s: float
+    distributed_s: float
+    communication_bytes: float
+    transfers: int
+    memory_per_unit: dict[int, float]  # bytes
+    memory_available: float  # bytes per unit
+
+    @property
+    def speedup(self) -> float | None:
+        return self.single_s / self.distributed_s if self.distributed_s > 0 else None
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "target": self.target, "units": self.units, "units_used": self.units_used,
+            "predicted_latency_ms": round(self.single_s * 1e3, 4),
+            "predicted_distributed_ms": round(self.distributed_s * 1e3, 4),
+            "predicted_speedup": None if self.speedup is None else round(self.speedup, 4),
+            "communication_bytes": self.communication_bytes, "transfers": self.transfers,
+            "memory_per_unit_mb": {u: round(b / 2**20, 3) for u, b in self.memory_per_unit.items()},
+            "memory_available_mb": round(self.memory_available / 2**20, 1),
+            "memory_constraint": round(memory_constraint(self.memory_per_unit, self.memory_available), 6),
+        }
+
+
+def latency_report(arch: nx.DiGraph, assignment: Mapping[Vertex, int], target: Target,
+                   latency: Mapping[Vertex, float], single_s: float | None = None,
+                   order: str = "ready") -> LatencyReport:
+    """The list schedule (`hw.schedule`) of `assignment` (vertex → unit) on `target`.
+
+    `latency`: each vertex's seconds on one unit; `single_s`: the whole model's on one
+    unit (default: their sum) — its excess over the sum is the model call's own
+    overhead, paid once, so it is added to the distributed figure too. Units are
+    renumbered stem-first (`root_first`), as task=deploy runs a partition.
     """
-    latency = predictor.vertex_latencies(arch)
-    single = predictor.predict(arch)
-    schedule = simulate(arch, assignment, latency, target, order)
-    per_call = single - sum(latency.values())  # the model call's own overhead, paid once
-    distributed = schedule.makespan + per_call
-    memory = unit_memory(arch, schedule.unit, target.units)
-    worst = max(r["total"] for r in memory.values())
-    return {
-        "target": target.name,
-        "units": target.units,
-        "units_used": len(set(schedule.unit.values())),
-        "predicted_latency_ms": round(single * 1e3, 4),
-        "predicted_distributed_ms": round(distributed * 1e3, 4),
-        "predicted_speedup": round(single / distributed, 4) if distributed > 0 else None,
-        "communication_bytes": schedule.communication_bytes(),
-        "transfers": len(schedule.transfers),
-        "memory_per_unit_mb": {int(u): round(r["total"] / 2**20, 3) for u, r in memory.items()},
-        "memory_available_mb": round(target.memory_bytes / 2**20, 1),
-        "memory_constraint": round(worst / target.memory_bytes - 1.0, 6),
-    }
+    total = float(sum(latency.values()))
+    single = total if single_s is None else single_s
+    schedule = simulate(arch, root_first(assignment), latency, target, order)
+    memory = unit_memory(arch, assignment, target.units)
+    return LatencyReport(target.name, target.units, len(set(schedule.unit.values())), single,
+                         schedule.makespan + (single - total), schedule.communication_bytes(),
+                         len(schedule.transfers), {int(u): r["total"] for u, r in memory.items()},
+                         target.memory_bytes)
 
 
-def single_unit_assignment(arch: nx.DiGraph) -> dict[Any, int]:
-    return {v: 0 for v in arch}
-
-
-def assignment_from_file(path: str | Path, arch: nx.DiGraph) -> dict[Any, int]:
-    """The best option's vertex → unit from `partition/`'s partition.json (keys are strings)."""
-    by_name = {str(v): v for v in arch}
-    data = json.loads(Path(path).read_text())
-    return {by_name[name]: int(unit) for name, unit in data["assignment"].items() if name in by_name}
-
-
-def hardware_report(cfg: Any, arch: nx.DiGraph, assignment: Mapping[Any, int] | None = None) -> dict:
-    """`latency_report` for the configured target; without an assignment, one unit."""
+def analyze_summary(cfg: Any, arch: nx.DiGraph, assignment: Mapping[Vertex, int] | None) -> dict:
+    """What `task=analyze` adds for the configured target (without an assignment: one unit):
+    the three predicted figures, the rest of the report under `hw`."""
     from hw.backends import create_backend
 
-    target = target_from_config(cfg.hw)
     backend = create_backend(cfg.hw)
-    report = latency_report(arch, assignment or single_unit_assignment(arch), target, backend,
-                            cfg.hw.schedule_order)
-    report["latency_model"] = backend.describe()
-    return report
-
-
-ANALYZE_KEYS = ("predicted_latency_ms", "predicted_distributed_ms", "predicted_speedup")
-
-
-def analyze_summary(cfg: Any, arch: nx.DiGraph, assignment: Mapping[Any, int] | None) -> dict:
-    """What `task=analyze` adds: the three predicted figures, the rest under `hw`."""
-    report = hardware_report(cfg, arch, assignment)
+    report = latency_report(arch, assignment or {v: 0 for v in arch}, target_from_config(cfg.hw),
+                            backend.vertex_latencies(arch), backend.predict(arch), cfg.hw.schedule_order)
+    report = {**report.to_json(), "latency_model": backend.describe()}
     return {**{k: report.pop(k) for k in ANALYZE_KEYS}, "hw": report}

@@ -1,9 +1,11 @@
 """Dataclass schemas of the `hw` config group (a hardware target and its latency model).
 
 A target is `units` identical units (compute model + memory) joined by identical
-links (bandwidth, latency). `compute.backend` names the device kind in
+links (bandwidth, latency); `task=analyze` partitions on `hw.units` units and
+`task=deploy` runs that many workers. `compute.backend` names the device kind in
 `hw.backends.BACKENDS`: `local` measures this machine, `scaled` predicts a device we
-cannot reach by scaling the local profile with a documented factor.
+cannot reach by scaling the local profile with a documented factor. The defaults are
+the `local` target (this machine, `conf/hw/local.yaml`); other targets set what differs.
 """
 from __future__ import annotations
 
@@ -12,10 +14,8 @@ from typing import Optional
 
 from hydra.core.config_store import ConfigStore
 
-
-def _require(condition: bool, message: str) -> None:
-    if not condition:
-        raise ValueError(message)
+from hw.schedule import ORDERS
+from nas.checks import require, require_one_of
 
 
 @dataclass
@@ -37,15 +37,15 @@ class ProfileConfig:
     references: list[str] = field(default_factory=lambda: ["alexnet", "resnet50", "mobilenet_v2"])
 
     def __post_init__(self) -> None:
-        _require(self.budget_s > 0 and self.quick_budget_s > 0, "hw.profile budgets must be > 0 seconds")
-        _require(self.rounds >= self.min_rounds >= 1, f"need hw.profile.rounds >= min_rounds >= 1, got {self.rounds}, {self.min_rounds}")
-        _require(0.0 <= self.quantile <= 0.5, f"hw.profile.quantile must be in [0, 0.5], got {self.quantile}")
-        _require(self.clock in ("thread", "wall"), f"hw.profile.clock must be thread or wall, got {self.clock!r}")
-        _require(self.threads >= 1, f"hw.profile.threads must be >= 1, got {self.threads}")
-        _require(self.pool_architectures >= 1, f"hw.profile.pool_architectures must be >= 1, got {self.pool_architectures}")
-        _require(self.calibration_architectures >= 4, f"hw.profile.calibration_architectures must be >= 4, got {self.calibration_architectures}")
-        _require(self.adaptive_iterations >= 0, f"hw.profile.adaptive_iterations must be >= 0, got {self.adaptive_iterations}")
-        _require(self.error_threshold > 0, f"hw.profile.error_threshold must be > 0, got {self.error_threshold}")
+        require(self.budget_s > 0 and self.quick_budget_s > 0, "hw.profile budgets must be > 0 seconds")
+        require(self.rounds >= self.min_rounds >= 1, f"need hw.profile.rounds >= min_rounds >= 1, got {self.rounds}, {self.min_rounds}")
+        require(0.0 <= self.quantile <= 0.5, f"hw.profile.quantile must be in [0, 0.5], got {self.quantile}")
+        require_one_of("hw.profile.clock", self.clock, ("thread", "wall"))
+        require(self.threads >= 1, f"hw.profile.threads must be >= 1, got {self.threads}")
+        require(self.pool_architectures >= 1, f"hw.profile.pool_architectures must be >= 1, got {self.pool_architectures}")
+        require(self.calibration_architectures >= 4, f"hw.profile.calibration_architectures must be >= 4, got {self.calibration_architectures}")
+        require(self.adaptive_iterations >= 0, f"hw.profile.adaptive_iterations must be >= 0, got {self.adaptive_iterations}")
+        require(self.error_threshold > 0, f"hw.profile.error_threshold must be > 0, got {self.error_threshold}")
 
 
 @dataclass
@@ -59,38 +59,41 @@ class ComputeConfig:
     slowdown: float = 1.0
     reference_model: Optional[str] = None  # torchvision model timed by task=profile
     reference_latency_ms: Optional[float] = None  # published latency of it on the device
-    source: str = ""  # where the numbers come from
+    source: str = "measured by task=profile (batch 1, 1 intra-op thread, thread CPU time, interleaved rounds)"
 
     def __post_init__(self) -> None:
         from hw.backends import BACKENDS
 
-        _require(self.backend in BACKENDS, f"hw.compute.backend must be one of {', '.join(BACKENDS.names())}, got {self.backend!r}")
-        _require(self.slowdown > 0, f"hw.compute.slowdown must be > 0, got {self.slowdown}")
-        _require((self.reference_model is None) == (self.reference_latency_ms is None),
-                 "hw.compute.reference_model and reference_latency_ms go together (set both or neither)")
-        _require(self.reference_latency_ms is None or self.reference_latency_ms > 0,
-                 f"hw.compute.reference_latency_ms must be > 0, got {self.reference_latency_ms}")
+        require_one_of("hw.compute.backend", self.backend, BACKENDS.names())
+        require(self.slowdown > 0, f"hw.compute.slowdown must be > 0, got {self.slowdown}")
+        require((self.reference_model is None) == (self.reference_latency_ms is None),
+                "hw.compute.reference_model and reference_latency_ms go together (set both or neither)")
+        require(self.reference_latency_ms is None or self.reference_latency_ms > 0,
+                f"hw.compute.reference_latency_ms must be > 0, got {self.reference_latency_ms}")
 
 
 @dataclass
 class LinkConfig:
     """Every pair of units is joined by one such link."""
 
-    bandwidth_mbps: float = 1000.0  # megabits per second
-    latency_ms: float = 0.1  # one-way latency per message
+    # local: loopback TCP between worker processes, assumed. An idle ping-pong shows
+    # ~0.03-0.1 ms (task=deploy reports it as ping_pong_link), but a message landing
+    # while both cores compute costs more: benchmarks/bench_distributed.py fits it.
+    bandwidth_mbps: float = 10000.0  # megabits per second
+    latency_ms: float = 0.05  # one-way latency per message
     contention: bool = False  # True: a unit's outgoing transfers share its link (sent one after another)
 
     def __post_init__(self) -> None:
-        _require(self.bandwidth_mbps > 0, f"hw.link.bandwidth_mbps must be > 0, got {self.bandwidth_mbps}")
-        _require(self.latency_ms >= 0, f"hw.link.latency_ms must be >= 0, got {self.latency_ms}")
+        require(self.bandwidth_mbps > 0, f"hw.link.bandwidth_mbps must be > 0, got {self.bandwidth_mbps}")
+        require(self.latency_ms >= 0, f"hw.link.latency_ms must be >= 0, got {self.latency_ms}")
 
 
 @dataclass
 class HWConfig:
     name: str = "local"
-    units: int = 4  # read by partitioners as cfg.hw.units
-    memory_mb: float = 1024.0  # RAM per unit
-    reserved_mb: float = 0.0  # taken by the OS and the framework; the rest holds the model
+    units: int = 4  # local: worker processes on this machine
+    memory_mb: float = 6144.0  # RAM per unit (local: 24 GiB shared by 4 processes)
+    reserved_mb: float = 512.0  # taken by the OS and the framework (local: one Python + PyTorch process, assumed)
     compute: ComputeConfig = field(default_factory=ComputeConfig)
     link: LinkConfig = field(default_factory=LinkConfig)
     predictor: str = "artifacts/hw/local"  # directory of the local profile (relative to the cwd)
@@ -99,12 +102,10 @@ class HWConfig:
     profile: ProfileConfig = field(default_factory=ProfileConfig)
 
     def __post_init__(self) -> None:
-        _require(self.units >= 1, f"hw.units must be >= 1, got {self.units}")
-        _require(self.memory_mb > self.reserved_mb >= 0, f"hw.memory_mb must exceed hw.reserved_mb >= 0, got {self.memory_mb} and {self.reserved_mb}")
-        _require(self.on_missing_predictor in ("profile", "flops", "error"),
-                 f"hw.on_missing_predictor must be profile, flops or error, got {self.on_missing_predictor!r}")
-        _require(self.schedule_order in ("ready", "topological"),
-                 f"hw.schedule_order must be ready or topological, got {self.schedule_order!r}")
+        require(self.units >= 1, f"hw.units must be >= 1, got {self.units}")
+        require(self.memory_mb > self.reserved_mb >= 0, f"hw.memory_mb must exceed hw.reserved_mb >= 0, got {self.memory_mb} and {self.reserved_mb}")
+        require_one_of("hw.on_missing_predictor", self.on_missing_predictor, ("profile", "flops", "error"))
+        require_one_of("hw.schedule_order", self.schedule_order, ORDERS)
 
 
 def register_configs(cs: ConfigStore | None = None) -> None:

@@ -15,7 +15,7 @@ from typing import Any, Mapping
 
 import networkx as nx
 
-from hw.target import Target
+from hw.schedule import complete_assignment
 from nas.arch import DTYPE_BYTES
 from nas.dag import INPUT, inputs_of, topological_order
 
@@ -26,8 +26,6 @@ def _bytes(channels: int, size: int) -> int:
 
 def unit_memory(arch: nx.DiGraph, assignment: Mapping[Any, int], units: int | None = None) -> dict[int, dict[str, float]]:
     """Per unit: `weights`, `activations` (peak) and `total` bytes."""
-    from hw.schedule import complete_assignment
-
     units = units if units is not None else max(assignment.values()) + 1
     unit = complete_assignment(arch, assignment, units)
     order = topological_order(arch)
@@ -66,7 +64,6 @@ def _temporaries(arch: nx.DiGraph, v: Any, image: int) -> int:
     return scaled + (merged if len(preds) > 1 else 0)
 
 
-def memory_constraint(arch: nx.DiGraph, assignment: Mapping[Any, int], target: Target) -> float:
+def memory_constraint(total_per_unit: Mapping[int, float], available_bytes: float) -> float:
     """Optuna constraint value: max over units of used / available − 1 (≤ 0 is feasible)."""
-    report = unit_memory(arch, assignment, target.units)
-    return max(r["total"] for r in report.values()) / target.memory_bytes - 1.0
+    return max(total_per_unit.values()) / available_bytes - 1.0

@@ -1,139 +1,229 @@
-"""Distributed latency: list-schedule an architecture's DAG on a target's units (SPEC §3).
+"""The list scheduler: a partitioned DAG on a target's units (SPEC §3), and HEFT placement.
 
-A vertex runs on its assigned unit once the unit is free and all its inputs are there.
-An input produced on another unit arrives `link latency + bytes / bandwidth` after its
-producer finished; a tensor is sent ONCE to each other unit that consumes it, however
-many consumers it has there (the hypergraph view of §2). Units run one vertex at a
-time; sending does not stall the sender's compute. With `contention`, a unit's
-outgoing transfers share its link and go one after another.
+One model for every figure: `hw.analyze.latency_report` (task=analyze, the search) and
+task=deploy, whose workers run their vertices in the simulated start order
+(`Schedule.order`), so what is predicted is what runs.
 
-`order="ready"` (default): whenever a unit could start several of its vertices, it
-starts the one that can start earliest (ties: topological order), as a worker that
-waits on any input would. `order="topological"`: each unit runs its vertices in the
-global topological order, as a static per-unit program would.
+A vertex starts when its unit is free and all its inputs are there. A tensor produced
+on another unit arrives `link latency + bytes / bandwidth` after its producer ended,
+sent ONCE to each other unit that consumes it, however many consumers it has there
+(the hypergraph view of §2); sending does not stall the sender. With `contention`, a
+unit's outgoing messages share its link and go one after another, in the order they
+are needed.
+
+Input and output, one rule (what the runtime executes): unit `ROOT` (0) holds the image
+and wants the logits. An assignment without `input` / `output` puts them on the root;
+a stem placed elsewhere first receives the image from the root, a head placed elsewhere
+sends the logits back. Both are ordinary messages of the pseudo-vertices `IMAGE` →
+input and output → `RESULT`, counted in `transfers` and in the makespan. Partitioners
+number units arbitrarily: `root_first` renumbers a partition so the stem's unit is the
+root (the image never moves), which changes no partition metric.
+
+Order (`order`): `ready` — among its vertices that can run, a unit takes the one that
+can start first (ties: the longest remaining path, then topological position);
+`topological` — each unit runs its vertices in the global topological order (a static
+program). `heft_assignment` places the vertices too (HEFT, then local search).
 """
 from __future__ import annotations
 
+import math
+from collections.abc import Callable, Hashable, Mapping
 from dataclasses import dataclass, field
-from typing import Any, Mapping
+from numbers import Integral
 
 import networkx as nx
 
 from hw.target import Target
+from nas.arch import DTYPE_BYTES
+from nas.checks import require, require_one_of
 from nas.dag import INPUT, OUTPUT, topological_order
 
+Vertex = Hashable  # a graph node id: int (compute vertex), INPUT or OUTPUT
+ROOT = 0
+IMAGE = "<image>"
+RESULT = "<result>"
+ORDERS = ("ready", "topological")
 
-@dataclass
+
+@dataclass(frozen=True)
 class Transfer:
-    tensor: Any  # producing vertex
-    source: int
-    destination: int
-    start: float
-    arrival: float
-    nbytes: float
+    """One message per inference: `tensor`'s output (IMAGE: the image) from unit `src` to `dst`."""
+
+    tensor: Vertex
+    src: int
+    dst: int
+    shape: tuple[int, ...]  # without the batch dimension
+    tag: int = 0  # the runtime plan's message tag (the producer's step); 0 in a simulated schedule
+
+    @property
+    def nbytes(self) -> int:
+        return DTYPE_BYTES * math.prod(self.shape)
 
 
 @dataclass
 class Schedule:
-    makespan: float
-    start: dict[Any, float]
-    finish: dict[Any, float]
-    unit: dict[Any, int]
+    makespan: float  # seconds until the logits are on the root
+    start: dict[Vertex, float]
+    finish: dict[Vertex, float]
+    unit: dict[Vertex, int]
     transfers: list[Transfer] = field(default_factory=list)
 
-    def busy(self) -> dict[int, float]:
-        """Compute seconds per unit."""
-        busy: dict[int, float] = {}
-        for v, u in self.unit.items():
-            busy[u] = busy.get(u, 0.0) + self.finish[v] - self.start[v]
-        return busy
+    @property
+    def order(self) -> list[Vertex]:
+        """All vertices by start time: the global order the workers follow."""
+        return sorted(self.start, key=lambda v: (self.start[v], self.finish[v]))
 
     def communication_bytes(self) -> float:
         return float(sum(t.nbytes for t in self.transfers))
 
 
-def complete_assignment(arch: nx.DiGraph, assignment: Mapping[Any, int], units: int) -> dict[Any, int]:
-    """Check `assignment` (vertex → unit in [0, units)) and place `input`/`output` if absent.
+def tensor_shape(arch: nx.DiGraph, v: Vertex) -> tuple[int, ...]:
+    """Batch-less shape of `v`'s output ((C, S, S), or (C,) for a flat vector); IMAGE: the image."""
+    if v == IMAGE:
+        size = arch.graph["input_size"]
+        return (arch.graph.get("in_channels", 3), size, size)
+    channels, size = arch.nodes[v]["channels"], arch.nodes[v]["size"]
+    return (channels, size, size) if size else (channels,)
 
-    A missing input goes to the unit holding most of its consumers, a missing output
-    to the unit holding most of its producers (ties: lowest unit id).
-    """
-    full = {v: int(u) for v, u in assignment.items()}
-    unknown = [v for v in full if v not in arch]
-    if unknown:
-        raise ValueError(f"assignment names vertices not in the architecture: {unknown[:5]}")
-    for terminal, neighbours in ((INPUT, arch.successors), (OUTPUT, arch.predecessors)):
-        if terminal not in full:
-            placed = [full[w] for w in neighbours(terminal) if w in full]
-            full[terminal] = min(set(placed), key=lambda u: (-placed.count(u), u)) if placed else 0
+
+def complete_assignment(arch: nx.DiGraph, assignment: Mapping[Vertex, int], units: int) -> dict[Vertex, int]:
+    """Check `assignment` (vertex → unit in [0, units)); a missing input/output goes to the root."""
+    require(units >= 1, f"units must be >= 1, got {units}")
+    unknown = [v for v in assignment if v not in arch]
+    require(not unknown, f"assignment names vertices not in the architecture: {unknown[:5]}")
+    bad = sorted({u for u in assignment.values() if isinstance(u, bool) or not isinstance(u, Integral)
+                  or not 0 <= u < units}, key=str)
+    require(not bad, f"assignment uses units {bad}, but units are integers 0..{units - 1} (set hw.units)")
+    full = {INPUT: ROOT, OUTPUT: ROOT, **{v: int(u) for v, u in assignment.items()}}
     missing = [v for v in arch if v not in full]
-    if missing:
-        raise ValueError(f"assignment misses {len(missing)} vertices, e.g. {missing[:5]}")
-    bad = sorted({u for u in full.values() if not 0 <= u < units})
-    if bad:
-        raise ValueError(f"assignment uses units {bad}, but the target has units 0..{units - 1} (set hw.units)")
+    require(not missing, f"assignment leaves {len(missing)} compute vertices without a unit, e.g. {missing[:5]}")
     return full
 
 
-def simulate(arch: nx.DiGraph, assignment: Mapping[Any, int], latency: Mapping[Any, float], target: Target,
-             order: str = "ready") -> Schedule:
-    """Schedule every vertex (seconds in `latency`) on its unit; returns start/finish times."""
-    if order not in ("ready", "topological"):
-        raise ValueError(f"order must be ready or topological, got {order!r}")
-    unit = complete_assignment(arch, assignment, target.units)
-    topo = topological_order(arch)
-    position = {v: i for i, v in enumerate(topo)}
-    unit_free = [0.0] * target.units
-    link_free = [0.0] * target.units
-    start: dict[Any, float] = {}
-    finish: dict[Any, float] = {}
-    arrival: dict[tuple[Any, int], float] = {}  # (tensor, unit) → when it is available there
+def root_first(assignment: Mapping[Vertex, int]) -> dict[Vertex, int]:
+    """Swap unit labels so the stem's unit is the root (the image never has to move)."""
+    stem = assignment.get(INPUT, ROOT)
+    swap = {stem: ROOT, ROOT: stem}
+    return {v: swap.get(u, u) for v, u in assignment.items()}
+
+
+class _Problem:
+    """An architecture with the image and the logits as pseudo-vertices, prepared once per target."""
+
+    def __init__(self, arch: nx.DiGraph, cost: Mapping[Vertex, float], target: Target) -> None:
+        topo = topological_order(arch)
+        self.order = [IMAGE, *topo, RESULT]
+        self.position = {v: i for i, v in enumerate(self.order)}
+        self.preds: dict[Vertex, list[Vertex]] = {v: list(arch.predecessors(v)) for v in topo}
+        self.preds.update({IMAGE: [], INPUT: [IMAGE], RESULT: [OUTPUT]})
+        self.succs: dict[Vertex, list[Vertex]] = {v: list(arch.successors(v)) for v in topo}
+        self.succs.update({IMAGE: [INPUT], OUTPUT: [RESULT], RESULT: []})
+        self.shape = {v: tensor_shape(arch, v) for v in self.order[:-1]}
+        self.transfer_s = {v: target.link.transfer_s(DTYPE_BYTES * math.prod(s)) for v, s in self.shape.items()}
+        self.cost = {**{v: float(cost[v]) for v in topo}, IMAGE: 0.0, RESULT: 0.0}
+        self.target = target
+        # upward rank: longest remaining path (compute + expected transfer) to the end
+        share = (target.units - 1) / target.units  # chance a random consumer sits on another unit
+        self.rank = {IMAGE: 0.0, RESULT: 0.0}
+        for v in reversed(topo):
+            out = self.transfer_s[v] * share
+            self.rank[v] = self.cost[v] + max((out + self.rank[w] for w in arch.successors(v)), default=0.0)
+
+
+def _list_schedule(pb: _Problem, candidates: Callable[[Vertex], list[int]], heft: bool,
+                   order: str = "ready") -> Schedule:
+    """Schedule every vertex on one of its `candidates` units (fixed: one; HEFT: the best)."""
+    units, link, contention = pb.target.units, pb.target.link, pb.target.contention
+    free = [0.0] * units
+    link_free = [0.0] * units
+    start: dict[Vertex, float] = {}
+    finish: dict[Vertex, float] = {}
+    placed: dict[Vertex, int] = {}
+    sent: dict[tuple[Vertex, int], float] = {}  # (tensor, unit) → when it is there
     transfers: list[Transfer] = []
-    waiting = {v: arch.in_degree(v) for v in arch}
-    ready = [v for v in topo if waiting[v] == 0]
-    queues: dict[int, list[Any]] = {}  # topological order: per-unit program
-    for v in topo:
-        queues.setdefault(unit[v], []).append(v)
+    waiting = {v: len(pb.preds[v]) for v in pb.order}
+    queues: dict[int, list[Vertex]] = {}  # order="topological": each unit's program
+    for v in pb.order if order == "topological" else ():
+        queues.setdefault(candidates(v)[0], []).append(v)
 
-    def earliest_start(v: Any) -> float:
-        data = max((arrival[(u, unit[v])] for u in arch.predecessors(v)), default=0.0)
-        return max(data, unit_free[unit[v]])
+    def send_s(u: Vertex) -> float:
+        return max(finish[u], link_free[placed[u]]) if contention else finish[u]
 
+    def arrival(u: Vertex, p: int) -> float:
+        if placed[u] == p:
+            return finish[u]
+        return sent.get((u, p), send_s(u) + pb.transfer_s[u])
+
+    ready = [IMAGE]
     while ready:
-        if order == "ready":
-            v = min(ready, key=lambda w: (earliest_start(w), position[w]))
-        else:
-            v = min((w for w in ready if queues[unit[w]][0] == w), key=lambda w: (earliest_start(w), position[w]))
-            queues[unit[v]].pop(0)
-        ready.remove(v)
-        p = unit[v]
-        start[v] = earliest_start(v)
-        finish[v] = start[v] + float(latency[v])
-        unit_free[p] = finish[v]
-        arrival[(v, p)] = finish[v]
-        nbytes = _tensor_bytes(arch, v)
-        for q in sorted({unit[w] for w in arch.successors(v)} - {p}):
-            send = max(finish[v], link_free[p]) if target.contention else finish[v]
-            wire = 8.0 * nbytes / target.bandwidth_bps
-            if target.contention:
-                link_free[p] = send + wire
-            arrival[(v, q)] = send + wire + target.link_latency_s
-            transfers.append(Transfer(v, p, q, send, arrival[(v, q)], nbytes))
-        for w in arch.successors(v):
+        best = None
+        for s in ready:
+            for p in candidates(s):
+                if order == "topological" and queues[p][0] != s:
+                    continue
+                est = max([free[p], *(arrival(u, p) for u in pb.preds[s])])
+                key = (-pb.rank[s], est + pb.cost[s], pb.position[s]) if heft else (est, -pb.rank[s], pb.position[s])
+                if best is None or key < best[0]:
+                    best = (key, s, p, est)
+        _, s, p, est = best
+        for u in pb.preds[s]:
+            if placed[u] != p and (u, p) not in sent:
+                send = send_s(u)
+                sent[(u, p)] = send + pb.transfer_s[u]
+                if contention:
+                    link_free[placed[u]] = send + pb.transfer_s[u] - link.latency_s
+                transfers.append(Transfer(u, placed[u], p, pb.shape[u]))
+        placed[s], start[s], finish[s] = p, est, est + pb.cost[s]
+        free[p] = finish[s]
+        ready.remove(s)
+        if order == "topological":
+            queues[p].pop(0)
+        for w in pb.succs[s]:
             waiting[w] -= 1
             if waiting[w] == 0:
                 ready.append(w)
-    if len(finish) != arch.number_of_nodes():
-        raise ValueError("could not schedule every vertex (is the graph a DAG?)")
-    return Schedule(max(finish.values()), start, finish, unit, transfers)
+    real = [v for v in start if v not in (IMAGE, RESULT)]  # in scheduling order
+    return Schedule(finish[RESULT], {v: start[v] for v in real}, {v: finish[v] for v in real},
+                    {v: placed[v] for v in real}, transfers)
 
 
-def _tensor_bytes(arch: nx.DiGraph, v: Any) -> float:
-    """Bytes of `v`'s output (every out-edge carries the same tensor)."""
-    for _, _, data in arch.out_edges(v, data=True):
-        return float(data.get("bytes", 0))
-    return 0.0
+def simulate(arch: nx.DiGraph, assignment: Mapping[Vertex, int], cost: Mapping[Vertex, float], target: Target,
+             order: str = "ready") -> Schedule:
+    """Schedule every vertex (`cost`: seconds per vertex) on its assigned unit."""
+    require_one_of("order", order, ORDERS)
+    unit = {**complete_assignment(arch, assignment, target.units), IMAGE: ROOT, RESULT: ROOT}
+    return _list_schedule(_Problem(arch, cost, target), lambda v: [unit[v]], heft=False, order=order)
 
 
-def single_unit_latency(latency: Mapping[Any, float]) -> float:
-    return float(sum(latency.values()))
+def heft_assignment(arch: nx.DiGraph, cost: Mapping[Vertex, float], target: Target, refine: int = 3) -> dict[Vertex, int]:
+    """HEFT (Topcuoglu et al. 2002): each vertex, by upward rank, to the unit where it ends first.
+
+    Stem and head stay on the root, where the image is and the logits are wanted. Then
+    up to `refine` passes of local search: move single vertices to another unit while
+    the simulated makespan drops (HEFT decides greedily, one vertex at a time).
+    """
+    problem = _Problem(arch, cost, target)
+    everywhere = list(range(target.units))
+    terminals = (IMAGE, INPUT, OUTPUT, RESULT)
+    assignment = dict(_list_schedule(problem, lambda v: [ROOT] if v in terminals else everywhere, heft=True).unit)
+
+    def makespan() -> float:
+        return _list_schedule(problem, lambda v: [assignment.get(v, ROOT)], heft=False).makespan
+
+    best = makespan()
+    movable = [v for v in problem.order if v not in terminals]
+    for _ in range(refine):
+        improved = False
+        for v in movable:
+            home = assignment[v]
+            for p in everywhere:
+                if p == home:
+                    continue
+                assignment[v] = p
+                trial = makespan()
+                if trial < best * (1 - 1e-9):
+                    best, home, improved = trial, p, True
+            assignment[v] = home
+        if not improved:
+            break
+    return assignment

@@ -2,12 +2,13 @@
 
     from partition.analyze import analyze
     result = analyze(arch, units=4, cfg=cfg.analysis)   # cfg optional
-    result["cs"], result["assignment"]                   # best option; vertex → unit
+    result.cs, result.assignment                         # best option; vertex → unit
 
 Every configured partitioner is run for every ε of the sweep (a partitioner that
 ignores ε runs once; ε ≥ n is skipped, it would allow everything on one unit); each
-run is an *option* with all its metrics, and the reported figures (cs, comm,
-comm_norm, imbalance, entropy, partitioner, epsilon, assignment) are the best option's.
+run is a `PartitionOption` with all its metrics, and the `Analysis`'s figures (cs,
+comm, comm_norm, imbalance, entropy, partitioner, epsilon, assignment) are the best
+option's. Vertex ids are the architecture's own; `to_json` str()s them for files.
 
 Best option: the lowest CS among the *balanced* options, ties broken by lower Λ, then
 lower δ_w. An option is balanced when the partitioner kept its bound, δ_w ≤ ε (or
@@ -22,18 +23,79 @@ the survey can analyse one architecture on several unit counts cheaply.
 """
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass, fields
 from typing import Any, Hashable
 
 import networkx as nx
 import numpy as np
 
+from nas.checks import require
 from nas.dag import topological_order
 from partition import metrics
 from partition.config import AnalysisConfig
 from partition.hypergraph import Hypergraph, from_architecture
 from partition.partitioners import create_partitioner
 from partition.paths import PathStats, path_stats
+
+Assignment = dict[Hashable, int]  # architecture vertex → unit
+
+
+def _fields(result: Any, *skip: str) -> dict:
+    return {f.name: getattr(result, f.name) for f in fields(result) if f.name not in skip}
+
+
+@dataclass(frozen=True)
+class PartitionOption:
+    """One partitioner run (one ε) and its metrics; `assignment` is None when not kept."""
+
+    partitioner: str
+    epsilon: float | None  # None: the partitioner ignores ε
+    cs: float
+    comm: int  # Λ, bytes
+    comm_norm: float  # Λ′
+    imbalance: float  # δ_w
+    entropy: float
+    cut_nets: int
+    loads: list[int]
+    balanced: bool  # the partitioner kept its bound (see module doc)
+    assignment: Assignment | None
+
+    def to_json(self, assignment: bool = False) -> dict:
+        """The metrics as JSON-ready data, with the assignment (ids str()-ed) if asked."""
+        data = _fields(self, "assignment")
+        return {**data, "assignment": {str(v): u for v, u in self.assignment.items()}} if assignment else data
+
+
+@dataclass(frozen=True)
+class CriticalPath:
+    vertices: int  # compute vertices on the longest input→output path
+    flops: int  # FLOPs of the heaviest input→output path
+
+
+@dataclass(frozen=True)
+class Analysis:
+    """The best option's figures, the n-only figures and every option."""
+
+    eta: float
+    cs: float
+    comm: int
+    comm_norm: float
+    imbalance: float
+    entropy: float
+    critical_path: CriticalPath
+    speedup_bound: float
+    total_flops: int
+    min_edge_bytes: int  # U_c
+    partitioner: str
+    epsilon: float | None
+    units: int
+    best_option: int  # index into options
+    options: list[PartitionOption]
+    assignment: Assignment | None
+
+    def to_json(self) -> dict:
+        """The figures as JSON-ready data, without the options and assignments."""
+        return {**_fields(self, "best_option", "options", "assignment"), "critical_path": asdict(self.critical_path)}
 
 
 @dataclass
@@ -49,23 +111,17 @@ def prepare(arch: nx.DiGraph) -> Prepared:
     return Prepared(from_architecture(arch, order), path_stats(arch, order))
 
 
-def _config(cfg: Any) -> Any:
-    return AnalysisConfig() if cfg is None else cfg
-
-
 class Analyzer:
     """Partitioners and score settings of one `analysis` config, reusable across calls."""
 
     def __init__(self, cfg: Any = None) -> None:
-        cfg = _config(cfg)
-        self.cfg = cfg
+        self.cfg = cfg = AnalysisConfig() if cfg is None else cfg
         options = {"metis_mode": cfg.metis_mode, "metis_ncuts": cfg.metis_ncuts, "kahypar_preset": cfg.kahypar_preset}
         self.partitioners = {name: create_partitioner(name, **options) for name in cfg.partitioners}
         self.epsilons = [float(e) for e in cfg.epsilons]
 
-    def __call__(self, arch: nx.DiGraph | Prepared, units: int, assignments: bool = True) -> dict:
-        if units < 1:
-            raise ValueError(f"units must be >= 1, got {units}")
+    def __call__(self, arch: nx.DiGraph | Prepared, units: int, assignments: bool = True) -> Analysis:
+        require(units >= 1, f"units must be >= 1, got {units}")
         prep = arch if isinstance(arch, Prepared) else prepare(arch)
         hg, paths = prep.hypergraph, prep.paths
         eta = metrics.eta(paths.longest_path, paths.compute_vertices, units)
@@ -77,34 +133,19 @@ class Analyzer:
         for name, partitioner in self.partitioners.items():
             for eps in epsilons if partitioner.sweeps_epsilon else [None]:
                 parts = partitioner(hg, units, eps if eps is not None else 1.0, seed=self.cfg.seed)
-                option = self._option(hg, parts, units, eta, name, eps, assignments)
-                option["balanced"] = eps is None or option["imbalance"] <= max(eps, forced) + 1e-9
-                options.append(option)
+                options.append(self._option(hg, parts, units, eta, name, eps, forced, assignments))
         best = best_option(options)
         chosen = options[best]
-        result = {
-            "units": units,
-            "eta": eta,
-            "cs": chosen["cs"],
-            "comm": chosen["comm"],
-            "comm_norm": chosen["comm_norm"],
-            "imbalance": chosen["imbalance"],
-            "entropy": chosen["entropy"],
-            "partitioner": chosen["partitioner"],
-            "epsilon": chosen["epsilon"],
-            "critical_path": {"vertices": paths.longest_path, "flops": 2 * paths.critical_macs},
-            "total_flops": 2 * paths.total_macs,
-            "speedup_bound": metrics.speedup_bound(units, paths.total_macs, paths.critical_macs),
-            "min_edge_bytes": hg.min_cost,
-            "best_option": best,
-            "options": options,
-        }
-        if assignments:
-            result["assignment"] = chosen["assignment"]
-        return result
+        return Analysis(
+            eta=eta, cs=chosen.cs, comm=chosen.comm, comm_norm=chosen.comm_norm, imbalance=chosen.imbalance,
+            entropy=chosen.entropy, critical_path=CriticalPath(paths.longest_path, 2 * paths.critical_macs),
+            speedup_bound=metrics.speedup_bound(units, paths.total_macs, paths.critical_macs),
+            total_flops=2 * paths.total_macs, min_edge_bytes=hg.min_cost, partitioner=chosen.partitioner,
+            epsilon=chosen.epsilon, units=units, best_option=best, options=options, assignment=chosen.assignment,
+        )
 
     def _option(self, hg: Hypergraph, parts: np.ndarray, units: int, eta: float, name: str,
-                eps: float | None, assignments: bool) -> dict:
+                eps: float | None, forced: float, assignments: bool) -> PartitionOption:
         cfg = self.cfg
         part_loads = metrics.loads(hg.weights, parts, units)
         gamma = metrics.connectivity(hg, parts, units)
@@ -113,36 +154,23 @@ class Analyzer:
         comm_norm = metrics.comm_norm(comm, hg.min_cost, units)
         cs = metrics.concurrency_score(imbalance, comm_norm, eta, cfg.a, cfg.b, cfg.c,
                                        min_comm_norm=cfg.comm_floor / units)
-        option = {
-            "partitioner": name,
-            "epsilon": eps,
-            "cs": cs,
-            "comm": comm,
-            "comm_norm": comm_norm,
-            "imbalance": imbalance,
-            "entropy": metrics.load_entropy(part_loads),
-            "cut_nets": int((gamma > 1).sum()),
-            "loads": [int(x) for x in part_loads],
-        }
-        if assignments:
-            option["assignment"] = assignment_dict(hg, parts)
-        return option
+        return PartitionOption(
+            partitioner=name, epsilon=eps, cs=cs, comm=comm, comm_norm=comm_norm, imbalance=imbalance,
+            entropy=metrics.load_entropy(part_loads), cut_nets=int((gamma > 1).sum()),
+            loads=[int(x) for x in part_loads], balanced=eps is None or imbalance <= max(eps, forced) + 1e-9,
+            assignment={v: int(p) for v, p in zip(hg.vertices, parts)} if assignments else None,
+        )
 
 
-def best_option(options: list[dict]) -> int:
+def best_option(options: list[PartitionOption]) -> int:
     """Index of the best option: lowest (CS, Λ, δ_w) among the balanced ones, else the
     most balanced one (an unbalanced option's low CS only reflects what it piled up)."""
-    balanced = [i for i, o in enumerate(options) if o["balanced"]]
+    balanced = [i for i, o in enumerate(options) if o.balanced]
     if balanced:
-        return min(balanced, key=lambda i: (options[i]["cs"], options[i]["comm"], options[i]["imbalance"], i))
-    return min(range(len(options)), key=lambda i: (options[i]["imbalance"], options[i]["cs"], i))
+        return min(balanced, key=lambda i: (options[i].cs, options[i].comm, options[i].imbalance, i))
+    return min(range(len(options)), key=lambda i: (options[i].imbalance, options[i].cs, i))
 
 
-def assignment_dict(hg: Hypergraph, parts: np.ndarray) -> dict[Hashable, int]:
-    """Architecture vertex → unit."""
-    return {v: int(p) for v, p in zip(hg.vertices, parts)}
-
-
-def analyze(arch: nx.DiGraph, units: int, cfg: Any = None) -> dict:
+def analyze(arch: nx.DiGraph, units: int, cfg: Any = None) -> Analysis:
     """All options and the best one's metrics and assignment (vertex → unit); see module doc."""
     return Analyzer(cfg)(arch, units)

@@ -20,6 +20,7 @@ from typing import Any, Hashable, Sequence
 import networkx as nx
 import numpy as np
 
+from nas.checks import require
 from nas.dag import INPUT, OUTPUT, topological_order
 
 
@@ -69,12 +70,11 @@ class Hypergraph:
         compute: Sequence[bool] | None = None,
     ) -> "Hypergraph":
         """Build from plain lists (nets as lists of vertex indices, producer first)."""
-        if len(nets) != len(costs):
-            raise ValueError(f"{len(nets)} nets but {len(costs)} costs")
+        require(len(nets) == len(costs), f"{len(nets)} nets but {len(costs)} costs")
         n = len(weights)
         for net in nets:
-            if len(net) < 2 or len(set(net)) != len(net) or min(net) < 0 or max(net) >= n:
-                raise ValueError(f"a net needs >= 2 distinct vertex indices in [0, {n}), got {list(net)}")
+            require(len(net) >= 2 and len(set(net)) == len(net) and min(net) >= 0 and max(net) < n,
+                    f"a net needs >= 2 distinct vertex indices in [0, {n}), got {list(net)}")
         starts = np.zeros(len(nets) + 1, dtype=np.int64)
         starts[1:] = np.cumsum([len(net) for net in nets])
         pins = np.fromiter((v for net in nets for v in net), dtype=np.int64, count=int(starts[-1]))

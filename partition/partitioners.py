@@ -28,6 +28,7 @@ from typing import Callable, Protocol
 
 import numpy as np
 
+from nas.checks import require, require_one_of
 from nas.registry import Registry
 from partition.hypergraph import Hypergraph
 
@@ -90,10 +91,8 @@ class MetisPartitioner:
     sweeps_epsilon = True
 
     def __init__(self, metis_mode: str = "kway", metis_ncuts: int = 1, **_) -> None:
-        if metis_mode not in ("auto", "kway", "recursive"):
-            raise ValueError(f"metis_mode must be auto, kway or recursive, got {metis_mode!r}")
-        if metis_ncuts < 1:
-            raise ValueError(f"metis_ncuts must be >= 1, got {metis_ncuts}")
+        require_one_of("analysis.metis_mode", metis_mode, ("auto", "kway", "recursive"))
+        require(metis_ncuts >= 1, f"analysis.metis_ncuts must be >= 1, got {metis_ncuts}")
         self.recursive = None if metis_mode == "auto" else metis_mode == "recursive"
         self.ncuts = metis_ncuts
 
@@ -122,26 +121,16 @@ def compute_groups(hg: Hypergraph) -> list[np.ndarray]:
     """
     if "groups" in hg.cache:
         return hg.cache["groups"]
-    parent = list(range(hg.num_vertices))
+    from scipy.sparse import coo_matrix
+    from scipy.sparse.csgraph import connected_components
 
-    def find(x: int) -> int:
-        while parent[x] != x:
-            parent[x] = parent[parent[x]]
-            x = parent[x]
-        return x
-
-    for j in range(hg.num_nets):
-        producer, *consumers = (int(p) for p in hg.net(j))
-        if not hg.compute[producer]:  # the stem's tensor does not join its consumers
-            continue
-        for other in consumers:
-            ra, rb = find(producer), find(other)
-            if hg.compute[other] and ra != rb:
-                parent[rb] = ra
-    roots: dict[int, list[int]] = {}
-    for v in np.flatnonzero(hg.compute):
-        roots.setdefault(find(int(v)), []).append(int(v))
-    hg.cache["groups"] = [np.asarray(g, dtype=np.int64) for g in roots.values()]
+    producer = hg.pins[hg.starts[:-1]][hg.net_of_pin]  # each pin's producer (the net's first pin)
+    joined = hg.compute[producer] & hg.compute[hg.pins]
+    n = hg.num_vertices
+    graph = coo_matrix((np.ones(int(joined.sum())), (producer[joined], hg.pins[joined])), shape=(n, n))
+    labels = connected_components(graph, directed=False)[1]
+    compute = np.flatnonzero(hg.compute)
+    hg.cache["groups"] = [compute[labels[compute] == label] for label in np.unique(labels[compute])]
     return hg.cache["groups"]
 
 
@@ -188,8 +177,8 @@ class KaHyParPartitioner:
             raise ValueError("partitioner kahypar needs the kahypar package (pip install kahypar)") from None
         if units == 1:
             return np.zeros(hg.num_vertices, dtype=np.int64)
-        if units > hg.num_vertices:  # KaHyPar aborts the process on k > |V|
-            raise ValueError(f"kahypar needs units <= vertices ({hg.num_vertices}), got {units}")
+        # KaHyPar aborts the process on k > |V|
+        require(units <= hg.num_vertices, f"kahypar needs units <= vertices ({hg.num_vertices}), got {units}")
         graph = kahypar.Hypergraph(
             hg.num_vertices, hg.num_nets, [int(x) for x in hg.starts], [int(x) for x in hg.pins], units,
             [int(x) for x in hg.costs], [int(x) for x in _solver_weights(hg)],

@@ -42,10 +42,8 @@ def plot_width_depth(profile: Mapping[int, int], path: str | Path, title: str = 
     return _save(fig, path)
 
 
-def plot_partition(
-    arch: nx.DiGraph, assignment: Mapping[Hashable, int], depth: Mapping[Hashable, int],
-    path: str | Path, title: str = "",
-) -> Path:
+def plot_partition(arch: nx.DiGraph, assignment: Mapping[Hashable, int], depth: Mapping[Hashable, int],
+                   path: str | Path, title: str = "") -> Path:
     """The DAG laid out by depth (left → right), vertices coloured by unit (Fig. 11 style).
 
     Edges whose ends sit on different units (cut tensors) are drawn red and dashed.
@@ -78,10 +76,8 @@ def plot_partition(
     return _save(fig, path)
 
 
-def plot_survey_metric(
-    rows: Sequence[Mapping], metric: str, path: str | Path, label: str,
-    generators: Sequence[str], log: bool = False,
-) -> Path:
+def plot_survey_metric(rows: Sequence[Mapping], metric: str, path: str | Path, label: str,
+                       generators: Sequence[str], log: bool = False) -> Path:
     """Grouped box plots (paper Figs. 7–9 style): one panel per vertex count, x = units,
     one box per generator. `rows` are the survey's per-sample records."""
     nodes = sorted({int(r["nodes"]) for r in rows})

@@ -24,6 +24,7 @@ from typing import Any, Iterator
 import pandas as pd
 from tqdm import tqdm
 
+from nas.checks import require
 from partition.analyze import Analyzer, prepare
 
 SUMMARY_METRICS = ("cs", "comm_norm", "speedup_bound", "imbalance", "eta")
@@ -74,11 +75,11 @@ def _analyse_chunk(item: tuple[str, int, list[int]]) -> list[dict]:
         for units in settings.units:
             r = analyzer(prep, units, assignments=False)
             rows.append({
-                **base, "units": units, "cs": r["cs"], "comm": r["comm"], "comm_norm": r["comm_norm"],
-                "imbalance": r["imbalance"], "entropy": r["entropy"], "eta": r["eta"],
-                "critical_path_vertices": r["critical_path"]["vertices"],
-                "critical_path_flops": r["critical_path"]["flops"], "total_flops": r["total_flops"],
-                "speedup_bound": r["speedup_bound"], "partitioner": r["partitioner"], "epsilon": r["epsilon"],
+                **base, "units": units, "cs": r.cs, "comm": r.comm, "comm_norm": r.comm_norm,
+                "imbalance": r.imbalance, "entropy": r.entropy, "eta": r.eta,
+                "critical_path_vertices": r.critical_path.vertices, "critical_path_flops": r.critical_path.flops,
+                "total_flops": r.total_flops, "speedup_bound": r.speedup_bound, "partitioner": r.partitioner,
+                "epsilon": r.epsilon,
             })
     return rows
 
@@ -91,8 +92,7 @@ def generator_kwargs(cfg: Any, name: str, overrides: dict | None = None) -> dict
 
     from nas.config import GENERATOR_SCHEMAS
 
-    if name not in GENERATOR_SCHEMAS:
-        raise ValueError(f"analysis.survey.generators: no defaults for {name!r}; valid: {', '.join(GENERATOR_SCHEMAS)}")
+    require(name in GENERATOR_SCHEMAS, f"analysis.survey.generators: no defaults for {name!r}; valid: {', '.join(GENERATOR_SCHEMAS)}")
     schema = GENERATOR_SCHEMAS[name]
     gen = cfg.generator if getattr(cfg.generator, "name", None) == name else schema()
     if overrides is None:
@@ -101,8 +101,7 @@ def generator_kwargs(cfg: Any, name: str, overrides: dict | None = None) -> dict
     if overrides:
         base = asdict(gen)
         unknown = sorted(set(overrides) - set(base))
-        if unknown:
-            raise ValueError(f"analysis.survey.params.{name}: unknown parameter(s) {unknown}; valid: {sorted(set(base) - {'name'})}")
+        require(not unknown, f"analysis.survey.params.{name}: unknown parameter(s) {unknown}; valid: {sorted(set(base) - {'name'})}")
         try:
             gen = schema(**{**base, **overrides})
         except ValueError as err:

@@ -4,20 +4,22 @@ Optuna records heartbeats only in RDB storages. `HeartbeatJournalStorage` adds t
 `BaseHeartbeat` interface to the journal file backend, so Optuna's optimize loop starts
 its heartbeat thread for every trial and, before each new trial, fails RUNNING trials
 whose heartbeat is older than the grace period (a worker killed with SIGKILL, a lost
-node). `StaleTrialHandler` is the callback for such a trial in both storages: like
-Optuna's `RetryHeartbeatStaleTrialCallback` it re-enqueues the trial's parameters
-(`system_attrs` failed_trial / retry_history, up to `max_retry` times), and it also
-marks the trial's MLflow run FAILED.
+node). `StaleTrialHandler` is the callback for such a trial in both storages: it marks
+the trial's MLflow run FAILED, then Optuna's `RetryHeartbeatStaleTrialCallback`
+re-enqueues its parameters (`system_attrs` failed_trial / retry_history, up to
+`max_retry` times).
 """
 from __future__ import annotations
 
+import copy
 import logging
 import time
+import warnings
 from typing import Any
 
 import optuna
 from optuna.exceptions import UpdateFinishedTrialError
-from optuna.storages import JournalStorage
+from optuna.storages import JournalStorage, RetryHeartbeatStaleTrialCallback
 from optuna.storages._heartbeat import BaseHeartbeat
 from optuna.trial import FrozenTrial, TrialState
 
@@ -74,11 +76,15 @@ class StaleTrialHandler:
     """Heartbeat-stale trial → its MLflow run FAILED, its parameters enqueued again.
 
     `tracker` is attached once the study's MLflow tracker exists (the storage is opened
-    first); without one, `task=sync` marks the run later.
+    first); without one, `task=sync` marks the run later. Optuna's retry gets a copy of
+    the trial without its last heartbeat and results (`mlflow_run_id`, metrics): the
+    retry is a new run of the same parameters (and baseline), not a resumed one.
     """
 
     def __init__(self, max_retry: int | None = 2) -> None:
-        self.max_retry = max_retry
+        with warnings.catch_warnings():  # experimental in name only: unchanged since Optuna 2.8
+            warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
+            self.retry = RetryHeartbeatStaleTrialCallback(max_retry=max_retry)
         self.tracker: Any = None
 
     def __call__(self, study: optuna.Study, trial: FrozenTrial) -> None:
@@ -88,17 +94,7 @@ class StaleTrialHandler:
         run_id = trial.user_attrs.get("mlflow_run_id")
         if self.tracker is not None and run_id:
             self.tracker.end_trial(run_id, ok=False, reason=reason)
-        self.retry(study, trial)
-
-    def retry(self, study: optuna.Study, trial: FrozenTrial) -> None:
-        system_attrs = {k: v for k, v in trial.system_attrs.items() if k != HEARTBEAT_ATTR}
-        system_attrs.setdefault("failed_trial", trial.number)
-        system_attrs["retry_history"] = [*system_attrs.get("retry_history", []), trial.number]
-        if self.max_retry is not None and len(system_attrs["retry_history"]) > self.max_retry:
-            log.warning("trial %d was retried %d times already; not retrying", trial.number, self.max_retry)
-            return
-        user_attrs = {k: v for k, v in trial.user_attrs.items() if k in DEFINING_USER_ATTRS}
-        study.add_trial(optuna.create_trial(
-            state=TrialState.WAITING, params=trial.params, distributions=trial.distributions,
-            user_attrs=user_attrs, system_attrs=system_attrs,
-        ))
+        defining = copy.deepcopy(trial)  # the storage's cached trial: Optuna's retry appends to its lists
+        defining.user_attrs = {k: v for k, v in trial.user_attrs.items() if k in DEFINING_USER_ATTRS}
+        defining.system_attrs.pop(HEARTBEAT_ATTR, None)
+        self.retry(study, defining)

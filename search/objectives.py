@@ -1,8 +1,11 @@
-"""Objectives a study optimises: a name, a direction and the trial metric it reads."""
+"""What a study optimises: objectives (a name, a direction, the trial metric it reads)
+and the memory constraint its trials must meet."""
 from __future__ import annotations
 
 from dataclasses import dataclass
 from typing import Any
+
+import optuna
 
 from nas.registry import Registry
 
@@ -51,3 +54,15 @@ def objective_values(objectives: list[Objective], metrics: dict) -> list[float]:
     if missing:
         raise ValueError(f"trial produced no value for {', '.join(missing)} (objectives {[o.name for o in objectives]})")
     return [float(metrics[o.metric]) for o in objectives]
+
+
+MEMORY_CONSTRAINT = "hw.memory_constraint"  # trial attr: the hw report's memory_constraint (flattened metrics)
+
+
+def constrain_memory(trial: optuna.Trial) -> None:
+    """Optuna constraint `memory`: worst unit's memory / a unit's − 1 (> 0: does not fit).
+
+    NSGA-II and TPE rank infeasible trials last and `study.best_trials` leaves them out
+    (`Trial.set_constraint` replaces the samplers' `constraints_func`, deprecated in Optuna 5).
+    """
+    trial.set_constraint("memory", float(trial.user_attrs[MEMORY_CONSTRAINT]))

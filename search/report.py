@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import json
+import warnings
 from pathlib import Path
 from typing import Any
 
@@ -35,6 +36,7 @@ def study_summary(study: optuna.Study, objectives: list[Objective]) -> dict:
         "trials": len(trials),
         "complete": len(complete),
         "failed": sum(t.state == TrialState.FAIL for t in trials),
+        "infeasible": sum(any(c > 0 for c in t.constraints.values()) for t in complete),  # off the front
         "objectives": [o.name for o in objectives],
         "pareto": [{"number": t.number, "values": t.values, "params": t.params,
                     "baseline": t.user_attrs.get(BASELINE_ATTR)} for t in pareto],
@@ -46,50 +48,38 @@ def study_summary(study: optuna.Study, objectives: list[Objective]) -> dict:
     return summary
 
 
-def trials_frame(study: optuna.Study) -> pd.DataFrame:
-    frame = study.trials_dataframe(attrs=("number", "state", "values", "params", "user_attrs", "duration"))
-    return frame
-
-
 def plot_pareto(study: optuna.Study, objectives: list[Objective], path: Path) -> Path:
-    """Objective 1 vs objective 2 of every complete trial; front joined, baselines starred."""
-    complete = [t for t in study.get_trials(deepcopy=False) if t.state == TrialState.COMPLETE]
-    front = {t.number for t in study.best_trials} if complete else set()
-    fig, ax = plt.subplots(figsize=(6.4, 4.8))
-    if len(objectives) >= 2 and complete:
-        x_i, y_i = 1, 0  # x: the cost-like objective (CS, latency…), y: accuracy
-        points = [(t.values[x_i], t.values[y_i], t) for t in complete]
-        colour = None
-        if len(objectives) >= 3:
-            colour = [t.values[2] for _, _, t in points]
-        style = {"c": colour, "cmap": "viridis"} if colour else {"color": "tab:blue"}
-        scatter = ax.scatter([p[0] for p in points], [p[1] for p in points], alpha=0.6, label="trials", **style)
-        if colour:
-            fig.colorbar(scatter, ax=ax, label=objectives[2].name)
-        front_points = sorted((p[0], p[1]) for p in points if p[2].number in front)
-        if front_points:
-            ax.plot(*zip(*front_points), "o-", color="tab:red", label="Pareto front", drawstyle="steps-post")
-        for x, y, t in points:
-            if t.user_attrs.get(BASELINE_ATTR):
-                ax.scatter([x], [y], marker="*", s=200, color="black")
-                ax.annotate(t.user_attrs[BASELINE_ATTR], (x, y), textcoords="offset points", xytext=(5, 5))
-        ax.set_xlabel(f"{objectives[x_i].name} ({objectives[x_i].direction})")
-        ax.set_ylabel(f"{objectives[y_i].name} ({objectives[y_i].direction})")
-        ax.legend()
-    else:
-        ax.text(0.5, 0.5, "no complete trials" if not complete else "one objective: no front",
-                ha="center", va="center", transform=ax.transAxes)
-    ax.set_title(study.study_name)
-    fig.tight_layout()
-    fig.savefig(path, dpi=110)
-    plt.close(fig)
+    """Optuna's Pareto-front plot of objective 2 (x: CS, latency…) against objective 1
+    (y: accuracy), infeasible trials grey; baselines starred and named."""
+    from optuna.visualization.matplotlib import plot_pareto_front
+
+    complete = study.get_trials(deepcopy=False, states=(TrialState.COMPLETE,))
+    with matplotlib.rc_context(), warnings.catch_warnings():  # Optuna sets its ggplot style globally
+        warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
+        if len(objectives) >= 2 and complete:
+            names = [f"{o.name} ({o.direction})" for o in objectives[1::-1]]
+            ax = plot_pareto_front(study, targets=lambda t: (t.values[1], t.values[0]), target_names=names)
+            for t in complete:
+                if t.user_attrs.get(BASELINE_ATTR):
+                    ax.scatter([t.values[1]], [t.values[0]], marker="*", s=200, color="black")
+                    ax.annotate(t.user_attrs[BASELINE_ATTR], (t.values[1], t.values[0]),
+                                textcoords="offset points", xytext=(5, 5))
+        else:
+            ax = plt.subplots()[1]
+            ax.text(0.5, 0.5, "no complete trials" if not complete else "one objective: no front",
+                    ha="center", va="center", transform=ax.transAxes)
+        ax.set_title(study.study_name)
+        ax.figure.tight_layout()
+        ax.figure.savefig(path, dpi=110)
+        plt.close(ax.figure)
     return path
 
 
 def write_study_files(study: optuna.Study, objectives: list[Objective], summary: dict, out_dir: Path) -> list[Path]:
     out_dir.mkdir(parents=True, exist_ok=True)
     csv = out_dir / "trials.csv"
-    trials_frame(study).to_csv(csv, index=False)
+    attrs = ("number", "state", "values", "params", "user_attrs", "duration")
+    study.trials_dataframe(attrs=attrs).to_csv(csv, index=False)
     summary_path = out_dir / "summary.json"
     summary_path.write_text(json.dumps(summary, indent=1, default=str))
     return [plot_pareto(study, objectives, out_dir / "pareto_front.png"), csv, summary_path]
@@ -157,13 +147,8 @@ def records_from_mlflow(tracking_uri: str, experiment: str) -> tuple[list[dict],
 
 
 def to_markdown(table: pd.DataFrame) -> str:
-    header = "| " + " | ".join(table.columns) + " |"
-    lines = [header, "|" + "---|" * len(table.columns)]
-    for row in table.itertuples(index=False):
-        cells = [f"{v:.2f}" if isinstance(v, float) and not np.isnan(v) else ("" if isinstance(v, float) else str(v))
-                 for v in row]
-        lines.append("| " + " | ".join(cells) + " |")
-    return "\n".join(lines)
+    """GitHub-style table, two decimals, an empty cell where there is no figure (NaN)."""
+    return table.astype(object).where(table.notna(), None).to_markdown(index=False, floatfmt=".2f", missingval="")
 
 
 def report_task(cfg: Any, out_dir: Path) -> dict:

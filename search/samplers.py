@@ -29,25 +29,25 @@ class BaselineAwareNSGAII(optuna.samplers.NSGAIISampler):
 
 
 @register_sampler("nsga2")
-def nsga2(cfg: Any, constraints_func=None) -> optuna.samplers.BaseSampler:
-    return BaselineAwareNSGAII(population_size=cfg.search.population_size, seed=cfg.search.seed,
-                               constraints_func=constraints_func)
+def nsga2(cfg: Any) -> optuna.samplers.BaseSampler:
+    return BaselineAwareNSGAII(population_size=cfg.search.population_size, seed=cfg.search.seed)
 
 
 @register_sampler("tpe")
-def tpe(cfg: Any, constraints_func=None) -> optuna.samplers.BaseSampler:
-    return optuna.samplers.TPESampler(seed=cfg.search.seed, constraints_func=constraints_func)
+def tpe(cfg: Any) -> optuna.samplers.BaseSampler:
+    return optuna.samplers.TPESampler(seed=cfg.search.seed)
 
 
 @register_sampler("random")
-def random(cfg: Any, constraints_func=None) -> optuna.samplers.BaseSampler:
+def random(cfg: Any) -> optuna.samplers.BaseSampler:
     return optuna.samplers.RandomSampler(seed=cfg.search.seed)
 
 
 @register_sampler("grid")
-def grid_sampler(cfg: Any, constraints_func=None) -> optuna.samplers.BaseSampler:
+def grid_sampler(cfg: Any) -> optuna.samplers.BaseSampler:
     return optuna.samplers.GridSampler(grid(cfg, cfg.search.n_trials), seed=cfg.search.seed)
 
 
-def create_sampler(cfg: Any, constraints_func=None) -> optuna.samplers.BaseSampler:
-    return SAMPLERS.create(cfg.search.sampler, cfg=cfg, constraints_func=constraints_func)
+def create_sampler(cfg: Any) -> optuna.samplers.BaseSampler:
+    """The `search.sampler`; NSGA-II and TPE honour `search.objectives.constrain_memory`."""
+    return SAMPLERS.create(cfg.search.sampler, cfg=cfg)

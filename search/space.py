@@ -13,6 +13,7 @@ from typing import Any
 import networkx as nx
 import optuna
 
+from nas.checks import require
 from nas.factory import create_architecture
 from nas.limits import check_memory
 
@@ -30,8 +31,8 @@ def suggest(trial: optuna.Trial, name: str, spec: Any) -> Any:
     if isinstance(spec, Sequence) and not isinstance(spec, str):
         return trial.suggest_categorical(name, list(spec))
     if isinstance(spec, Mapping):
-        if set(spec) - {"low", "high", "log", "step"} or not {"low", "high"} <= set(spec):
-            raise ValueError(f"space.{name}: a range needs low and high (optional log, step), got {spec}")
+        require({"low", "high"} <= set(spec) <= {"low", "high", "log", "step"},
+                f"space.{name}: a range needs low and high (optional log, step), got {spec}")
         low, high = spec["low"], spec["high"]
         if isinstance(low, int) and isinstance(high, int):
             return trial.suggest_int(name, low, high, log=spec.get("log", False), step=spec.get("step", 1))
@@ -51,8 +52,8 @@ def grid(cfg: Any, n_trials: int) -> dict[str, list]:
     for name, spec in specs.items():
         spec = _plain(spec)
         if isinstance(spec, Mapping):
-            if not (isinstance(spec.get("low"), int) and isinstance(spec.get("high"), int)):
-                raise ValueError(f"sampler=grid needs lists or integer ranges; space.{name} is {spec}")
+            require(isinstance(spec.get("low"), int) and isinstance(spec.get("high"), int),
+                    f"sampler=grid needs lists or integer ranges; space.{name} is {spec}")
             spec = list(range(spec["low"], spec["high"] + 1, spec.get("step", 1)))
         if isinstance(spec, Sequence) and not isinstance(spec, str):
             out[name] = list(spec)
@@ -72,9 +73,8 @@ def sample_architecture(trial: optuna.Trial, cfg: Any) -> nx.DiGraph:
         staging_params["max_channels"] = max(staging_params["max_channels"], channels)
     params = gen.params()
     for key, spec in _plain(space.generator_params).get(gen.name, {}).items():
-        if key not in params:
-            raise ValueError(f"space.generator_params.{gen.name}.{key}: generator {gen.name} has no parameter {key!r}; "
-                             f"valid: {', '.join(params) or 'none'}")
+        require(key in params, f"space.generator_params.{gen.name}.{key}: generator {gen.name} has no parameter "
+                               f"{key!r}; valid: {', '.join(params) or 'none'}")
         value = suggest(trial, f"{gen.name}.{key}", spec)
         if value is not None:
             params[key] = value

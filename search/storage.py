@@ -14,6 +14,7 @@ from typing import Any, Callable
 
 import optuna
 
+from nas.checks import require
 from search.heartbeat import HeartbeatJournalStorage, StaleTrialHandler
 from search.journal import repair_tail
 
@@ -36,15 +37,12 @@ def journal_path(url: str) -> Path:
 
 def check_url(url: str) -> None:
     """Refuse a malformed storage URL without opening (or creating) anything."""
-    if not isinstance(url, str) or not url.strip():
-        raise ValueError(f"search.storage is empty; {URL_HINT}")
+    require(isinstance(url, str) and bool(url.strip()), f"search.storage is empty; {URL_HINT}")
     if is_journal(url):
-        if journal_path(url).is_dir():
-            raise ValueError(f"search.storage {url!r} is a directory; give a file path ending in .journal")
+        require(not journal_path(url).is_dir(), f"search.storage {url!r} is a directory; give a file path ending in .journal")
         return
     scheme = url.split(":", 1)[0].split("+", 1)[0]
-    if scheme not in RDB_SCHEMES or "://" not in url:
-        raise ValueError(f"search.storage {url!r} is not a storage URL; {URL_HINT}")
+    require(scheme in RDB_SCHEMES and "://" in url, f"search.storage {url!r} is not a storage URL; {URL_HINT}")
 
 
 def storage_exists(url: str) -> bool:

@@ -25,7 +25,7 @@ from nas.factory import create_architecture
 from search.errors import SearchInterrupted, StudyFailedError
 from search.evaluate import evaluate
 from search.heartbeat import StaleTrialHandler
-from search.objectives import Objective, create_objectives, objective_values
+from search.objectives import Objective, constrain_memory, create_objectives, objective_values
 from search.outcome import require_completed
 from search.samplers import BASELINE_ATTR, create_sampler
 from search.space import sample_architecture
@@ -88,6 +88,7 @@ class TrialRunner:
             twin = None if baseline else completed_twin(trial)
             if twin is not None:  # NSGA-II may propose a finished architecture again: reuse, don't retrain
                 values = self._reuse(trial, twin, run_id)
+                constrain_memory(trial)
                 self.tracker.end_trial(run_id, ok=True)
                 trial.set_user_attr("mlflow_synced", self.tracker.available)
                 return values
@@ -99,6 +100,7 @@ class TrialRunner:
             scalars = numeric_metrics({k: v for k, v in metrics.items() if k != "options"})
             for key, value in scalars.items():
                 trial.set_user_attr(key, value)
+            constrain_memory(trial)
             self.tracker.log_metrics(run_id, {k: v for k, v in scalars.items() if k not in epochs.logged})
             self.tracker.log_artifacts(run_id, sorted(p for p in out_dir.iterdir() if p.is_file()))
             if model is not None and self.cfg.search.mlflow.log_models:

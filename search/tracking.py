@@ -208,8 +208,6 @@ class Tracker:
                 self._call(self.client.log_batch, run_id, params=items[i:i + 100])
 
     def log_metrics(self, run_id: str | None, metrics: dict, step: int = 0) -> None:
-        import time
-
         from mlflow.entities import Metric
 
         if run_id:
@@ -276,15 +274,21 @@ class Tracker:
 
 
 class EpochMetrics(pl.Callback):
-    """Logs the epoch's logged metrics (val_acc, val_loss, train_loss …) at step = epoch."""
+    """Logs each epoch's train_* and val_* metrics into the trial's run at step = epoch (from 0).
+
+    Not Lightning's `MLFlowLogger(run_id=...)`, though it logs into the given nested run:
+    Lightning's `finalize` after `fit` and `test` marks the run FINISHED before the trial
+    has logged its results (or failed); it calls MLflow directly, so a store locked by
+    another worker or a lost server fails the trial, where `Tracker` retries, then turns
+    into a no-op; and its step is the optimizer step, not the epoch.
+    """
 
     def __init__(self, tracker: Tracker, run_id: str | None) -> None:
         self.tracker, self.run_id = tracker, run_id
         self.logged: set[str] = set()  # keys with a per-epoch history: not logged again at the end
 
-    def on_validation_epoch_end(self, trainer: pl.Trainer, pl_module: pl.LightningModule) -> None:
-        if trainer.sanity_checking:
-            return
+    def on_train_epoch_end(self, trainer: pl.Trainer, pl_module: pl.LightningModule) -> None:
+        # the epoch's validation has run by now, and its train_* means are final
         values = {k: float(v) for k, v in trainer.callback_metrics.items() if k.startswith(("val_", "train_"))}
         self.tracker.log_metrics(self.run_id, values, step=trainer.current_epoch)
         self.logged.update(values)

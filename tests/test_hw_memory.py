@@ -2,6 +2,7 @@
 import networkx as nx
 import pytest
 
+from hw.analyze import latency_report
 from hw.memory import memory_constraint, unit_memory
 from hw.target import Target
 from nas.arch import total_params
@@ -52,9 +53,12 @@ def test_scaling_temporaries_are_counted():
 def test_constraint_sign_follows_the_budget():
     arch = chain()
     assignment = {v: 0 for v in arch}
-    assert memory_constraint(arch, assignment, Target("t", 1, 7072, 1e9, 0)) == pytest.approx(0.0)
-    assert memory_constraint(arch, assignment, Target("t", 1, 3536, 1e9, 0)) == pytest.approx(1.0)
-    assert memory_constraint(arch, assignment, Target("t", 1, 14144, 1e9, 0)) == pytest.approx(-0.5)
+    totals = {u: r["total"] for u, r in unit_memory(arch, assignment).items()}
+    assert memory_constraint(totals, 7072) == pytest.approx(0.0)
+    assert memory_constraint(totals, 3536) == pytest.approx(1.0)
+    assert memory_constraint(totals, 14144) == pytest.approx(-0.5)
+    report = latency_report(arch, assignment, Target("t", 1, 3536), {v: 1e-3 for v in arch}).to_json()
+    assert report["memory_constraint"] == pytest.approx(1.0)
 
 
 def test_weights_split_across_units_add_up_to_the_model():

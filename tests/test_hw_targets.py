@@ -24,17 +24,24 @@ def test_targets_compose_and_validate(name):
     assert cfg.hw.compute.backend in BACKENDS
     assert cfg.hw.compute.source, "every target documents where its numbers come from"
     target = target_from_config(cfg.hw)
-    assert target.memory_bytes > 0 and target.transfer_time(1e6) > target.link_latency_s
+    assert target.memory_bytes > 0 and target.link.transfer_s(1e6) > target.link.latency_s
 
 
 def test_lcp_wifi_numbers():
     target = target_from_config(validate(compose_config("hw=rpi3b_wifi")).hw)
     # 1 MB over 62.24 Mbps plus 8.83 ms
-    assert target.transfer_time(1e6) == pytest.approx(8.83e-3 + 8e6 / 62.24e6)
+    assert target.link.transfer_s(1e6) == pytest.approx(8.83e-3 + 8e6 / 62.24e6)
 
 
 def test_units_override():
     assert validate(compose_config("hw=aws_t2micro", "hw.units=3")).hw.units == 3
+
+
+def test_local_target_is_the_schema_default():
+    """conf/hw/local.yaml repeats nothing: the schema's defaults are this machine, as users got it before."""
+    local = validate(compose_config("hw=local")).hw
+    assert (local.units, local.memory_mb, local.reserved_mb) == (4, 6144.0, 512.0)
+    assert (local.link.bandwidth_mbps, local.link.latency_ms, local.link.contention) == (10000.0, 0.05, False)
 
 
 @pytest.mark.parametrize("override,match", [
@@ -74,7 +81,9 @@ def test_report_on_one_unit_has_no_speedup():
 
     cfg = validate(compose_config("hw=local"))
     arch = create_architecture("dp", 10, seed=0, staging="uniform", staging_params={"channels": 8}, input_size=16)
-    report = latency_report(arch, {v: 0 for v in arch}, target_from_config(cfg.hw), create_backend(cfg.hw, flops_predictor()))
+    backend = create_backend(cfg.hw, flops_predictor())
+    report = latency_report(arch, {v: 0 for v in arch}, target_from_config(cfg.hw), backend.vertex_latencies(arch),
+                            backend.predict(arch)).to_json()
     assert report["predicted_speedup"] == pytest.approx(1.0)
     assert report["predicted_distributed_ms"] == pytest.approx(report["predicted_latency_ms"])
     assert report["communication_bytes"] == 0 and report["memory_constraint"] < 0

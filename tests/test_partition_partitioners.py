@@ -53,9 +53,9 @@ def test_analysis_of_bare_chains_picks_the_chain_separation(k, length):
     hg = bare_chains(k, length)
     prep = Prepared(hg, path_stats(arch))  # the chains' own hypergraph, without stem and head
     result = Analyzer()(prep, k)
-    assert result["comm"] == 0 and result["imbalance"] == pytest.approx(1.0)
-    assert result["eta"] == pytest.approx(1.0)  # longest path L, |V| = kL, n = k
-    parts = result["assignment"]
+    assert result.comm == 0 and result.imbalance == pytest.approx(1.0)
+    assert result.eta == pytest.approx(1.0)  # longest path L, |V| = kL, n = k
+    parts = result.assignment
     chain_units = [{parts[c * length + i] for i in range(length)} for c in range(k)]
     assert all(len(u) == 1 for u in chain_units) and len(set().union(*chain_units)) == k
 
@@ -71,8 +71,8 @@ def test_full_chain_architecture_is_split_as_well_as_the_chain_separation(k, len
     loads = np.full(k, length * weights[0], dtype=float)
     loads[0] += weights["input"]
     loads[-1] += weights["output"]
-    assert result["comm"] <= 2 * (k - 1) * lam
-    assert result["imbalance"] <= metrics.imbalance(loads) + 1e-9
+    assert result.comm <= 2 * (k - 1) * lam
+    assert result.imbalance <= metrics.imbalance(loads) + 1e-9
 
 
 def test_heuristic_groups_chains_and_gathers_on_the_last_unit():

@@ -9,6 +9,7 @@ from hw.runtime.launch import launch_local
 from hw.runtime.plan import build_plan, single_unit, topological_chunks
 from hw.runtime.task import deployment_assignment
 from hw.runtime.weights import build_vertex_modules, save_random_weights
+from hw.target import Target
 from nas.arch import save
 from nas.builder import build_model
 from nas.factory import BASELINES, create_architecture
@@ -27,7 +28,7 @@ def tiny(generator: str, seed: int = 0, size: int = 16):
 
 def random_assignment(arch, units, seed):
     rng = random.Random(seed)
-    return {str(v): rng.randrange(units) for v in arch.nodes}
+    return {v: rng.randrange(units) for v in arch.nodes}
 
 
 def reference_output(arch, weights, seed=0, batch=1):
@@ -49,7 +50,7 @@ def make_jobs(tmp_path, generators, units, size=16, batch=1, memory_format="cont
         variants = {"chunks": topological_chunks(arch, units), "random": random_assignment(arch, units, i),
                     "single": single_unit(arch)}
         if units > 1:
-            variants["metis"] = deployment_assignment(arch, units, "metis")[0]
+            variants["metis"] = deployment_assignment(arch, Target("test", units, 1e9), "metis")[0]
         jobs.append({"name": generator, "arch": str(arch_path), "weights": str(weights), "batch": batch,
                      "input_seed": i, "repeats": 2, "warmup": 0, "variants": variants,  # 2: buffers reused
                      "memory_format": memory_format})
@@ -85,7 +86,7 @@ def test_each_worker_builds_only_its_own_vertices(tmp_path):
     full = build_model(arch).state_dict()
     for rank in plan.ranks:
         modules = build_vertex_modules(arch, rank.vertices, weights)
-        assert sorted(modules) == sorted(rank.vertices)
+        assert sorted(modules, key=str) == sorted(rank.vertices, key=str)
         for name, module in modules.items():
             for key, value in module.state_dict().items():
                 assert torch.equal(value, torch.load(weights, weights_only=True)[f"vertices.{name}.{key}"])
@@ -98,7 +99,7 @@ def test_trained_checkpoint_layout_is_accepted(tmp_path):
     weights = save_random_weights(arch, tmp_path / "w.pt", seed=3)
     state = torch.load(weights, weights_only=True)
     torch.save({"epoch": 1, "state_dict": {f"model.{k}": v for k, v in state.items()}}, tmp_path / "ckpt.pt")
-    names = [str(v) for v in arch.nodes]
+    names = list(arch.nodes)
     plain = build_vertex_modules(arch, names, weights)
     nested = build_vertex_modules(arch, names, tmp_path / "ckpt.pt")
     for name in names:
@@ -110,7 +111,7 @@ def test_weights_of_another_architecture_are_rejected(tmp_path):
     weights = save_random_weights(tiny("dp", seed=1), tmp_path / "w.pt")
     other = tiny("cifarnet")
     with pytest.raises(ValueError, match="do not fit vertex"):
-        build_vertex_modules(other, [str(v) for v in other.nodes], weights)
+        build_vertex_modules(other, other.nodes, weights)
 
 
 ALL_GENERATORS = sorted(set(GENERATORS.names()) | set(BASELINES.names()))

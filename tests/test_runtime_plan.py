@@ -6,8 +6,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 import nas.baselines  # noqa: F401
-from hw.runtime.plan import (IMAGE, RESULT, ROOT, build_plan, resolve_assignment, single_unit,
-                             topological_chunks)
+from hw.runtime.plan import IMAGE, RESULT, ROOT, build_plan, single_unit, topological_chunks
 from nas.dag import INPUT, OUTPUT, compute_vertices, topological_order
 from nas.factory import create_architecture
 
@@ -25,8 +24,8 @@ def expected_transfers(arch, unit):
     """Independent count: for every produced tensor, the set of other units that consume it."""
     pairs = set()
     for u in arch.nodes:
-        for dst in {unit[str(w)] for w in arch.successors(u)} - {unit[str(u)]}:
-            pairs.add((str(u), unit[str(u)], dst))
+        for dst in {unit[w] for w in arch.successors(u)} - {unit[u]}:
+            pairs.add((u, unit[u], dst))
     if unit[INPUT] != ROOT:
         pairs.add((IMAGE, ROOT, unit[INPUT]))
     if unit[OUTPUT] != ROOT:
@@ -36,7 +35,7 @@ def expected_transfers(arch, unit):
 
 def random_assignment(arch, units, seed):
     rng = random.Random(seed)
-    return {str(v): rng.randrange(units) for v in arch.nodes}
+    return {v: rng.randrange(units) for v in arch.nodes}
 
 
 @pytest.mark.parametrize("generator", GENERATORS)
@@ -49,10 +48,9 @@ def test_plan_sends_each_cut_tensor_once_per_unit(generator, seed, units):
     got = [(t.tensor, t.src, t.dst) for t in plan.transfers]
     assert len(got) == len(set(got))  # never twice to the same unit
     assert set(got) == expected_transfers(arch, plan.assignment)
-    by_name = {str(v): v for v in arch.nodes}
-    tensor_bytes = {str(u): arch.edges[u, w]["bytes"] for u, w in arch.edges}
+    tensor_bytes = {u: arch.edges[u, w]["bytes"] for u, w in arch.edges}
     tensor_bytes[IMAGE] = 3 * 16 * 16 * 4
-    tensor_bytes[OUTPUT] = arch.nodes[by_name[OUTPUT]]["channels"] * 4  # flat logits
+    tensor_bytes[OUTPUT] = arch.nodes[OUTPUT]["channels"] * 4  # flat logits
     assert plan.bytes == sum(tensor_bytes[u] for u, _, _ in got)
 
 
@@ -62,7 +60,7 @@ def test_every_input_is_local_or_received_before_use(generator):
     for units in (2, 3):
         plan = build_plan(arch, random_assignment(arch, units, 7), units)
         computed = [v for rank in plan.ranks for v in rank.vertices]
-        assert sorted(computed) == sorted(str(v) for v in arch.nodes)  # each vertex on exactly one rank
+        assert sorted(computed, key=str) == sorted(arch.nodes, key=str)  # each vertex on exactly one rank
         for rank in plan.ranks:
             available = {t.tensor for t in rank.recvs}
             for step in rank.steps:
@@ -74,19 +72,19 @@ def test_every_input_is_local_or_received_before_use(generator):
 
 def test_receive_buffers_have_the_producers_shapes():
     arch = tiny("lcp")  # flat fc outputs and spatial conv outputs
-    plan = build_plan(arch, {str(v): i % 2 for i, v in enumerate(arch.nodes)}, 2)
+    plan = build_plan(arch, {v: i % 2 for i, v in enumerate(arch.nodes)}, 2)
     for t in plan.transfers:
         if t.tensor == IMAGE:
             assert t.shape == (3, 16, 16)
             continue
-        attrs = arch.nodes[next(v for v in arch.nodes if str(v) == t.tensor)]
+        attrs = arch.nodes[t.tensor]
         expected = (attrs["channels"], attrs["size"], attrs["size"]) if attrs["size"] else (attrs["channels"],)
         assert t.shape == expected
 
 
 def test_input_and_output_default_to_the_root_and_image_moves_when_the_stem_does():
     arch = tiny("dp")
-    compute_only = {str(v): 1 for v in compute_vertices(arch)}
+    compute_only = {v: 1 for v in compute_vertices(arch)}
     plan = build_plan(arch, compute_only, 2)
     assert plan.assignment[INPUT] == plan.assignment[OUTPUT] == ROOT
     assert not any(t.tensor == IMAGE for t in plan.transfers)
@@ -105,19 +103,20 @@ def test_single_unit_plan_sends_nothing():
 def test_topological_chunks_are_contiguous_and_balanced():
     arch = tiny("cifarnet", size=32)
     chunks = topological_chunks(arch, 2)
-    order = [str(v) for v in topological_order(arch) if str(v) in chunks]
+    order = [v for v in topological_order(arch) if v in chunks]
     units = [chunks[v] for v in order]
     assert units == sorted(units) and set(units) == {0, 1}  # never goes back to an earlier unit
 
 
 @pytest.mark.parametrize("bad, message", [
     ({"nope": 0}, "not in the architecture"),
-    ({"0": 5}, "units are integers 0..1"),
-    ({"0": 0}, "without a unit"),
+    ({"0": 0}, "not in the architecture"),  # vertex ids are the graph's node ids, not their strings
+    ({0: 5}, "units are integers 0..1"),
+    ({0: 0}, "without a unit"),
 ])
 def test_bad_assignments_are_rejected_with_a_clear_message(bad, message):
     arch = tiny("er")
-    full = {str(v): 0 for v in compute_vertices(arch)}
+    full = {v: 0 for v in compute_vertices(arch)}
     assignment = bad if message == "without a unit" else {**full, **bad}
     with pytest.raises(ValueError, match=message):
-        resolve_assignment(arch, assignment, 2)
+        build_plan(arch, assignment, 2)

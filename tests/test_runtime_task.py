@@ -10,19 +10,22 @@ from tests.conftest import compose_config
 def test_deploy_reports_measured_and_predicted_latency(tmp_path):
     from hw.runtime.task import deploy_task
 
-    cfg = validate(compose_config("task=deploy", "deploy.workers=2", "deploy.repeats=3", "deploy.warmup=1",
-                                  "deploy.partitioner=heft"))
+    cfg = validate(compose_config("task=deploy", "hw.units=2", "deploy.repeats=3", "deploy.warmup=1",
+                                  "deploy.partitioner=heft", "hw.link.latency_ms=0.07"))
     result = deploy_task(cfg, tmp_path)
     json.dumps(result)  # plain data
-    assert result["workers"] == 2 and sum(result["vertices_per_unit"]) == 8 + 2
+    # hw.units workers (the hw=local default is 4), hw.link's model
+    assert result["workers"] == 2 and len(result["vertices_per_unit"]) == 2 and sum(result["vertices_per_unit"]) == 8 + 2
     assert result["compute_policy"] == "idle"  # reported by the worker itself
     assert result["max_abs_diff"] <= 1e-5  # distributed logits == one-worker logits
     for key in ("measured", "measured_single"):
         assert 0 < result[key]["min_ms"] <= result[key]["median_ms"] <= result[key]["p90_ms"]
-    assert result["planned"]["distributed_ms"] > 0 and result["planned"]["speedup"] > 0
-    predicted = result["predicted"]  # hw/'s own predictor and list scheduler, 2 units
+    assert "planned" not in result  # one prediction: hw/'s list scheduler on the hw target
+    predicted = result["predicted"]
     assert predicted["predicted_distributed_ms"] > 0 and predicted["predicted_speedup"] > 0
-    assert "latency_model" in predicted
+    assert predicted["target"] == "local" and predicted["link"]["latency_ms"] == pytest.approx(0.07)
+    assert predicted["transfers"] == result["messages"]  # the schedule counts the messages the workers sent
+    assert result["ping_pong_link"]["latency_ms"] >= 0  # measured, not a model
     timeline = result["timeline"]  # the last timed inference, per rank
     trace = json.loads((tmp_path / "timeline.json").read_text())["traceEvents"]
     computed = {e["name"] for e in trace if e.get("cat") == "compute"}
@@ -37,7 +40,8 @@ def test_deploy_reports_measured_and_predicted_latency(tmp_path):
 
 
 @pytest.mark.parametrize("override, message", [
-    ("deploy.workers=0", "deploy.workers must be >= 1"),
+    ("hw.units=0", "hw.units must be >= 1"),
+    ("deploy.workers=2", "deploy.workers"),  # gone: the unit count is hw.units
     ("deploy.partitioner=random", "deploy.partitioner must be one of"),
     ("deploy.timeout_s=0", "deploy.timeout_s"),
     ("deploy.order=reverse", "deploy.order must be one of"),

@@ -62,23 +62,25 @@ def test_nan_loss_raises_a_clear_error():
         train_architecture(architecture_from_config(cfg), cfg)
 
 
-def test_callbacks_and_logger_reach_the_trainer(tmp_path):
-    import lightning.pytorch as pl
-    from lightning.pytorch.loggers import CSVLogger
+def test_a_trials_epochs_reach_its_run_at_step_epoch_from_zero():
+    """The search's callback (search.tracking.EpochMetrics): train_* and val_* of epoch e at step e."""
+    from search.tracking import EpochMetrics
 
-    seen: list[float] = []
+    class Tracker:
+        logged: list[tuple] = []
 
-    class Record(pl.Callback):
-        def on_validation_epoch_end(self, trainer, pl_module):
-            seen.append(float(trainer.callback_metrics["val_acc"]))
+        def log_metrics(self, run_id, metrics, step=0):
+            self.logged.append((run_id, step, metrics))
 
     cfg = quick_cfg("train.epochs=2")
-    logger = CSVLogger(save_dir=str(tmp_path))
-    result = train_architecture(architecture_from_config(cfg), cfg, callbacks=[Record()], logger=logger)
-    assert len(seen) == 2 and seen[-1] == pytest.approx(result["val_acc"])
-    logged = open(f"{logger.log_dir}/metrics.csv").read()
-    for name in ("train_loss", "val_loss", "val_acc", "test_acc"):
-        assert name in logged
+    epochs = EpochMetrics(Tracker(), "run-1")
+    result = train_architecture(architecture_from_config(cfg), cfg, callbacks=[epochs])
+    assert [(run_id, step) for run_id, step, _ in Tracker.logged] == [("run-1", 0), ("run-1", 1)]
+    keys = {"train_loss", "train_acc", "val_loss", "val_acc"}
+    assert all(set(metrics) == keys for _, _, metrics in Tracker.logged) and epochs.logged == keys
+    last = Tracker.logged[-1][2]
+    assert (last["val_acc"], last["train_loss"]) == pytest.approx((result["val_acc"], result["train_loss"]))
+    assert Tracker.logged[0][2] != last
 
 
 @pytest.mark.parametrize("batches", [0, 3])

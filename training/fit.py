@@ -23,10 +23,9 @@ from training.datamodule import ImageDataModule, create_datamodule
 from training.module import ArchitectureClassifier
 
 # Lightning's start-up chatter ("GPU available: ...") and advice that does not apply:
-# loader workers are sized on purpose, and small sets have few batches per epoch.
+# loader workers are sized on purpose.
 _QUIET_LOGGERS = ("lightning.pytorch", "lightning.fabric")
-_IGNORED_WARNINGS = (r".*does not have many workers.*", r".*smaller than the logging interval.*",
-                     r".*LeafSpec.*", r".*treespec.*")
+_IGNORED_WARNINGS = (r".*does not have many workers.*", r".*LeafSpec.*", r".*treespec.*")
 
 
 def accuracy_per_parameter(accuracy: float, params: int) -> float:
@@ -58,12 +57,12 @@ def _check_shapes(arch: nx.DiGraph, data: Any) -> None:
                              f"build it for the data (leave {key} to follow data.{key})")
 
 
-def train_architecture(arch: nx.DiGraph, cfg: Any, callbacks: Iterable[pl.Callback] = (), logger: Any = None,
+def train_architecture(arch: nx.DiGraph, cfg: Any, callbacks: Iterable[pl.Callback] = (),
                        enable_progress_bar: bool = False, datamodule: ImageDataModule | None = None) -> dict:
     """Train `arch` with `cfg.train` on `cfg.data` (seeded by `cfg.seed`), then test it.
 
-    `callbacks`/`logger` go to Lightning's Trainer (the search passes MLflow's logger and
-    a pruning callback); `datamodule` may be shared between calls to load data once.
+    `callbacks` go to Lightning's Trainer (the search passes its per-epoch MLflow logging,
+    `search.tracking.EpochMetrics`); `datamodule` may be shared between calls to load data once.
     Raises `training.module.DivergedError` if the loss becomes NaN/inf.
     Returns test_acc, val_acc (%, last epoch), params, acc_per_param (%/M-params),
     epochs (completed), train_seconds (fit wall time incl. validation), train_loss.
@@ -85,9 +84,9 @@ def train_architecture(arch: nx.DiGraph, cfg: Any, callbacks: Iterable[pl.Callba
         trainer = pl.Trainer(
             max_epochs=train.epochs, accelerator=train.accelerator, devices=train.devices,
             precision=train.precision, deterministic=train.deterministic, gradient_clip_val=train.gradient_clip_val,
-            callbacks=list(callbacks), logger=logger if logger is not None else False,
+            callbacks=list(callbacks), logger=False,
             enable_checkpointing=False, enable_model_summary=False, enable_progress_bar=enable_progress_bar,
-            num_sanity_val_steps=0, log_every_n_steps=10,
+            num_sanity_val_steps=0,
         )
         start = time.perf_counter()
         trainer.fit(module, datamodule=datamodule)

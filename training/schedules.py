@@ -11,6 +11,8 @@ from typing import Sequence
 from torch.optim import Optimizer
 from torch.optim.lr_scheduler import LRScheduler
 
+from nas.checks import require
+
 
 class Milestones(LRScheduler):
     """Piecewise-constant schedule: from step `milestones[i]` on, lr = `lr[i]` (absolute)
@@ -22,13 +24,12 @@ class Milestones(LRScheduler):
                  momentum: Sequence[float] | None = None, last_epoch: int = -1) -> None:
         self.milestones, self.lrs = list(milestones), list(lr)
         self.momenta = list(momentum) if momentum is not None else None
-        if self.milestones != sorted(self.milestones) or len(self.lrs) != len(self.milestones):
-            raise ValueError("Milestones needs increasing milestones and one lr per milestone")
+        require(self.milestones == sorted(self.milestones) and len(self.lrs) == len(self.milestones),
+                "Milestones needs increasing milestones and one lr per milestone")
         if self.momenta is not None:
-            if len(self.momenta) != len(self.milestones):
-                raise ValueError("Milestones needs one momentum per milestone")
-            if any("momentum" not in group for group in optimizer.param_groups):
-                raise ValueError("Milestones: momentum given but the optimizer has no momentum")
+            require(len(self.momenta) == len(self.milestones), "Milestones needs one momentum per milestone")
+            require(all("momentum" in group for group in optimizer.param_groups),
+                    "Milestones: momentum given but the optimizer has no momentum")
         self.base_momenta = [group.get("momentum") for group in optimizer.param_groups]
         super().__init__(optimizer, last_epoch)
 

@@ -4,9 +4,9 @@
 - `weights`: one state_dict file, each worker builds and loads only its vertices;
 - `executor`: one rank's share of one inference (preallocated irecv, overlapping isend);
 - `worker`: the torchrun-compatible process entry (`python -m hw.runtime.worker JOB`);
-- `launch`: n workers on loopback, watched for failures;
-- `schedule`: the schedule model the workers follow, HEFT placement, link fitting;
-- `costs` / `predict`: per-vertex costs and the predicted latency of a deployment;
+- `launch`: n workers on loopback (torch's elastic process layer), watched for failures;
+- `costs`: per-vertex costs that place, order and predict a deployment (the schedule,
+  HEFT and the prediction are hw/'s one model: `hw.schedule`, `hw.analyze`);
 - `task`: `task=deploy` — measured latency next to the predicted one.
 
 On real edge devices: copy the job file, the architecture file and the weights file to

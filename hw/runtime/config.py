@@ -1,10 +1,16 @@
-"""Schema of the `deploy` config group (`task=deploy`): how the distributed run is made."""
+"""Schema of the `deploy` config group (`task=deploy`): how the distributed run is made.
+
+The unit count and the link model come from the `hw` group (`hw.units`, `hw.link`),
+as for every other task.
+"""
 from __future__ import annotations
 
 from dataclasses import dataclass
 from typing import Optional
 
 from hydra.core.config_store import ConfigStore
+
+from nas.checks import require, require_one_of
 
 PARTITIONERS = ("metis", "heft", "chunks")
 ORDERS = ("schedule", "topological")
@@ -15,14 +21,12 @@ MEMORY_FORMATS = ("channels_last", "contiguous")
 
 @dataclass
 class DeployConfig:
-    workers: int = 2  # worker processes (units) on loopback
     # metis: partition/'s best (lowest-CS) option | heft: latency-aware list scheduling
-    # (hw/runtime/schedule.py) | chunks: topological chunks of equal MACs (fallback)
+    # (hw/schedule.py) | chunks: topological chunks of equal MACs (fallback)
     partitioner: str = "metis"
     order: str = "schedule"  # each worker's vertex order: simulated start order | topological
-    costs: str = "profile"  # per-vertex costs for heft/order: profile (timed here) | predictor (hw/) | macs
-    link_latency_ms: float = 0.05  # loopback link model used to plan (the run also measures it)
-    link_bandwidth_mbps: float = 20000.0
+    # per-vertex costs that place, order and predict: profile (timed here) | predictor (hw/) | macs
+    costs: str = "profile"
     weights: Optional[str] = None  # state_dict file of trained weights; None = random from weight_seed
     weight_seed: int = 0
     input_seed: int = 0  # the random input image
@@ -40,30 +44,15 @@ class DeployConfig:
     port: int = 0  # MASTER_PORT on 127.0.0.1; 0 = a free one
 
     def __post_init__(self) -> None:
-        if self.workers < 1:
-            raise ValueError(f"deploy.workers must be >= 1, got {self.workers}")
-        if self.partitioner not in PARTITIONERS:
-            raise ValueError(f"deploy.partitioner must be one of {PARTITIONERS}, got {self.partitioner!r}")
-        if self.order not in ORDERS:
-            raise ValueError(f"deploy.order must be one of {ORDERS}, got {self.order!r}")
-        if self.costs not in COSTS:
-            raise ValueError(f"deploy.costs must be one of {COSTS}, got {self.costs!r}")
-        if self.link_latency_ms < 0 or self.link_bandwidth_mbps <= 0:
-            raise ValueError(f"deploy.link_latency_ms must be >= 0 and deploy.link_bandwidth_mbps > 0, got {self.link_latency_ms}, {self.link_bandwidth_mbps}")
-        if self.repeats < 1:
-            raise ValueError(f"deploy.repeats must be >= 1, got {self.repeats}")
-        if self.warmup < 0:
-            raise ValueError(f"deploy.warmup must be >= 0, got {self.warmup}")
-        if self.compute_policy not in COMPUTE_POLICIES:
-            raise ValueError(f"deploy.compute_policy must be one of {COMPUTE_POLICIES}, got {self.compute_policy!r}")
-        if self.memory_format not in MEMORY_FORMATS:
-            raise ValueError(f"deploy.memory_format must be one of {MEMORY_FORMATS}, got {self.memory_format!r}")
-        if self.threads < 1:
-            raise ValueError(f"deploy.threads must be >= 1, got {self.threads}")
-        if self.timeout_s <= 0 or self.deadline_s <= 0:
-            raise ValueError(f"deploy.timeout_s and deploy.deadline_s must be > 0, got {self.timeout_s}, {self.deadline_s}")
-        if not 0 <= self.port < 65536:
-            raise ValueError(f"deploy.port must be in [0, 65535] (0 = pick a free one), got {self.port}")
+        for key, choices in (("partitioner", PARTITIONERS), ("order", ORDERS), ("costs", COSTS),
+                             ("compute_policy", COMPUTE_POLICIES), ("memory_format", MEMORY_FORMATS)):
+            require_one_of(f"deploy.{key}", getattr(self, key), choices)
+        require(self.repeats >= 1, f"deploy.repeats must be >= 1, got {self.repeats}")
+        require(self.warmup >= 0, f"deploy.warmup must be >= 0, got {self.warmup}")
+        require(self.threads >= 1, f"deploy.threads must be >= 1, got {self.threads}")
+        require(self.timeout_s > 0 and self.deadline_s > 0,
+                f"deploy.timeout_s and deploy.deadline_s must be > 0, got {self.timeout_s}, {self.deadline_s}")
+        require(0 <= self.port < 65536, f"deploy.port must be in [0, 65535] (0 = pick a free one), got {self.port}")
 
 
 def register_configs(cs: ConfigStore | None = None) -> None:

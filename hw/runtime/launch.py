@@ -6,6 +6,20 @@ exits non-zero (or is killed) stops the whole run at once: the others are termin
 and `WorkerError` names the rank and its last error line. Workers also time out on
 their own (connect/receive), so an edge deployment without this launcher cannot hang
 either; `deadline_s` bounds the whole run as a last resort.
+
+Starting, logging and stopping the processes is torchrun's own process layer
+(`torch.distributed.elastic.multiprocessing.start_processes`: per-rank environment,
+stdout/stderr files, own session, SIGTERM then SIGKILL). What it cannot do is kept:
+- torchrun's agent (`torch.distributed.launcher.api.elastic_launch`) blocks until the
+  end and hands out no process handles, has no deadline, starts all local ranks (a
+  test starts rank 0 alone, as a peer that never connects), and reports a failure as
+  an exit code plus an error file that only `@record`-decorated entry points write;
+- `PContext.wait` stops the survivors the moment one rank fails, so their own error
+  lines (often the clearer ones: "connection closed by peer ...") never reach the logs
+  and they read as killed by SIGTERM. So this module polls itself, gives the peers
+  0.2 s, names every failed rank with its last error line, killed ones first;
+- `start_processes` installs SIGTERM/SIGINT handlers in the calling process that raise
+  `SignalException`; the caller's handlers are restored (Ctrl-C stays KeyboardInterrupt).
 """
 from __future__ import annotations
 
@@ -21,8 +35,10 @@ from pathlib import Path
 from typing import Any
 
 import torch
+from torch.distributed.elastic.multiprocessing import DefaultLogsSpecs, Std, start_processes
 
 LOOPBACK = "127.0.0.1"
+HANDLED_SIGNALS = (signal.SIGTERM, signal.SIGINT, signal.SIGHUP, signal.SIGQUIT)  # what start_processes takes over
 
 
 class WorkerError(RuntimeError):
@@ -36,15 +52,14 @@ def free_port() -> int:
 
 
 def worker_env(rank: int, world_size: int, port: int, threads: int) -> dict[str, str]:
-    env = dict(os.environ)
-    env.update(
+    """What a worker's environment adds to this process's (start_processes inherits the rest)."""
+    root = str(Path(__file__).resolve().parents[2])
+    return dict(
         MASTER_ADDR=LOOPBACK, MASTER_PORT=str(port), RANK=str(rank), WORLD_SIZE=str(world_size),
         LOCAL_RANK=str(rank), LOCAL_WORLD_SIZE=str(world_size), GLOO_SOCKET_IFNAME="lo",
         OMP_NUM_THREADS=str(threads), MKL_NUM_THREADS=str(threads), TORCH_CPP_LOG_LEVEL="ERROR",
+        PYTHONPATH=os.pathsep.join(filter(None, (root, os.environ.get("PYTHONPATH")))),
     )
-    root = str(Path(__file__).resolve().parents[2])
-    env["PYTHONPATH"] = root + os.pathsep + env["PYTHONPATH"] if env.get("PYTHONPATH") else root
-    return env
 
 
 class LocalLauncher:
@@ -61,43 +76,38 @@ class LocalLauncher:
         self.port = port or free_port()
         self.deadline_s = deadline_s
         self.ranks = list(range(world_size)) if ranks is None else ranks  # a subset: tests of missing peers
-        self.processes: dict[int, subprocess.Popen] = {}
+        self.processes: dict[int, subprocess.Popen] = {}  # rank → process, once started
 
     def start(self) -> "LocalLauncher":
         job_file = self.workdir / "job.json"
         job_file.write_text(json.dumps(self.spec, indent=1))
         threads = int(self.spec.get("threads", 1))
-        for rank in self.ranks:
-            log = open(self.workdir / f"rank{rank}.log", "wb")
-            self.processes[rank] = subprocess.Popen(
-                [sys.executable, "-m", "hw.runtime.worker", str(job_file)],
-                env=worker_env(rank, self.world_size, self.port, threads),
-                stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
-            )
-            log.close()
+        handlers = {sig: signal.getsignal(sig) for sig in HANDLED_SIGNALS}
+        try:
+            self.context = start_processes(
+                "deploy", sys.executable, {i: ("-m", "hw.runtime.worker", str(job_file)) for i in range(len(self.ranks))},
+                {i: worker_env(rank, self.world_size, self.port, threads) for i, rank in enumerate(self.ranks)},
+                DefaultLogsSpecs(log_dir=str(self.workdir / "logs"), redirects=Std.ALL))
+        finally:
+            for sig, handler in handlers.items():
+                signal.signal(sig, handler)
+        self.processes = {rank: self.context.subprocess_handlers[i].proc for i, rank in enumerate(self.ranks)}
         self.started = time.monotonic()
         return self
 
+    def log(self, rank: int) -> str:
+        """The worker's stdout and stderr."""
+        i = self.ranks.index(rank)
+        return "".join(Path(f).read_text(errors="replace") if Path(f).is_file() else ""
+                       for f in (self.context.stdouts[i], self.context.stderrs[i]))
+
     def log_tail(self, rank: int) -> str:
         """The worker's last error line, if it logged one."""
-        try:
-            lines = (self.workdir / f"rank{rank}.log").read_text(errors="replace").strip().splitlines()
-        except OSError:
-            return ""
-        errors = [line for line in lines if "error" in line.lower()]
+        errors = [line for line in self.log(rank).strip().splitlines() if "error" in line.lower()]
         return errors[-1].strip() if errors else ""
 
     def stop(self) -> None:
-        for proc in self.processes.values():
-            if proc.poll() is None:
-                proc.send_signal(signal.SIGTERM)
-        end = time.monotonic() + 3
-        for proc in self.processes.values():
-            try:
-                proc.wait(max(0.0, end - time.monotonic()))
-            except subprocess.TimeoutExpired:
-                proc.kill()
-                proc.wait()
+        self.context.close(timeout=3)
 
     def _describe(self, failed: list[tuple[int, int]]) -> str:
         """One line per failed worker, killed ones first (they are the likely cause)."""

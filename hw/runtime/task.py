@@ -1,13 +1,16 @@
-"""`task=deploy`: run one architecture on n local workers, measured latency next to the predicted.
+"""`task=deploy`: run one architecture on `hw.units` local workers, measured latency next to the predicted.
 
 Placement (`deploy.partitioner`): `metis` takes the best option (lowest CS) of the
 concurrency analysis (`partition.analyze`), `heft` places vertices by latency-aware list
-scheduling, `chunks` is the topological-chunks fallback. Units are relabelled so the
-stem's unit is rank 0 (where the image is), which changes no metric. Order
+scheduling, `chunks` is the topological-chunks fallback. Units are renumbered so the
+stem's unit is rank 0, where the image is (`hw.schedule.root_first`). Order
 (`deploy.order`): every worker runs its vertices in the simulated schedule's start
-order. The one-unit reference runs interleaved with the distributed variant in the
-same workers (same machine load); a ping-pong job reports the idle loopback link. Both
-predictions use the configured link model (`deploy.link_latency_ms`, `deploy.link_bandwidth_mbps`).
+order. Placement, order and the one prediction are hw/'s model (`hw.schedule`,
+`hw.analyze.latency_report`) of the `hw` target — its units and link, like every task —
+with the per-vertex `deploy.costs`. The one-unit reference runs interleaved with the
+distributed variant in the same workers (same machine load); a ping-pong job measures
+the idle loopback link (`ping_pong_link`, a measurement: an idle ping-pong underestimates
+what a message costs while both cores compute, see benchmarks/bench_distributed.py).
 """
 from __future__ import annotations
 
@@ -18,48 +21,41 @@ from typing import Any
 import networkx as nx
 import numpy as np
 
+from hw.analyze import latency_report
 from hw.runtime.costs import mac_costs, predicted_costs, profiled_costs
 from hw.runtime.launch import launch_local
-from hw.runtime.plan import ROOT, build_plan, single_unit, topological_chunks
-from hw.runtime.predict import hw_prediction, planned
-from hw.runtime.schedule import Link, fit_link, heft_assignment, simulate
+from hw.runtime.plan import build_plan, single_unit, topological_chunks
 from hw.runtime.timeline import save_timeline
 from hw.runtime.timeline import summarize as summarize_timeline
 from hw.runtime.weights import save_random_weights
-from nas.dag import INPUT
+from hw.schedule import Vertex, heft_assignment, root_first, simulate
+from hw.target import Target, fit_link, target_from_config
+from nas.checks import require_one_of
 
 LINK_SIZES = [4096, 65536, 401408, 1605632]  # bytes; 401408 = 32 × 56 × 56 floats
 
 
-def root_first(assignment: dict[str, int]) -> dict[str, int]:
-    """Swap unit labels so the stem's unit is rank 0 (the image never has to move)."""
-    stem = assignment.get(INPUT, ROOT)
-    swap = {stem: ROOT, ROOT: stem}
-    return {v: swap.get(u, u) for v, u in assignment.items()}
-
-
-def metis_assignment(arch: nx.DiGraph, units: int, analysis_cfg: Any = None) -> tuple[dict[str, int], dict[str, Any]]:
+def metis_assignment(arch: nx.DiGraph, units: int, analysis_cfg: Any = None) -> tuple[dict[Vertex, int], dict[str, Any]]:
     """The concurrency analysis' best option: (vertex → rank, its cs, comm, imbalance …)."""
     from partition.analyze import analyze
 
     result = analyze(arch, units, analysis_cfg)
-    assignment = root_first({str(v): int(u) for v, u in result["assignment"].items()})
+    assignment = root_first({v: int(u) for v, u in result.assignment.items()})
     keep = ("cs", "comm", "comm_norm", "imbalance", "eta", "partitioner", "epsilon", "speedup_bound")
-    return assignment, {k: result[k] for k in keep if k in result}
+    return assignment, {k: getattr(result, k) for k in keep}
 
 
-def deployment_assignment(arch: nx.DiGraph, units: int, partitioner: str = "metis", analysis_cfg: Any = None,
-                          costs: dict[str, float] | None = None, link: Link = Link()) -> tuple[dict[str, int], dict[str, Any]]:
-    """(vertex name → rank, what the partitioner reported)."""
-    if units == 1:
+def deployment_assignment(arch: nx.DiGraph, target: Target, partitioner: str = "metis", analysis_cfg: Any = None,
+                          costs: dict[Vertex, float] | None = None) -> tuple[dict[Vertex, int], dict[str, Any]]:
+    """(vertex → rank, what the partitioner reported) on `target`'s units."""
+    require_one_of("deploy.partitioner", partitioner, ("metis", "heft", "chunks"))
+    if target.units == 1:
         return single_unit(arch), {"partitioner": "single"}
     if partitioner == "chunks":
-        return topological_chunks(arch, units), {"partitioner": "chunks"}
+        return topological_chunks(arch, target.units), {"partitioner": "chunks"}
     if partitioner == "heft":
-        return heft_assignment(arch, costs or mac_costs(arch), units, link), {"partitioner": "heft"}
-    if partitioner == "metis":
-        return metis_assignment(arch, units, analysis_cfg)
-    raise ValueError(f"partitioner must be metis, heft or chunks, got {partitioner!r}")
+        return heft_assignment(arch, costs or vertex_costs(arch, "macs"), target), {"partitioner": "heft"}
+    return metis_assignment(arch, target.units, analysis_cfg)
 
 
 def latency_stats(samples_ms: list[float]) -> dict[str, float]:
@@ -69,17 +65,18 @@ def latency_stats(samples_ms: list[float]) -> dict[str, float]:
 
 
 def vertex_costs(arch: nx.DiGraph, source: str, weights: Path | None = None, hw_cfg: Any = None,
-                 channels_last: bool = False) -> dict[str, float]:
-    """Seconds per vertex name: timed here (`profile`), hw/'s unit model (`predictor`), or MACs."""
+                 channels_last: bool = False) -> dict[Vertex, float]:
+    """Seconds per vertex: timed here (`profile`), hw/'s unit model (`predictor`), or MACs."""
     if source == "profile":
-        return profiled_costs(arch, weights, channels_last=channels_last)
-    if source == "predictor":
-        if hw_cfg is None:
-            raise ValueError("deploy.costs=predictor needs the hw config group")
+        costs = profiled_costs(arch, weights, channels_last=channels_last)
+    elif source == "predictor":
         from hw.backends import create_backend
 
-        return predicted_costs(arch, create_backend(hw_cfg))
-    return mac_costs(arch)
+        costs = predicted_costs(arch, create_backend(hw_cfg))
+    else:
+        costs = mac_costs(arch)
+    by_name = {str(v): v for v in arch}  # hw.runtime.costs names vertices by their module key
+    return {by_name[str(v)]: c for v, c in costs.items()}
 
 
 def deploy_job(name: str, arch_path: Path, weights: Path, variants: dict[str, Any], repeats: int,
@@ -97,8 +94,8 @@ def deploy_task(cfg: Any, out_dir: Path) -> dict[str, Any]:
     from nas.arch import save
     from nas.config import architecture_from_config
 
-    deploy = cfg.deploy
-    units = deploy.workers
+    deploy, target = cfg.deploy, target_from_config(cfg.hw)
+    units = target.units
     arch = architecture_from_config(cfg)
     out_dir = Path(out_dir)
     arch_path = save(arch, out_dir / "architecture.json")
@@ -108,13 +105,13 @@ def deploy_task(cfg: Any, out_dir: Path) -> dict[str, Any]:
             raise FileNotFoundError(f"deploy.weights: file not found: {deploy.weights}")
     else:
         weights = save_random_weights(arch, out_dir / "weights.pt", deploy.weight_seed)
-    hw_cfg = getattr(cfg, "hw", None)
-    costs = vertex_costs(arch, deploy.costs, weights, hw_cfg, deploy.memory_format == "channels_last")
-    plan_link = Link(deploy.link_latency_ms / 1e3, deploy.link_bandwidth_mbps * 1e6 / 8)
+    costs = vertex_costs(arch, deploy.costs, weights, cfg.hw, deploy.memory_format == "channels_last")
     analysis = getattr(cfg, "analysis", None)
     analysis = analysis if hasattr(analysis, "partitioners") else None  # a stub group: defaults
-    assignment, partition_info = deployment_assignment(arch, units, deploy.partitioner, analysis, costs, plan_link)
-    order = simulate(arch, assignment, costs, units, plan_link).order if deploy.order == "schedule" else None
+    assignment, partition_info = deployment_assignment(arch, target, deploy.partitioner, analysis, costs)
+    # the workers follow the simulated start order, or each unit's vertices in topological order
+    simulated = "topological" if deploy.order == "topological" else cfg.hw.schedule_order
+    order = simulate(arch, assignment, costs, target, simulated).order if deploy.order == "schedule" else None
     variants: dict[str, Any] = {"distributed": {"assignment": assignment, "order": order}}
     if units > 1:
         variants["single"] = single_unit(arch)
@@ -127,6 +124,7 @@ def deploy_task(cfg: Any, out_dir: Path) -> dict[str, Any]:
     job = report["jobs"]["arch"]
     plan = build_plan(arch, assignment, units, order)
     measured = latency_stats(job["latency_ms"]["distributed"])
+    saved = {"assignment": {str(v): u for v, u in plan.assignment.items()}, "order": order}
     result: dict[str, Any] = {
         "workers": units,
         "threads": deploy.threads,
@@ -140,7 +138,7 @@ def deploy_task(cfg: Any, out_dir: Path) -> dict[str, Any]:
         "measured": measured,
         "arch_path": str(arch_path),
         "weights": str(weights),
-        "assignment_path": str(_save_json({"assignment": plan.assignment, "order": order}, out_dir / "assignment.json")),
+        "assignment_path": str(_save_json(saved, out_dir / "assignment.json")),
     }
     traces = job["traces"]["distributed"]
     result["timeline"] = {**save_timeline(traces, out_dir / "timeline", f"{units} workers, last timed inference",
@@ -151,14 +149,12 @@ def deploy_task(cfg: Any, out_dir: Path) -> dict[str, Any]:
         result["measured_single"] = single
         result["measured_speedup"] = single["median_ms"] / measured["median_ms"]
         result["max_abs_diff"] = float((job["outputs"]["distributed"] - job["outputs"]["single"]).abs().max())
-        ping_pong = fit_link(report["jobs"]["link"]["one_way_ms"])
-        result["ping_pong_link"] = {"latency_ms": ping_pong.latency_s * 1e3, "bandwidth_mbps": ping_pong.bandwidth_bytes_s * 8 / 1e6}
-    # Both predictions use the configured link (deploy.link_*): an idle ping-pong
-    # underestimates what a message costs while both cores compute (see bench_distributed).
-    result["planned"] = planned(arch, plan.assignment, units, costs, plan_link, f"runtime schedule model, {deploy.costs} costs")
-    result["predicted"] = hw_prediction(arch, plan.assignment, units, hw_cfg, plan_link if units > 1 else None)
-    if result["predicted"] is None:
-        result["note"] = "hw/ gave no prediction (no hw config): see 'planned' for the schedule model's"
+        result["ping_pong_link"] = fit_link(report["jobs"]["link"]["one_way_ms"]).to_json()
+    predicted = latency_report(arch, assignment, target, costs, order=simulated).to_json()
+    keep = ("target", "predicted_latency_ms", "predicted_distributed_ms", "predicted_speedup", "transfers",
+            "communication_bytes")
+    result["predicted"] = {"source": f"hw/ list schedule, {deploy.costs} costs", **{k: predicted[k] for k in keep},
+                           "link": target.link.to_json()}
     return result
 
 

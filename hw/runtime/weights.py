@@ -7,7 +7,7 @@ each worker builds only its own `VertexModule`s.
 """
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Hashable, Iterable
 from pathlib import Path
 
 import networkx as nx
@@ -60,25 +60,23 @@ def load_vertex_states(path: str | Path, vertices: Iterable[str]) -> dict[str, d
     return states
 
 
-def build_vertex_modules(arch: nx.DiGraph, vertices: Iterable[str], weights: str | Path,
-                         channels_last: bool = False) -> dict[str, VertexModule]:
-    """Build only `vertices` (names as strings) and load their weights; eval mode
-    (conv weights in channels-last layout when `channels_last`)."""
-    by_name = {str(v): v for v in arch.nodes}
+def build_vertex_modules(arch: nx.DiGraph, vertices: Iterable[Hashable], weights: str | Path,
+                         channels_last: bool = False) -> dict[Hashable, VertexModule]:
+    """Build only `vertices` (graph node ids) and load their weights (state_dict keys are
+    the builder's `str(v)`); eval mode (conv weights channels-last when `channels_last`)."""
     vertices = list(vertices)
-    states = load_vertex_states(weights, vertices)
+    states = load_vertex_states(weights, [str(v) for v in vertices])
     aggregation = arch.graph.get("aggregation", "input_sigmoid")
     num_classes = arch.graph["num_classes"]
     image_channels = arch.graph.get("in_channels", 3)
-    modules: dict[str, VertexModule] = {}
-    for name in vertices:
-        v = by_name[name]
+    modules: dict[Hashable, VertexModule] = {}
+    for v in vertices:
         in_shapes = [(arch.nodes[u]["channels"], arch.nodes[u]["size"]) for u in inputs_of(arch, v)]
         module = VertexModule(arch.nodes[v], in_shapes, aggregation, num_classes, image_channels)
         try:
-            module.load_state_dict(states[name], strict=True)
+            module.load_state_dict(states[str(v)], strict=True)
         except RuntimeError as err:
             first = str(err).splitlines()[0] if str(err) else "mismatch"
-            raise ValueError(f"{weights}: weights do not fit vertex {name} of this architecture ({first})") from None
-        modules[name] = module.eval().to(memory_format=torch.channels_last) if channels_last else module.eval()
+            raise ValueError(f"{weights}: weights do not fit vertex {v} of this architecture ({first})") from None
+        modules[v] = module.eval().to(memory_format=torch.channels_last) if channels_last else module.eval()
     return modules

@@ -28,7 +28,8 @@ import torch
 import torch.distributed as dist
 
 from hw.runtime.executor import PeerError, RankExecutor, gloo_message
-from hw.runtime.plan import ROOT, build_plan, image_shape
+from hw.runtime.plan import IMAGE, ROOT, build_plan
+from hw.schedule import tensor_shape
 from hw.runtime.weights import build_vertex_modules
 
 
@@ -57,10 +58,13 @@ def make_image(job: dict[str, Any], shape: tuple[int, ...]) -> torch.Tensor:
 
 
 def plan_of(arch, variant: dict[str, Any], world_size: int):
-    """A variant is an assignment (vertex → unit), or {"assignment": …, "order": [...]}."""
-    if "assignment" in variant and isinstance(variant["assignment"], dict):
-        return build_plan(arch, variant["assignment"], world_size, variant.get("order"))
-    return build_plan(arch, variant, world_size)
+    """A variant is an assignment (vertex → unit), or {"assignment": …, "order": [...]};
+    the job file (JSON) names vertices by `str(v)`."""
+    by_name = {str(v): v for v in arch.nodes}
+    nested = isinstance(variant.get("assignment"), dict)
+    assignment = {by_name.get(str(v), v): u for v, u in (variant["assignment"] if nested else variant).items()}
+    order = variant.get("order") if nested else None
+    return build_plan(arch, assignment, world_size, None if order is None else [by_name.get(str(v), v) for v in order])
 
 
 def run_job(job: dict[str, Any], rank: int, world_size: int, timeout_s: float) -> dict[str, Any] | None:
@@ -69,13 +73,13 @@ def run_job(job: dict[str, Any], rank: int, world_size: int, timeout_s: float) -
 
     arch = load(job["arch"])
     plans = {name: plan_of(arch, variant, world_size) for name, variant in job["variants"].items()}
-    owned = sorted({v for plan in plans.values() for v in plan.ranks[rank].vertices})
+    owned = list(dict.fromkeys(v for plan in plans.values() for v in plan.ranks[rank].vertices))
     channels_last = job.get("memory_format", "contiguous") == "channels_last"
     modules = build_vertex_modules(arch, owned, job["weights"], channels_last) if owned else {}
     batch = int(job.get("batch", 1))
     executors = {name: RankExecutor(plan.ranks[rank], modules, batch, timeout_s, channels_last)
                  for name, plan in plans.items()}
-    image = make_image(job, image_shape(arch)) if rank == ROOT else None
+    image = make_image(job, tensor_shape(arch, IMAGE)) if rank == ROOT else None
     warmup, repeats = int(job.get("warmup", 2)), int(job.get("repeats", 10))
     latency: dict[str, list[float]] = {name: [] for name in plans}
     busy: dict[str, list[float]] = {name: [] for name in plans}

@@ -103,10 +103,8 @@ def _round(value: Any) -> Any:
 def compute(case: tuple, predictor: Any = None) -> dict[str, Any]:
     """Every golden figure of one case (see the module docstring)."""
     from hw.analyze import latency_report
-    from hw.runtime.costs import predicted_costs
-    from hw.runtime.predict import planned
-    from hw.runtime.schedule import Link, heft_assignment, simulate
-    from hw.target import Target
+    from hw.schedule import heft_assignment, simulate
+    from hw.target import Link, Target
     from nas.arch import summary
     from nas.builder import build_model, count_parameters
     from partition.analyze import analyze
@@ -116,35 +114,32 @@ def compute(case: tuple, predictor: Any = None) -> dict[str, Any]:
     units = case[5]
     size = summary(arch)
     result = analyze(arch, units)
-    assignment = result["assignment"]
-    target = Target("golden", units, memory_bytes=512 * 2**20, bandwidth_bps=8 * LINK_BYTES_S,
-                    link_latency_s=LINK_LATENCY_S)
-    hw = latency_report(arch, assignment, target, predictor)
-    link = Link(LINK_LATENCY_S, LINK_BYTES_S)
-    costs = predicted_costs(arch, predictor)
-    by_name = {str(v): int(u) for v, u in assignment.items()}
-    deploy = planned(arch, by_name, units, costs, link, "golden")
-    heft = heft_assignment(arch, costs, units, link)
+    assignment = {v: int(u) for v, u in result.assignment.items()}
+    target = Target("golden", units, memory_bytes=512 * 2**20, link=Link(LINK_LATENCY_S, LINK_BYTES_S))
+    costs = predictor.vertex_latencies(arch)
+    hw = latency_report(arch, assignment, target, costs, predictor.predict(arch)).to_json()
+    deploy = simulate(arch, assignment, costs, target)  # task=deploy's model: one scheduler, no per-call overhead
+    heft = heft_assignment(arch, costs, target)
     return _round({
         "vertices": size["vertices"],
         "edges": size["edges"],
         "params": size["params"],
         "built_params": count_parameters(build_model(arch)),
         "macs": size["macs"],
-        "cs": result["cs"],
-        "eta": result["eta"],
-        "comm": result["comm"],
-        "imbalance": result["imbalance"],
-        "assignment": dict(sorted(by_name.items())),
+        "cs": result.cs,
+        "eta": result.eta,
+        "comm": result.comm,
+        "imbalance": result.imbalance,
+        "assignment": {str(v): u for v, u in sorted(assignment.items(), key=lambda item: str(item[0]))},
         "hw_single_ms": hw["predicted_latency_ms"],
         "hw_distributed_ms": hw["predicted_distributed_ms"],
         "hw_communication_bytes": hw["communication_bytes"],
         "hw_transfers": hw["transfers"],
         "hw_memory_per_unit_mb": hw["memory_per_unit_mb"],
-        "deploy_single_ms": deploy["single_ms"],
-        "deploy_distributed_ms": deploy["distributed_ms"],
-        "heft_assignment": dict(sorted(heft.items())),
-        "heft_makespan_ms": simulate(arch, heft, costs, units, link).makespan * 1e3,
+        "deploy_single_ms": sum(costs.values()) * 1e3,
+        "deploy_distributed_ms": deploy.makespan * 1e3,
+        "heft_assignment": {str(v): u for v, u in sorted(heft.items(), key=lambda item: str(item[0]))},
+        "heft_makespan_ms": simulate(arch, heft, costs, target).makespan * 1e3,
     })
 
 
