@@ -1,26 +1,22 @@
-"""Thin Hydra entry point: compose the config, validate it, dispatch on `task`.
+"""Thin Hydra entry point: compose the config, validate it, dispatch on `task` (see app/).
 
 The last stdout line is the task's result as one JSON object.
 """
 from __future__ import annotations
 
 import json
-import logging
 import sys
 
 import hydra
 from omegaconf import DictConfig
 
-from search.config import register_configs, validate
+from app import TASKS, USER_ERRORS, register_configs, validate
 
 register_configs()
-log = logging.getLogger("run")
 
 
 @hydra.main(version_base="1.3", config_path="conf", config_name="config")
 def main(cfg: DictConfig) -> dict | None:
-    from search.tasks import TASKS, USER_ERRORS
-
     try:
         config = validate(cfg)
         result = TASKS.get(config.task)(config)

@@ -14,10 +14,10 @@ import argparse
 import statistics
 import time
 
+from app.config import compose, validate
 from nas.factory import create_architecture
 from partition.analyze import Analyzer, prepare
 from partition.survey import generator_kwargs, run_survey, summarize, survey_settings
-from search.config import compose, validate
 
 GENERATORS = ["er", "ba", "ws", "dp", "fb"]
 TARGET_ANALYSIS_MS = 20.0

@@ -37,7 +37,6 @@ import numpy as np
 from scipy.stats import spearmanr
 from tqdm import tqdm
 
-import nas.baselines  # noqa: F401
 from hw.analyze import latency_report
 from hw.runtime.launch import launch_local
 from hw.runtime.plan import single_unit
@@ -72,7 +71,7 @@ def study(per_generator: int, fb: int, nodes: int, size: int, classes: int) -> l
 
 def hw_local_config(predictor_dir: str):
     """hw/'s `local` target as configured in conf/hw/local.yaml, with the predictor directory given."""
-    from search.config import compose, validate
+    from app.config import compose, validate
 
     return validate(compose("hw=local", f"hw.predictor={predictor_dir}", "hw.on_missing_predictor=flops")).hw
 

@@ -17,7 +17,7 @@ import tempfile
 import optuna
 from optuna.trial import TrialState
 
-from search.config import compose, validate
+from app.config import compose, validate
 from search.report import hypervolume_2d
 from search.study import run_search
 

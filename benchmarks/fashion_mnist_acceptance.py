@@ -21,8 +21,8 @@ import lightning.pytorch as pl
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
-from nas.config import architecture_from_config  # noqa: E402
-from search.config import compose, validate  # noqa: E402
+from app.config import compose, validate  # noqa: E402
+from nas.factory import architecture_from_config  # noqa: E402
 from training.fit import train_architecture  # noqa: E402
 
 TARGET_ACC, TARGET_SECONDS = 90.0, 120.0

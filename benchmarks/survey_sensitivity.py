@@ -12,7 +12,6 @@ variant, the median CS of every generator and the ranking (best first). FB varia
 from __future__ import annotations
 
 import argparse
-import dataclasses
 import sys
 import time
 from pathlib import Path
@@ -21,8 +20,8 @@ import pandas as pd
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+from app.config import compose, validate  # noqa: E402
 from partition.survey import generator_kwargs, run_survey, survey_settings  # noqa: E402
-from search.config import compose, validate  # noqa: E402
 
 VARIANTS: list[tuple[str, str, dict]] = [  # label, generator, parameter overrides
     ("ER p=0.10", "er", {"p": 0.10}),

@@ -63,6 +63,9 @@ def latency_report(arch: nx.DiGraph, assignment: Mapping[Vertex, int], target: T
                          target.memory_bytes)
 
 
+ANALYZE_KEYS = ("predicted_latency_ms", "predicted_distributed_ms", "predicted_speedup")
+
+
 def analyze_summary(cfg: Any, arch: nx.DiGraph, assignment: Mapping[Vertex, int] | None) -> dict:
     """What `task=analyze` adds for the configured target (without an assignment: one unit):
     the three predicted figures, the rest of the report under `hw`."""

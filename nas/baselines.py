@@ -7,14 +7,21 @@
   model that meet only at the input and at a final classifier.
 - `cifarnet`, `vgg11`: chain references; `resnet50`: torchvision's ResNet-50, one
   vertex per bottleneck (the builder uses torchvision's own Bottleneck module).
+
+Parameter defaults are the `generator` schemas' (nas/config.py).
 """
 from __future__ import annotations
 
 import networkx as nx
 
+from nas.checks import require, require_one_of
+from nas.config import FBConfig, LCPConfig
 from nas.dag import INPUT, OUTPUT
-from nas.factory import register_baseline
 from nas.generators import watts_strogatz
+from nas.registry import Registry
+
+BASELINES: Registry = Registry("baseline")
+register_baseline = BASELINES.register
 
 IDENTITY_STEM = {"op": "stem", "convs": [], "pool": 0}
 CIFARNET = [("conv", 64, 5, 3), ("conv", 64, 5, 3), ("fc", 384), ("fc", 192)]
@@ -82,14 +89,12 @@ def vgg11(input_size: int = 32, num_classes: int = 10, **_) -> nx.DiGraph:
 
 @register_baseline("lcp")
 def lcp(
-    input_size: int = 32, num_classes: int = 10, model: str = "cifarnet", splits: int = 2,
-    widen: float = 0.0, **_,
+    input_size: int = 32, num_classes: int = 10, model: str = LCPConfig.model, splits: int = LCPConfig.splits,
+    widen: float = LCPConfig.widen, **_,
 ) -> nx.DiGraph:
     """`splits` independent branches of `model`, each layer 1/splits wide (× (1+widen))."""
-    if splits < 1:
-        raise ValueError(f"lcp splits must be >= 1, got {splits}")
-    if widen < 0:
-        raise ValueError(f"lcp widen must be >= 0, got {widen}")
+    require(splits >= 1, f"lcp splits must be >= 1, got {splits}")
+    require(widen >= 0, f"lcp widen must be >= 0, got {widen}")
     arch = _new("lcp", input_size, num_classes, generator_params={"model": model, "splits": splits, "widen": widen})
     arch.add_node(INPUT, **IDENTITY_STEM)
     arch.add_node(OUTPUT, **_head(model, "concat"))
@@ -131,9 +136,9 @@ REGIMES = {
 
 @register_baseline("fb")
 def randwire(
-    nodes: int = 40, seed: int = 0, regime: str = "small", channels: int = 78,
-    k: int = 4, p: float = 0.75, input_size: int = 224, num_classes: int = 1000,
-    head_channels: int = 1280, per_stage: bool = False, **_,
+    nodes: int, seed: int = 0, regime: str = FBConfig.regime, channels: int = FBConfig.channels,
+    k: int = FBConfig.k, p: float = FBConfig.p, input_size: int = 224, num_classes: int = 1000,
+    head_channels: int = FBConfig.head_channels, per_stage: bool = FBConfig.per_stage, **_,
 ) -> nx.DiGraph:
     """RandWire-WS(k, p) with its staging; `nodes` compute nodes split like N/2, N, N.
 
@@ -143,12 +148,10 @@ def randwire(
     point from lower to higher id, input nodes convolve with stride 2, and the stage's
     output is the mean of its sink nodes (a parameter-free `merge` vertex).
     """
-    if regime not in REGIMES:
-        raise ValueError(f"fb regime must be one of {sorted(REGIMES)}, got {regime!r}")
+    require_one_of("fb regime", regime, REGIMES)
     stem, fractions, multiples = REGIMES[regime]
     minimum = 6 if per_stage else 3 * sum(fractions)
-    if nodes < minimum:
-        raise ValueError(f"fb ({regime}) needs nodes >= {minimum}, got {nodes}")
+    require(nodes >= minimum, f"fb ({regime}) needs nodes >= {minimum}, got {nodes}")
     arch = _new("fb", input_size, num_classes, aggregation="weight_sigmoid", nodes=nodes, seed=seed,
                 generator_params={"regime": regime, "channels": channels, "k": k, "p": p, "per_stage": per_stage})
     arch.add_node(INPUT, op="stem", convs=[[kern, max(1, round(mult * channels)), s] for kern, mult, s in stem], pool=0)

@@ -9,6 +9,12 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import Any
 
+from nas.registry import UnknownNameError
+
+# What bad input (config values, names, files, paths) raises anywhere in the project:
+# reported as one line, not a traceback (app.tasks.USER_ERRORS adds a search's stops).
+INPUT_ERRORS = (ValueError, UnknownNameError, FileNotFoundError, NotImplementedError)
+
 
 def require(condition: bool, message: str) -> None:
     """Raise `ValueError(message)` unless `condition` holds."""

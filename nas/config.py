@@ -7,22 +7,18 @@ message, and `__post_init__` range checks run when the config is turned into obj
 """
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 from hydra.core.config_store import ConfigStore
 
 from nas.arch import AGGREGATIONS
+from nas.checks import require, require_one_of
 from nas.dag import ORIENTATIONS
 
 
-def _require(condition: bool, message: str) -> None:
-    if not condition:
-        raise ValueError(message)
-
-
-def _probability(name: str, value: float) -> None:
-    _require(0.0 <= value <= 1.0, f"{name} must be in [0, 1], got {value}")
+def _probability(key: str, value: float) -> None:
+    require(0.0 <= value <= 1.0, f"{key} must be in [0, 1], got {value}")
 
 
 @dataclass
@@ -32,8 +28,8 @@ class GeneratorConfig:
     aggregation: str = "input_sigmoid"  # input_sigmoid (the paper) | weight_sigmoid (RandWire)
 
     def __post_init__(self) -> None:
-        _require(self.orientation in ORIENTATIONS, f"generator.orientation must be one of {ORIENTATIONS}, got {self.orientation!r}")
-        _require(self.aggregation in AGGREGATIONS, f"generator.aggregation must be one of {AGGREGATIONS}, got {self.aggregation!r}")
+        require_one_of("generator.orientation", self.orientation, ORIENTATIONS)
+        require_one_of("generator.aggregation", self.aggregation, AGGREGATIONS)
 
     def params(self) -> dict[str, Any]:
         """The generator's own parameters (what `create_generator` takes besides n, seed)."""
@@ -57,7 +53,7 @@ class BAConfig(GeneratorConfig):
 
     def __post_init__(self) -> None:
         super().__post_init__()
-        _require(self.m >= 1, f"generator.m must be >= 1, got {self.m}")
+        require(self.m >= 1, f"generator.m must be >= 1, got {self.m}")
 
 
 @dataclass
@@ -68,7 +64,7 @@ class WSConfig(GeneratorConfig):
 
     def __post_init__(self) -> None:
         super().__post_init__()
-        _require(self.k >= 2, f"generator.k must be >= 2, got {self.k}")
+        require(self.k >= 2, f"generator.k must be >= 2, got {self.k}")
         _probability("generator.p", self.p)
 
 
@@ -82,8 +78,8 @@ class DPConfig(GeneratorConfig):
     def __post_init__(self) -> None:
         super().__post_init__()
         _probability("generator.p", self.p)
-        _require(self.alpha >= 0, f"generator.alpha must be >= 0, got {self.alpha}")
-        _require(0 < self.beta < 1, f"generator.beta must be in (0, 1), got {self.beta}")
+        require(self.alpha >= 0, f"generator.alpha must be >= 0, got {self.alpha}")
+        require(0 < self.beta < 1, f"generator.beta must be in (0, 1), got {self.beta}")
 
 
 @dataclass
@@ -102,8 +98,8 @@ class FBConfig(GeneratorConfig):
 
     def __post_init__(self) -> None:
         super().__post_init__()
-        _require(self.regime in ("small", "regular"), f"generator.regime must be small or regular, got {self.regime!r}")
-        _require(self.channels >= 2, f"generator.channels must be >= 2, got {self.channels}")
+        require_one_of("generator.regime", self.regime, ("small", "regular"))
+        require(self.channels >= 2, f"generator.channels must be >= 2, got {self.channels}")
         _probability("generator.p", self.p)
 
 
@@ -116,9 +112,9 @@ class LCPConfig(GeneratorConfig):
 
     def __post_init__(self) -> None:
         super().__post_init__()
-        _require(self.model in ("cifarnet", "vgg11"), f"generator.model must be cifarnet or vgg11, got {self.model!r}")
-        _require(self.splits >= 1, f"generator.splits must be >= 1, got {self.splits}")
-        _require(self.widen >= 0, f"generator.widen must be >= 0, got {self.widen}")
+        require_one_of("generator.model", self.model, ("cifarnet", "vgg11"))
+        require(self.splits >= 1, f"generator.splits must be >= 1, got {self.splits}")
+        require(self.widen >= 0, f"generator.widen must be >= 0, got {self.widen}")
 
 
 @dataclass
@@ -140,11 +136,11 @@ class StagingConfig:
     def __post_init__(self) -> None:
         from nas.staging import STAGING
 
-        _require(self.name in STAGING, f"staging must be one of {', '.join(STAGING.names())}, got {self.name!r}")
-        _require(self.channels >= 1, f"staging.channels must be >= 1, got {self.channels}")
-        _require(self.max_channels >= self.channels, f"staging.max_channels must be >= staging.channels ({self.channels}), got {self.max_channels}")
+        require_one_of("staging", self.name, STAGING.names())
+        require(self.channels >= 1, f"staging.channels must be >= 1, got {self.channels}")
+        require(self.max_channels >= self.channels, f"staging.max_channels must be >= staging.channels ({self.channels}), got {self.max_channels}")
         _probability("staging.p", self.p)
-        _require(self.min_size >= 1, f"staging.min_size must be >= 1, got {self.min_size}")
+        require(self.min_size >= 1, f"staging.min_size must be >= 1, got {self.min_size}")
 
     def params(self) -> dict[str, Any]:
         return {k: v for k, v in vars(self).items() if k != "name"}
@@ -162,21 +158,3 @@ def register_configs(cs: ConfigStore | None = None) -> None:
         cs.store(group="schema/generator", name=name, node=schema)
     cs.store(group="schema/staging", name="staging", node=StagingConfig)
 
-
-def architecture_from_config(cfg: Any):
-    """The architecture a composed config describes: `arch` file, or a sampled one."""
-    from nas.arch import annotate, load
-    from nas.factory import create_architecture
-    from nas.limits import check_memory
-
-    if cfg.arch:
-        arch = load(cfg.arch, input_size=cfg.input_size, num_classes=cfg.num_classes,
-                    staging=cfg.staging.name, staging_params=cfg.staging.params())
-        arch.graph.update(input_size=cfg.input_size, num_classes=cfg.num_classes, in_channels=cfg.in_channels)
-        return check_memory(annotate(arch), cfg)
-    gen = cfg.generator
-    return check_memory(create_architecture(
-        gen.name, cfg.nodes, cfg.seed, params=gen.params(), staging=cfg.staging.name,
-        staging_params=cfg.staging.params(), input_size=cfg.input_size,
-        num_classes=cfg.num_classes, in_channels=cfg.in_channels, orientation=gen.orientation, aggregation=gen.aggregation,
-    ), cfg)

@@ -1,19 +1,18 @@
-"""Generator → DAG → staging → annotated architecture, and the baselines' entry point."""
+"""Generator → DAG → staging → annotated architecture, for any entry of the `generator` group."""
 from __future__ import annotations
 
 from typing import Any
 
 import networkx as nx
 
-from nas.arch import AGGREGATIONS, annotate
+from nas.arch import AGGREGATIONS, annotate, load
+from nas.baselines import BASELINES
+from nas.checks import require_one_of
+from nas.config import GENERATOR_SCHEMAS, ChainConfig, GeneratorConfig
 from nas.dag import to_dag
 from nas.generators import GENERATORS, create_generator
-from nas.limits import check_vertex_count
-from nas.registry import Registry
+from nas.limits import check_memory, check_vertex_count
 from nas.staging import apply_staging
-
-BASELINES: Registry = Registry("baseline")
-register_baseline = BASELINES.register
 
 
 def random_architecture(
@@ -26,12 +25,11 @@ def random_architecture(
     input_size: int = 32,
     num_classes: int = 10,
     in_channels: int = 3,
-    orientation: str = "dfs",
-    aggregation: str = "input_sigmoid",
+    orientation: str = GeneratorConfig.orientation,
+    aggregation: str = GeneratorConfig.aggregation,
 ) -> nx.DiGraph:
     """Sample a random-graph architecture (ER/BA/WS/DP) with the paper's pipeline."""
-    if aggregation not in AGGREGATIONS:
-        raise ValueError(f"aggregation must be one of {AGGREGATIONS}, got {aggregation!r}")
+    require_one_of("aggregation", aggregation, AGGREGATIONS)
     params = dict(params or {})
     graph = create_generator(generator, n=nodes, seed=seed, **params)
     arch = to_dag(graph, orientation)
@@ -51,13 +49,32 @@ def create_architecture(
     check_vertex_count(nodes)
     if generator in GENERATORS:
         return random_architecture(generator, nodes, seed, params, **kwargs)
-    import nas.baselines  # noqa: F401  (registers the baselines)
-
-    factory = BASELINES.get(generator) if generator in BASELINES else None
-    if factory is None:
-        valid = ", ".join(GENERATORS.names() + BASELINES.names())
-        raise ValueError(f"unknown generator {generator!r}; valid: {valid}")
+    require_one_of("generator", generator, GENERATORS.names() + BASELINES.names())
     keep = {k: v for k, v in kwargs.items() if k in ("input_size", "num_classes")}
-    arch = factory(nodes=nodes, seed=seed, **(params or {}), **keep)
+    arch = BASELINES.get(generator)(nodes=nodes, seed=seed, **(params or {}), **keep)
     arch.graph["in_channels"] = kwargs.get("in_channels", 3)
     return annotate(arch)
+
+
+def architecture_from_config(cfg: Any) -> nx.DiGraph:
+    """The architecture a composed config describes: `arch` file, or a sampled one."""
+    if cfg.arch:
+        arch = load(cfg.arch, input_size=cfg.input_size, num_classes=cfg.num_classes,
+                    staging=cfg.staging.name, staging_params=cfg.staging.params())
+        arch.graph.update(input_size=cfg.input_size, num_classes=cfg.num_classes, in_channels=cfg.in_channels)
+        return check_memory(annotate(arch), cfg)
+    return check_memory(_from_generator(cfg.generator.name, cfg.generator, cfg), cfg)
+
+
+def baseline_architecture(name: str, cfg: Any) -> nx.DiGraph:
+    """A search's fixed baseline trial: generator `name` at its schema's defaults, in the config's setting."""
+    schema = GENERATOR_SCHEMAS.get(name)
+    return _from_generator(name, schema() if schema else ChainConfig(name=name), cfg)
+
+
+def _from_generator(name: str, gen: GeneratorConfig, cfg: Any) -> nx.DiGraph:
+    return create_architecture(
+        name, cfg.nodes, cfg.seed, params=gen.params(), staging=cfg.staging.name,
+        staging_params=cfg.staging.params(), input_size=cfg.input_size,
+        num_classes=cfg.num_classes, in_channels=cfg.in_channels, orientation=gen.orientation, aggregation=gen.aggregation,
+    )

@@ -1,13 +1,16 @@
 """Random undirected graph generators (SPEC §1): ER, BA, WS and the paper's DP.
 
 Each returns an undirected `networkx.Graph` on vertices 0..n-1; the same seed always
-gives the same graph. Parameter checks raise `ValueError` naming the valid range.
+gives the same graph. Parameter checks raise `ValueError` naming the valid range;
+parameter defaults are the `generator` schemas' (nas/config.py).
 """
 from __future__ import annotations
 
 import networkx as nx
 import numpy as np
 
+from nas.checks import require
+from nas.config import BAConfig, DPConfig, ERConfig, WSConfig
 from nas.registry import Registry
 
 GENERATORS: Registry = Registry("generator")
@@ -20,17 +23,15 @@ def create_generator(name: str, **params) -> nx.Graph:
 
 
 def _check_n(n: int, minimum: int = 2) -> None:
-    if not isinstance(n, int) or n < minimum:
-        raise ValueError(f"nodes must be an integer >= {minimum}, got {n!r}")
+    require(isinstance(n, int) and n >= minimum, f"nodes must be an integer >= {minimum}, got {n!r}")
 
 
 def _check_probability(name: str, value: float) -> None:
-    if not 0.0 <= value <= 1.0:
-        raise ValueError(f"{name} must be in [0, 1], got {value}")
+    require(0.0 <= value <= 1.0, f"{name} must be in [0, 1], got {value}")
 
 
 @register_generator("er")
-def erdos_renyi(n: int, p: float = 0.15, seed: int = 0) -> nx.Graph:
+def erdos_renyi(n: int, p: float = ERConfig.p, seed: int = 0) -> nx.Graph:
     """Each vertex pair joined with probability p."""
     _check_n(n)
     _check_probability("p", p)
@@ -38,27 +39,25 @@ def erdos_renyi(n: int, p: float = 0.15, seed: int = 0) -> nx.Graph:
 
 
 @register_generator("ba")
-def barabasi_albert(n: int, m: int = 2, seed: int = 0) -> nx.Graph:
+def barabasi_albert(n: int, m: int = BAConfig.m, seed: int = 0) -> nx.Graph:
     """Preferential attachment: each new vertex attaches m edges by degree."""
     _check_n(n)
-    if not 1 <= m < n:
-        raise ValueError(f"m must satisfy 1 <= m < nodes ({n}), got {m}")
+    require(1 <= m < n, f"m must satisfy 1 <= m < nodes ({n}), got {m}")
     return nx.barabasi_albert_graph(n, m, seed=seed)
 
 
 @register_generator("ws")
-def watts_strogatz(n: int, k: int = 4, p: float = 0.25, seed: int = 0) -> nx.Graph:
+def watts_strogatz(n: int, k: int = WSConfig.k, p: float = WSConfig.p, seed: int = 0) -> nx.Graph:
     """Ring lattice with k neighbours, each edge rewired with probability p (connected)."""
     _check_n(n, 3)
     _check_probability("p", p)
-    if not 2 <= k < n:
-        raise ValueError(f"k must satisfy 2 <= k < nodes ({n}), got {k}")
+    require(2 <= k < n, f"k must satisfy 2 <= k < nodes ({n}), got {k}")
     return nx.connected_watts_strogatz_graph(n, k, p, tries=1000, seed=seed)
 
 
 @register_generator("dp")
 def distance_probability(
-    n: int, p: float = 0.8, alpha: float = 1.0, beta: float = 0.6, seed: int = 0
+    n: int, p: float = DPConfig.p, alpha: float = DPConfig.alpha, beta: float = DPConfig.beta, seed: int = 0
 ) -> nx.Graph:
     """The paper's distance-based generator: P_new = alpha * p * beta**d on a ring.
 
@@ -68,10 +67,8 @@ def distance_probability(
     """
     _check_n(n)
     _check_probability("p", p)
-    if alpha < 0:
-        raise ValueError(f"alpha must be >= 0, got {alpha}")
-    if not 0.0 < beta < 1.0:
-        raise ValueError(f"beta must be in (0, 1), got {beta}")
+    require(alpha >= 0, f"alpha must be >= 0, got {alpha}")
+    require(0.0 < beta < 1.0, f"beta must be in (0, 1), got {beta}")
     rng = np.random.default_rng(seed)
     i, j = np.triu_indices(n, k=1)
     d = np.minimum(j - i, n - (j - i))

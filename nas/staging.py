@@ -13,6 +13,7 @@ from typing import Callable
 
 import networkx as nx
 
+from nas.checks import require
 from nas.dag import INPUT, OUTPUT, compute_vertices
 from nas.registry import Registry
 from nas.shapes import conv_out, pool_out
@@ -31,16 +32,15 @@ def uniform(**_) -> Decision:
 
 
 @register_staging("greedy")
-def greedy(max_channels: int = 256, **_) -> Decision:
+def greedy(max_channels: int, **_) -> Decision:
     """Stage at every vertex while its channel count is below the limit."""
     return lambda rng, channels, size: channels < max_channels
 
 
 @register_staging("probabilistic")
-def probabilistic(max_channels: int = 256, p: float = 0.5, **_) -> Decision:
+def probabilistic(max_channels: int, p: float, **_) -> Decision:
     """Stage with probability p while below the limit."""
-    if not 0.0 <= p <= 1.0:
-        raise ValueError(f"staging p must be in [0, 1], got {p}")
+    require(0.0 <= p <= 1.0, f"staging p must be in [0, 1], got {p}")
     return lambda rng, channels, size: channels < max_channels and rng.random() < p
 
 
@@ -62,10 +62,8 @@ def apply_staging(
     head_channels: int = 0,
 ) -> nx.DiGraph:
     """Give every vertex of a bare DAG (with input/output) its block attributes."""
-    if channels < 1 or max_channels < channels:
-        raise ValueError(f"need 1 <= channels <= max_channels, got {channels} and {max_channels}")
-    if min_size < 1:
-        raise ValueError(f"min_size must be >= 1, got {min_size}")
+    require(1 <= channels <= max_channels, f"need 1 <= channels <= max_channels, got {channels} and {max_channels}")
+    require(min_size >= 1, f"min_size must be >= 1, got {min_size}")
     decide = STAGING.create(policy, max_channels=max_channels, p=p)
     input_size = int(arch.graph["input_size"])
     rng = random.Random(arch.graph.get("seed", 0) if seed is None else seed)

@@ -10,10 +10,7 @@ from typing import Any
 
 from hydra.core.config_store import ConfigStore
 
-
-def _require(condition: bool, message: str) -> None:
-    if not condition:
-        raise ValueError(message)
+from nas.checks import require, require_one_of
 
 
 @dataclass
@@ -31,24 +28,26 @@ class SurveyConfig:
     params: dict[str, Any] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
-        _require(self.samples >= 1, f"analysis.survey.samples must be >= 1, got {self.samples}")
-        _require(len(self.generators) >= 1, "analysis.survey.generators must name at least one generator")
-        _require(len(self.nodes) >= 1 and min(self.nodes) >= 2, f"analysis.survey.nodes must be counts >= 2, got {list(self.nodes)}")
-        _require(len(self.units) >= 1 and min(self.units) >= 1, f"analysis.survey.units must be counts >= 1, got {list(self.units)}")
-        _require(self.workers >= 0, f"analysis.survey.workers must be >= 0 (0 = every core), got {self.workers}")
-        _require(self.chunksize >= 1, f"analysis.survey.chunksize must be >= 1, got {self.chunksize}")
+        require(self.samples >= 1, f"analysis.survey.samples must be >= 1, got {self.samples}")
+        require(len(self.generators) >= 1, "analysis.survey.generators must name at least one generator")
+        require(len(self.nodes) >= 1 and min(self.nodes) >= 2, f"analysis.survey.nodes must be counts >= 2, got {list(self.nodes)}")
+        require(len(self.units) >= 1 and min(self.units) >= 1, f"analysis.survey.units must be counts >= 1, got {list(self.units)}")
+        require(self.workers >= 0, f"analysis.survey.workers must be >= 0 (0 = every core), got {self.workers}")
+        require(self.chunksize >= 1, f"analysis.survey.chunksize must be >= 1, got {self.chunksize}")
         for name in self.params:
-            _require(name in self.generators, f"analysis.survey.params: {name!r} is not one of the surveyed generators {list(self.generators)}")
+            require(name in self.generators, f"analysis.survey.params: {name!r} is not one of the surveyed generators {list(self.generators)}")
 
 
 @dataclass
 class AnalysisConfig:
     name: str = "default"
-    # Partitioners whose options compete for the best CS (registry partition.PARTITIONERS).
+    # Partitioners whose options compete for the best CS (partition.PARTITIONERS); METIS
+    # runs on the clique expansion (net cost λ spread as λ/(|e|-1) over pin pairs).
     partitioners: list[str] = field(default_factory=lambda: ["metis"])
-    # Balance bounds ε (W_p ≤ ε·W_avg) swept to give m options per partitioner.
+    # Balance bounds ε (W_p ≤ ε·W_avg), one option per ε and partitioner (the best is
+    # reported); larger ε trade balance for less communication.
     epsilons: list[float] = field(default_factory=lambda: [1.03, 1.1, 1.2, 1.3, 1.5, 2.0])
-    # CS = (δ_w^a · Λ′^b · η^c)^(1/3)
+    # CS = (δ_w^a · Λ′^b · η^c)^(1/3), lower is better (the paper's a = c = 1, b = 1.5)
     a: float = 1.0
     b: float = 1.5
     c: float = 1.0
@@ -68,17 +67,17 @@ class AnalysisConfig:
     def __post_init__(self) -> None:
         from partition.partitioners import PARTITIONERS
 
-        _require(len(self.partitioners) >= 1, "analysis.partitioners must name at least one partitioner")
+        require(len(self.partitioners) >= 1, "analysis.partitioners must name at least one partitioner")
         for name in self.partitioners:
-            _require(name in PARTITIONERS, f"analysis.partitioners: unknown {name!r}; valid: {', '.join(PARTITIONERS.names())}")
-        _require(len(self.epsilons) >= 1, "analysis.epsilons must list at least one balance bound")
+            require_one_of("analysis.partitioners", name, PARTITIONERS.names())
+        require(len(self.epsilons) >= 1, "analysis.epsilons must list at least one balance bound")
         for eps in self.epsilons:
-            _require(eps >= 1.0, f"analysis.epsilons must be >= 1 (W_p <= eps * W_avg), got {eps}")
+            require(eps >= 1.0, f"analysis.epsilons must be >= 1 (W_p <= eps * W_avg), got {eps}")
         for key in ("a", "b", "c"):
-            _require(getattr(self, key) >= 0, f"analysis.{key} (CS exponent) must be >= 0, got {getattr(self, key)}")
-        _require(self.comm_floor >= 0, f"analysis.comm_floor must be >= 0, got {self.comm_floor}")
-        _require(self.metis_mode in ("auto", "kway", "recursive"), f"analysis.metis_mode must be auto, kway or recursive, got {self.metis_mode!r}")
-        _require(self.metis_ncuts >= 1, f"analysis.metis_ncuts must be >= 1, got {self.metis_ncuts}")
+            require(getattr(self, key) >= 0, f"analysis.{key} (CS exponent) must be >= 0, got {getattr(self, key)}")
+        require(self.comm_floor >= 0, f"analysis.comm_floor must be >= 0, got {self.comm_floor}")
+        require_one_of("analysis.metis_mode", self.metis_mode, ("auto", "kway", "recursive"))
+        require(self.metis_ncuts >= 1, f"analysis.metis_ncuts must be >= 1, got {self.metis_ncuts}")
 
 
 def register_configs(cs: ConfigStore | None = None) -> None:

@@ -1,1 +1,1 @@
-"""Optuna study, objectives, MLflow tracking and the task functions run.py dispatches to."""
+"""Optuna study, search space, objectives, samplers and MLflow tracking (`task=search`, `report`, `sync`)."""

@@ -11,6 +11,8 @@ from typing import Any
 
 import optuna
 
+from nas.checks import require
+from nas.factory import baseline_architecture
 from search.storage import is_sqlite
 
 SPACE_ATTEMPTS = 3  # a valid space may give one unbuildable sample; a wrong one never builds
@@ -18,10 +20,10 @@ SPACE_ATTEMPTS = 3  # a valid space may give one unbuildable sample; a wrong one
 
 def check_workers(search: Any) -> None:
     """SQLite cannot be shared by several worker processes (run by SearchConfig's checks)."""
-    if search.n_workers > 1 and is_sqlite(search.storage):
-        raise ValueError(f"search.storage={search.storage} cannot be shared by search.n_workers={search.n_workers} "
-                         "processes (SQLite locks); use search.storage=optuna.journal on one machine "
-                         "or postgresql://user@host/db on a cluster")
+    require(search.n_workers == 1 or not is_sqlite(search.storage),
+            f"search.storage={search.storage} cannot be shared by search.n_workers={search.n_workers} "
+            "processes (SQLite locks); use search.storage=optuna.journal on one machine "
+            "or postgresql://user@host/db on a cluster")
 
 
 def check_space(cfg: Any) -> None:
@@ -43,8 +45,6 @@ def check_space(cfg: Any) -> None:
 
 
 def check_baselines(cfg: Any) -> None:
-    from search.study import baseline_architecture
-
     for name in cfg.search.baselines:
         try:
             baseline_architecture(name, cfg)
@@ -63,7 +63,7 @@ def check_artifacts_dir(path: str) -> None:
 
 def load_data(cfg: Any) -> Any:
     """The data set, loaded once here (and downloaded if allowed) so a wrong path fails now."""
-    from training.datamodule import create_datamodule
+    from training.datamodules import create_datamodule
 
     datamodule = create_datamodule(cfg.data, cfg.train.batch_size, cfg.train.eval_batch_size)
     datamodule.setup()

@@ -20,13 +20,13 @@ from omegaconf import OmegaConf
 from optuna.trial import TrialState
 from tqdm.auto import tqdm
 
-from nas.config import GENERATOR_SCHEMAS, ChainConfig
-from nas.factory import create_architecture
+from nas.factory import baseline_architecture
 from search.errors import SearchInterrupted, StudyFailedError
 from search.evaluate import evaluate
 from search.heartbeat import StaleTrialHandler
 from search.objectives import Objective, constrain_memory, create_objectives, objective_values
 from search.outcome import require_completed
+from search.preflight import preflight
 from search.samplers import BASELINE_ATTR, create_sampler
 from search.space import sample_architecture
 from search.storage import create_storage
@@ -48,14 +48,6 @@ def run_tags(cfg: Any) -> dict[str, str]:
             "hardware": str(getattr(cfg.hw, "name", "")), "sampler": cfg.search.sampler}
 
 
-def baseline_architecture(name: str, cfg: Any):
-    schema = GENERATOR_SCHEMAS.get(name, ChainConfig)
-    gen = schema() if name in GENERATOR_SCHEMAS else ChainConfig(name=name)
-    return create_architecture(name, cfg.nodes, cfg.seed, params=gen.params(), staging=cfg.staging.name,
-                               staging_params=cfg.staging.params(), input_size=cfg.input_size,
-                               num_classes=cfg.num_classes, in_channels=cfg.in_channels)
-
-
 class TrialRunner:
     """The Optuna objective: sample (or take the baseline), evaluate, log, return objectives."""
 
@@ -65,7 +57,7 @@ class TrialRunner:
 
     def _data(self):
         if self.datamodule is None:  # load the data set once per study run
-            from training.datamodule import create_datamodule
+            from training.datamodules import create_datamodule
 
             train = self.cfg.train
             self.datamodule = create_datamodule(self.cfg.data, train.batch_size, train.eval_batch_size)
@@ -262,8 +254,6 @@ class Search:
     """
 
     def __init__(self, cfg: Any) -> None:
-        from search.preflight import preflight
-
         if cfg.search.worker:  # workers sample different architectures: one sampler seed each
             cfg = copy.deepcopy(cfg)
             cfg.search.seed += cfg.search.worker
@@ -334,12 +324,8 @@ def fail_stale_trials(study: optuna.Study) -> None:
 
 
 def run_search(cfg: Any) -> dict:
-    """`task=search`: run (or resume) the study; `search.n_workers` > 1 starts that many
-    worker processes on it (search/workers.py), `search.worker=i` is one of them."""
-    if cfg.search.n_workers > 1 and cfg.search.worker is None:
-        from search.workers import run_workers
-
-        return run_workers(cfg)
+    """Run (or resume) the study in this process; `search.worker=i`: as one of several.
+    `task=search` (app/search.py) starts `search.n_workers` > 1 processes with run_workers."""
     search = Search(cfg)
     search.optimize()
     return search.finish(close=None if cfg.search.worker is not None else True)

@@ -22,7 +22,9 @@ import sys
 import time
 from typing import Any
 
-from search.errors import SearchInterrupted, StudyFailedError, WorkerError
+from nas.checks import INPUT_ERRORS
+from search.errors import SearchError, SearchInterrupted, StudyFailedError, WorkerError
+from search.study import Search
 
 EXIT_INTERRUPTED = 130
 STOP_GRACE_S = 120  # after Ctrl-C, how long workers get to record their trial before SIGTERM
@@ -47,9 +49,6 @@ def worker_main(cfg: Any, reports: Any) -> None:
         import torch
 
         torch.set_num_threads(max(1, (os.cpu_count() or 1) // cfg.search.n_workers))
-    from search.study import Search
-    from search.tasks import USER_ERRORS
-
     kind, message, code = "ok", "", 0
     try:
         search = Search(cfg)
@@ -59,7 +58,7 @@ def worker_main(cfg: Any, reports: Any) -> None:
         kind, message, code = "interrupted", str(err), EXIT_INTERRUPTED
     except StudyFailedError as err:
         kind, message, code = "failed", str(err), 3
-    except USER_ERRORS as err:
+    except (*INPUT_ERRORS, SearchError) as err:
         kind, message, code = "input", str(err), 2
     except BaseException as err:  # noqa: BLE001  (reported to the launcher, then re-raised)
         kind, message, code = "crashed", f"{type(err).__name__}: {err}".splitlines()[0], 1
@@ -94,8 +93,6 @@ def stop_all(processes: list[Any], grace_s: float = STOP_GRACE_S) -> None:
 
 def run_workers(cfg: Any) -> dict:
     """The study with `search.n_workers` processes; returns the study summary."""
-    from search.study import Search
-
     launcher = Search(cfg)  # inputs checked, study + MLflow parent run created, baselines enqueued
     launcher.runner.datamodule = None  # the workers load their own copy
     context = multiprocessing.get_context("spawn")

@@ -4,8 +4,8 @@ from __future__ import annotations
 import pytest
 import torch
 
-from search.config import CONF_DIR as _CONF_DIR
-from search.config import compose, register_configs
+from app.config import CONF_DIR as _CONF_DIR
+from app.config import compose, register_configs
 
 CONF_DIR = str(_CONF_DIR)
 TINY = ["nodes=8", "input_size=16", "staging.channels=8", "staging.max_channels=32"]

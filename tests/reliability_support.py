@@ -9,7 +9,7 @@ from pathlib import Path
 import optuna
 from mlflow.tracking import MlflowClient
 
-from search.config import validate
+from app.config import validate
 from search.storage import create_storage
 from tests.conftest import compose_config
 

@@ -5,7 +5,7 @@ import pytest
 from hydra.utils import instantiate
 from omegaconf import DictConfig, ListConfig, OmegaConf
 
-from search.config import validate
+from app.config import validate
 from tests.conftest import CONF_DIR, compose_config
 
 GROUP_OPTIONS = sorted(

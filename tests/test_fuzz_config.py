@@ -15,8 +15,8 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from omegaconf.errors import OmegaConfBaseException
 
-from search.config import validate
-from search.tasks import USER_ERRORS
+from app.config import validate
+from app.tasks import USER_ERRORS
 from tests.conftest import compose_config
 
 # FUZZ_EXAMPLES=2000 for a deeper run than the default suite's.

@@ -2,7 +2,6 @@
 import pytest
 import torch
 
-import nas.baselines  # noqa: F401
 from hw.measure import CLOCKS
 from hw.ops import FEATURES, KINDS, Op, architecture_ops, features, instantiate
 from hw.profile import timed_forward

@@ -3,12 +3,12 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import compose_config
+from app.config import validate
+from app.tasks import TASKS
 from hw.analyze import latency_report
 from hw.backends import BACKENDS, ScaledBackend, create_backend, flops_predictor
 from hw.target import target_from_config
-from search.config import validate
-from search.tasks import TASKS
+from tests.conftest import compose_config
 
 TARGETS = sorted(p.stem for p in (Path(__file__).resolve().parents[1] / "conf" / "hw").glob("*.yaml"))
 

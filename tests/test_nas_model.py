@@ -5,7 +5,6 @@ import torch
 import torchvision
 from torch.utils.flop_counter import FlopCounterMode
 
-import nas.baselines  # noqa: F401
 from nas.arch import annotate, total_macs, total_params
 from nas.builder import build_model, count_parameters
 from nas.dag import INPUT, OUTPUT

@@ -7,12 +7,13 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from app.config import validate
 from nas.factory import create_architecture
 from partition import metrics
 from partition.analyze import Analyzer, PartitionOption, analyze, best_option, prepare
 from partition.config import AnalysisConfig
 from partition.task import concurrency_report
-from search.config import validate
+from app.config import validate
 from tests.conftest import compose_config
 from tests.test_partition_metrics import chains
 

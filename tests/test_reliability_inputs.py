@@ -11,10 +11,10 @@ import json
 import pytest
 from hydra.errors import HydraException
 
+from app.config import validate
+from app.tasks import USER_ERRORS
 from nas.arch import ArchitectureError, load
-from search.config import validate
 from search.study import run_search
-from search.tasks import USER_ERRORS
 from tests.conftest import compose_config
 from tests.reliability_support import run_py, tiny_overrides
 

@@ -14,8 +14,8 @@ from pathlib import Path
 import pytest
 from optuna.trial import TrialState
 
-from search.config import validate
-from search.study import run_search
+from app.config import validate
+from app.search import run as run_search
 from search.workers import shares
 from tests.conftest import compose_config
 from tests.reliability_support import ROOT, STUDY, nested_runs, popen_run_py, tiny_config, tiny_overrides, trials

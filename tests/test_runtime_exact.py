@@ -4,7 +4,6 @@ import random
 import pytest
 import torch
 
-import nas.baselines  # noqa: F401
 from hw.runtime.launch import launch_local
 from hw.runtime.plan import build_plan, single_unit, topological_chunks
 from hw.runtime.task import deployment_assignment

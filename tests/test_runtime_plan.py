@@ -5,7 +5,6 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-import nas.baselines  # noqa: F401
 from hw.runtime.plan import IMAGE, RESULT, ROOT, build_plan, single_unit, topological_chunks
 from nas.dag import INPUT, OUTPUT, compute_vertices, topological_order
 from nas.factory import create_architecture

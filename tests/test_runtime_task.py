@@ -3,7 +3,7 @@ import json
 
 import pytest
 
-from search.config import validate
+from app.config import validate
 from tests.conftest import compose_config
 
 

@@ -9,7 +9,7 @@ import pytest
 from mlflow.tracking import MlflowClient
 from optuna.trial import TrialState
 
-from search.config import validate
+from app.config import validate
 from search.study import run_search
 from tests.conftest import compose_config
 

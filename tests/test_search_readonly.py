@@ -6,7 +6,7 @@ import warnings
 import pytest
 from mlflow.tracking import MlflowClient
 
-from search.config import validate
+from app.config import validate
 from search.report import report_task
 from search.sync import sync_task
 from search.tracking import PARENT_TAG, Tracker, quoted

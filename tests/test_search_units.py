@@ -2,7 +2,7 @@
 import optuna
 import pytest
 
-from search.config import validate
+from app.config import validate
 from search.objectives import create_objectives, objective_values
 from search.report import hypervolume_2d, table_rows, with_paper
 from search.samplers import BASELINE_ATTR, BaselineAwareNSGAII

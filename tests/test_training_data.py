@@ -17,10 +17,10 @@ import scipy.io
 import torch
 from PIL import Image
 
-from search.config import validate
+from app.config import validate
 from tests.conftest import compose_config
-from training.datamodule import DATAMODULES, create_datamodule, machine_workers
-from training.datamodules import FASHION_FILES
+from training.datamodule import machine_workers
+from training.datamodules import DATAMODULES, FASHION_FILES, create_datamodule
 
 REPO = Path(__file__).resolve().parents[1]
 RNG = np.random.default_rng(0)
@@ -235,7 +235,7 @@ def test_loader_workers_follow_the_machine():
 
 def test_augmented_training_through_a_loader_worker_is_seeded(tmp_path, monkeypatch):
     """Random crops/flips run in a worker process: seed_everything(workers=True) fixes them."""
-    from nas.config import architecture_from_config
+    from nas.factory import architecture_from_config
     from training.fit import train_architecture
 
     overrides = [*stand_in("cifar10", tmp_path, monkeypatch), "data.num_workers=1", "train.epochs=1",

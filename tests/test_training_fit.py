@@ -7,13 +7,11 @@ import pytest
 import torch
 from hydra.utils import instantiate
 
-import nas.baselines  # noqa: F401
+from app.config import validate
+from app.tasks import TASKS
 from nas.arch import save, total_params
 from nas.builder import build_model, count_parameters
-from nas.config import architecture_from_config
-from nas.factory import create_architecture
-from search.config import validate
-from search.tasks import TASKS
+from nas.factory import architecture_from_config, create_architecture
 from tests.conftest import compose_config
 from training.fit import accuracy_per_parameter, train_architecture
 from training.module import DivergedError

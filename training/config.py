@@ -2,7 +2,7 @@
 
 Stored in Hydra's ConfigStore as `schema/data/<name>` and `schema/train/recipe`; every
 YAML option extends one, so a misspelt key fails at composition and the range checks in
-`__post_init__` run when `search.config.validate` turns the config into objects.
+`__post_init__` run when `app.config.validate` turns the config into objects.
 Every data option defines `input_size`, `num_classes` and `in_channels`: the root config
 interpolates them so architectures are built for the data they will be trained on.
 """
@@ -13,14 +13,11 @@ from typing import Any, Optional
 
 from hydra.core.config_store import ConfigStore
 
+from nas.checks import require, require_one_of
+
 # Train-time augmentation policies (eval always resizes/crops deterministically).
 AUGMENTATIONS = ("none", "crop_flip", "resized_crop_flip")
 SCHEDULER_INTERVALS = ("epoch", "step")
-
-
-def _require(condition: bool, message: str) -> None:
-    if not condition:
-        raise ValueError(message)
 
 
 @dataclass
@@ -42,22 +39,22 @@ class DataConfig:
 
     def __post_init__(self) -> None:
         name = f"data={self.name}"
-        _require(self.input_size >= 8, f"{name}: data.input_size must be >= 8, got {self.input_size}")
-        _require(self.num_classes >= 2, f"{name}: data.num_classes must be >= 2, got {self.num_classes}")
-        _require(self.in_channels in (1, 3), f"{name}: data.in_channels must be 1 or 3, got {self.in_channels}")
-        _require(0 < self.fraction <= 1, f"data.fraction must be in (0, 1], got {self.fraction}")
-        _require(0 < self.val_fraction < 1, f"data.val_fraction must be in (0, 1), got {self.val_fraction}")
-        _require(0 < self.test_fraction < 1, f"data.test_fraction must be in (0, 1), got {self.test_fraction}")
-        _require(self.val_fraction + self.test_fraction < 1,
-                 f"data.val_fraction + data.test_fraction must be < 1, got {self.val_fraction + self.test_fraction}")
-        _require(self.augment in AUGMENTATIONS, f"data.augment must be one of {AUGMENTATIONS}, got {self.augment!r}")
+        require(self.input_size >= 8, f"{name}: data.input_size must be >= 8, got {self.input_size}")
+        require(self.num_classes >= 2, f"{name}: data.num_classes must be >= 2, got {self.num_classes}")
+        require(self.in_channels in (1, 3), f"{name}: data.in_channels must be 1 or 3, got {self.in_channels}")
+        require(0 < self.fraction <= 1, f"data.fraction must be in (0, 1], got {self.fraction}")
+        require(0 < self.val_fraction < 1, f"data.val_fraction must be in (0, 1), got {self.val_fraction}")
+        require(0 < self.test_fraction < 1, f"data.test_fraction must be in (0, 1), got {self.test_fraction}")
+        require(self.val_fraction + self.test_fraction < 1,
+                f"data.val_fraction + data.test_fraction must be < 1, got {self.val_fraction + self.test_fraction}")
+        require_one_of("data.augment", self.augment, AUGMENTATIONS)
         for key in ("mean", "std"):
             values = list(getattr(self, key))
-            _require(len(values) in (1, self.in_channels),
-                     f"data.{key} needs 1 or in_channels={self.in_channels} values, got {values}")
-        _require(all(s > 0 for s in self.std), f"data.std must be > 0, got {list(self.std)}")
-        _require(self.num_workers is None or self.num_workers >= 0,
-                 f"data.num_workers must be >= 0 or null (auto), got {self.num_workers}")
+            require(len(values) in (1, self.in_channels),
+                    f"data.{key} needs 1 or in_channels={self.in_channels} values, got {values}")
+        require(all(s > 0 for s in self.std), f"data.std must be > 0, got {list(self.std)}")
+        require(self.num_workers is None or self.num_workers >= 0,
+                f"data.num_workers must be >= 0 or null (auto), got {self.num_workers}")
 
 
 @dataclass
@@ -75,54 +72,54 @@ class ImageFolderConfig(DataConfig):
 
     def __post_init__(self) -> None:
         super().__post_init__()
-        _require(bool(self.path), "data=imagefolder needs data.path=<folder of class sub-folders>")
+        require(bool(self.path), "data=imagefolder needs data.path=<folder of class sub-folders>")
 
 
 @dataclass
 class TrainConfig:
-    """A training recipe; accuracy is reported in %, accuracy per parameter in %/M-params."""
+    """A training recipe (defaults: the quick-start's, fast_cpu); accuracy in %, per parameter in %/M-params."""
 
     name: str = "fast_cpu"
-    epochs: int = 10
+    epochs: int = 6
     batch_size: int = 64
-    eval_batch_size: int = 256
+    eval_batch_size: int = 512
     # `hydra.utils.instantiate` targets with `_partial_: true`: the module completes them
     # with the model's parameters (optimizer) and the optimizer (scheduler).
     # (No default: the schema's mapping would be merged into every recipe's.)
     optimizer: Any = None
     scheduler: Any = None
-    scheduler_interval: str = "epoch"  # epoch | step (then `total_steps` is filled in)
+    scheduler_interval: str = "step"  # epoch | step (then `total_steps` is filled in)
     label_smoothing: float = 0.0
     # Precise BN: re-estimate BatchNorm statistics on this many training batches before
     # every evaluation (0 = use the running averages); see ArchitectureClassifier.
     bn_calibration_batches: int = 50
     gradient_clip_val: Optional[float] = None
-    accelerator: str = "auto"
+    accelerator: str = "cpu"  # exactly reproducible (deterministic kernels), even where a GPU exists; or auto
     devices: Any = "auto"
     precision: str = "32-true"
     deterministic: Any = True  # True | False | "warn" (warn where an op has no deterministic kernel)
-    threads: int = 0  # torch intra-op threads; 0 = leave torch's default
+    # torch intra-op threads (0 = torch's default). One is robust on a shared CPU: 2 threads on a
+    # busy 2-core machine measured up to 7x slower (OpenMP spin-waits), 1 never over ~1.6x.
+    threads: int = 1
     # Feature maps in channels-last (NHWC) layout: oneDNN's separable convs and max-pools
     # are faster so; 5 Fashion-MNIST epochs took 1.5x less time than NCHW on this CPU
     channels_last: bool = True
 
     def __post_init__(self) -> None:
-        _require(self.epochs >= 1, f"train.epochs must be >= 1, got {self.epochs}")
-        _require(self.batch_size >= 1, f"train.batch_size must be >= 1, got {self.batch_size}")
-        _require(self.eval_batch_size >= 1, f"train.eval_batch_size must be >= 1, got {self.eval_batch_size}")
-        _require(isinstance(self.optimizer, dict) and "_target_" in self.optimizer,
-                 "train.optimizer must be a mapping with _target_ (e.g. torch.optim.SGD) and _partial_: true")
-        _require(bool(self.optimizer.get("_partial_")), "train.optimizer needs _partial_: true (the module adds the parameters)")
-        _require(self.scheduler is None or (isinstance(self.scheduler, dict) and "_target_" in self.scheduler),
-                 "train.scheduler must be null or a mapping with _target_ and _partial_: true")
-        _require(self.scheduler_interval in SCHEDULER_INTERVALS,
-                 f"train.scheduler_interval must be one of {SCHEDULER_INTERVALS}, got {self.scheduler_interval!r}")
-        _require(0 <= self.label_smoothing < 1, f"train.label_smoothing must be in [0, 1), got {self.label_smoothing}")
-        _require(self.deterministic in (True, False, "warn"),
-                 f"train.deterministic must be true, false or warn, got {self.deterministic!r}")
-        _require(self.bn_calibration_batches >= 0,
-                 f"train.bn_calibration_batches must be >= 0, got {self.bn_calibration_batches}")
-        _require(self.threads >= 0, f"train.threads must be >= 0, got {self.threads}")
+        require(self.epochs >= 1, f"train.epochs must be >= 1, got {self.epochs}")
+        require(self.batch_size >= 1, f"train.batch_size must be >= 1, got {self.batch_size}")
+        require(self.eval_batch_size >= 1, f"train.eval_batch_size must be >= 1, got {self.eval_batch_size}")
+        require(isinstance(self.optimizer, dict) and "_target_" in self.optimizer,
+                "train.optimizer must be a mapping with _target_ (e.g. torch.optim.SGD) and _partial_: true")
+        require(bool(self.optimizer.get("_partial_")), "train.optimizer needs _partial_: true (the module adds the parameters)")
+        require(self.scheduler is None or (isinstance(self.scheduler, dict) and "_target_" in self.scheduler),
+                "train.scheduler must be null or a mapping with _target_ and _partial_: true")
+        require_one_of("train.scheduler_interval", self.scheduler_interval, SCHEDULER_INTERVALS)
+        require(0 <= self.label_smoothing < 1, f"train.label_smoothing must be in [0, 1), got {self.label_smoothing}")
+        require_one_of("train.deterministic", self.deterministic, (True, False, "warn"))
+        require(self.bn_calibration_batches >= 0,
+                f"train.bn_calibration_batches must be >= 0, got {self.bn_calibration_batches}")
+        require(self.threads >= 0, f"train.threads must be >= 0, got {self.threads}")
 
 
 DATA_SCHEMAS = {"data": DataConfig, "fashion_mnist": FashionMNISTConfig, "imagefolder": ImageFolderConfig}

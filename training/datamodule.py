@@ -18,11 +18,7 @@ import numpy as np
 import torch
 from torch.utils.data import DataLoader, Dataset
 
-from nas.registry import Registry
 from training.transforms import image_transform
-
-DATAMODULES: Registry[Callable[..., "ImageDataModule"]] = Registry("data set")
-register_datamodule = DATAMODULES.register
 
 SPLITS = ("train", "val", "test")
 
@@ -112,7 +108,7 @@ class ImageDataModule(pl.LightningDataModule):
 
     in_memory = False  # decoded images held in RAM: loader processes would only add overhead
 
-    def __init__(self, data: Any, batch_size: int = 64, eval_batch_size: int = 256) -> None:
+    def __init__(self, data: Any, batch_size: int, eval_batch_size: int) -> None:
         super().__init__()
         self.data, self.batch_size, self.eval_batch_size = data, batch_size, eval_batch_size
         self.splits: dict[str, Split] = {}
@@ -155,9 +151,3 @@ class ImageDataModule(pl.LightningDataModule):
     def test_dataloader(self) -> DataLoader:
         return self._loader("test", False, self.eval_batch_size)
 
-
-def create_datamodule(data: Any, batch_size: int = 64, eval_batch_size: int = 256) -> ImageDataModule:
-    """The datamodule of the `data` config (its `name` picks the registry entry)."""
-    import training.datamodules  # noqa: F401  (registers the data sets)
-
-    return DATAMODULES.create(data.name, data=data, batch_size=batch_size, eval_batch_size=eval_batch_size)

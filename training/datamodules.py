@@ -1,4 +1,4 @@
-"""The data sets of the `data` config group, one registry entry each.
+"""The data sets of the `data` config group, one registry entry each (`data.name`).
 
 Each entry only finds its images (on disk, in a system package, or by downloading) and
 says which indices make up train/val/test; `training.datamodule.ImageDataModule` does
@@ -8,20 +8,24 @@ from __future__ import annotations
 
 import gzip
 from pathlib import Path
-from typing import Any, Sequence
+from typing import Any, Callable, Sequence
 
 import numpy as np
 import torch
 import torch.nn.functional as F
 
-from training.datamodule import (
-    DATAMODULES, ImageDataModule, TensorImages, create_datamodule, holdout, open_dataset,
-    register_datamodule,
-)
+from nas.registry import Registry
+from training.datamodule import ImageDataModule, TensorImages, holdout, open_dataset
 
-__all__ = ["DATAMODULES", "create_datamodule"]
+DATAMODULES: Registry[Callable[..., ImageDataModule]] = Registry("data set")
+register_datamodule = DATAMODULES.register
 
 Sources = dict[str, tuple[Any, Sequence[int]]]
+
+
+def create_datamodule(data: Any, batch_size: int, eval_batch_size: int) -> ImageDataModule:
+    """The datamodule of the `data` config (its `name` picks the registry entry)."""
+    return DATAMODULES.create(data.name, data=data, batch_size=batch_size, eval_batch_size=eval_batch_size)
 
 
 def _train_val(labels: Sequence[int], data: Any) -> tuple[np.ndarray, np.ndarray]:

@@ -19,7 +19,8 @@ import torch
 from hydra.utils import instantiate
 
 from nas.builder import build_model, count_parameters
-from training.datamodule import ImageDataModule, create_datamodule
+from training.datamodule import ImageDataModule
+from training.datamodules import create_datamodule
 from training.module import ArchitectureClassifier
 
 # Lightning's start-up chatter ("GPU available: ...") and advice that does not apply:

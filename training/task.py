@@ -6,7 +6,7 @@ from pathlib import Path
 from typing import Any
 
 from nas.arch import save
-from nas.config import architecture_from_config
+from nas.factory import architecture_from_config
 
 
 def train_task(cfg: Any, out_dir: Path | str = ".") -> dict:

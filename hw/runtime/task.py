@@ -92,7 +92,7 @@ def link_job(repeats: int = 30) -> dict[str, Any]:
 def deploy_task(cfg: Any, out_dir: Path) -> dict[str, Any]:
     """Save the architecture (and random weights), run it distributed, report latencies."""
     from nas.arch import save
-    from nas.config import architecture_from_config
+    from nas.factory import architecture_from_config
 
     deploy, target = cfg.deploy, target_from_config(cfg.hw)
     units = target.units

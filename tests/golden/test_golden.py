@@ -58,7 +58,6 @@ def test_golden_covers_every_generator_and_baseline() -> None:
     from nas.factory import BASELINES
     from nas.generators import GENERATORS
 
-    import nas.baselines  # noqa: F401
 
     generators = {c[1] for c in CASES}
     assert set(GENERATORS.names()) | {"fb", "lcp", "cifarnet", "vgg11", "resnet50"} <= generators

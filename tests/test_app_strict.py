@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import pytest
 
-from search.config import validate
+from app.config import validate
 from tests.conftest import compose_config
 
 REFUSED = [

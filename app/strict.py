@@ -8,8 +8,6 @@
 - `train.optimizer` / `train.scheduler` are free-form `_target_` mappings: their keys
   and number types are checked against the target's signature, for the tasks that
   train (only those import torch).
-
-Independent of the root schema's module, so the application layer can call it.
 """
 from __future__ import annotations
 
