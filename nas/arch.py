@@ -16,7 +16,7 @@ from typing import Any
 import networkx as nx
 
 from nas.dag import INPUT, OUTPUT, add_terminals, inputs_of, topological_order
-from nas.filecheck import check_file
+from nas.filecheck import file_problem
 from nas.shapes import MERGES, OPS, vertex_cost
 
 DTYPE_BYTES = 4  # float32 activations
@@ -171,7 +171,8 @@ def load(path: str | Path, **defaults: Any) -> nx.DiGraph:
 def from_json(data: Any, source: str = "architecture", **defaults: Any) -> nx.DiGraph:
     if not isinstance(data, dict) or not isinstance(data.get("nodes"), list):
         raise ArchitectureError(f"{source}: expected node-link JSON with a 'nodes' list")
-    check_file(data, source)
+    if problem := file_problem(data, source):
+        raise ArchitectureError(problem)
     edge_key = "edges" if "edges" in data else "links"
     if not isinstance(data.get(edge_key, []), list):
         raise ArchitectureError(f"{source}: '{edge_key}' must be a list")

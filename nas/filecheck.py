@@ -1,7 +1,7 @@
 """Checks of an architecture file's node-link data before networkx builds a graph from it.
 
 A file is user input: its size is checked first (`nas.limits`), then every value a
-vertex carries, so a bad one is an `ArchitectureError` naming the vertex and the
+vertex carries, so a bad one becomes an `ArchitectureError` naming the vertex and the
 attribute instead of a RecursionError, a NaN cost or a traceback from torch.
 """
 from __future__ import annotations
@@ -17,31 +17,30 @@ INTEGER_ATTRS = ("kernel", "stride", "width", "conv_channels")  # channels: nas.
 HEAD_POOLS = ("avg", "flatten")
 
 
-def check_file(data: dict, source: str) -> None:
-    """Raise `ArchitectureError` for the first problem of node-link `data` read from `source`."""
-    from nas.arch import ArchitectureError  # local: nas.arch calls this module
-
+def file_problem(data: dict, source: str) -> str | None:
+    """The first problem of node-link `data` read from `source` (nas.arch raises it), or None."""
     nodes = [n for n in data["nodes"] if isinstance(n, dict)]
     try:
         check_vertex_count(sum(n.get("id") not in (INPUT, OUTPUT) for n in nodes), f"{source}: compute vertices")
     except ValueError as err:
-        raise ArchitectureError(str(err)) from None
+        return str(err)
     seen: dict[str, Any] = {}
     for node in nodes:
         vertex = node.get("id")
         if str(vertex) in seen and seen[str(vertex)] != vertex:
-            raise ArchitectureError(f"{source}: vertex ids {seen[str(vertex)]!r} and {vertex!r} name the same vertex "
-                                    "(ids become strings in the model); give every vertex one distinct id")
+            return (f"{source}: vertex ids {seen[str(vertex)]!r} and {vertex!r} name the same vertex "
+                    "(ids become strings in the model); give every vertex one distinct id")
         seen[str(vertex)] = vertex
         for key, value in node.items():
             problem = value_problem(key, value, node.get("op")) if key != "id" else None
             if problem:
-                raise ArchitectureError(f"{source}: vertex {vertex!r}: attribute {key!r} {problem}")
+                return f"{source}: vertex {vertex!r}: attribute {key!r} {problem}"
     graph = data.get("graph")
     for key, value in graph.items() if isinstance(graph, dict) else ():
         problem = value_problem(key, value, None)
         if problem:
-            raise ArchitectureError(f"{source}: graph attribute {key!r} {problem}")
+            return f"{source}: graph attribute {key!r} {problem}"
+    return None
 
 
 def value_problem(key: str, value: Any, op: Any) -> str | None:

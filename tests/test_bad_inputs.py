@@ -109,7 +109,7 @@ def run_case(name: str, tmp: Path) -> Outcome:
         args = tiny_overrides(folder, *args)
     start = time.monotonic()
     try:
-        done = subprocess.run([sys.executable, "run.py", *args, f"hydra.run.dir={folder}/run"], cwd=ROOT,
+        done = subprocess.run([sys.executable, "run.py", *args, f"hydra.run.dir={folder}/run"], check=False, cwd=ROOT,
                               capture_output=True, text=True, timeout=TIMEOUT_S)
         return Outcome(done.returncode, done.stderr, time.monotonic() - start)
     except subprocess.TimeoutExpired as err:

@@ -6,11 +6,10 @@ import time
 
 import pytest
 
-from nas.arch import ArchitectureError, load, total_params
-from nas.factory import architecture_from_config
-from nas.factory import create_architecture
-from nas.limits import MAX_VERTICES, estimate
 from app.config import validate
+from nas.arch import ArchitectureError, load, total_params
+from nas.factory import architecture_from_config, create_architecture
+from nas.limits import MAX_VERTICES, estimate
 from search.preflight import check_space
 from tests.conftest import compose_config
 
