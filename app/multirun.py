@@ -11,7 +11,6 @@ from __future__ import annotations
 import sys
 from typing import Any
 
-import pandas as pd
 from hydra.core.utils import JobReturn, JobStatus
 from hydra.experimental.callback import Callback
 from omegaconf import DictConfig
@@ -21,6 +20,7 @@ from partition.summary import LINES, summary_fields
 
 def jobs_table(jobs: list[tuple[list[str], str, dict]]) -> tuple[str, list[str]]:
     """(overrides, task, result) per job → a markdown table and the overrides all jobs share."""
+    import pandas as pd  # here: every run instantiates the callback, few print a table
     common = [o for o in jobs[0][0] if all(o in overrides for overrides, _, _ in jobs)] if jobs else []
     rows = [{"overrides": " ".join(o for o in overrides if o not in common or len(jobs) == 1), "task": task,
              **summary_fields(result if isinstance(result, dict) else {})} for overrides, task, result in jobs]
