@@ -69,9 +69,11 @@ def plot_pareto(study: optuna.Study, objectives: list[Objective], path: Path) ->
             ax.text(0.5, 0.5, "no complete trials" if not complete else "one objective: no front",
                     ha="center", va="center", transform=ax.transAxes)
         ax.set_title(study.study_name)
-        ax.figure.tight_layout()
-        ax.figure.savefig(path, dpi=110)
-        plt.close(ax.figure)
+        fig = ax.get_figure(root=True)
+        assert fig is not None  # ax was drawn on a figure above
+        fig.tight_layout()
+        fig.savefig(path, dpi=110)
+        plt.close(fig)
     return path
 
 
@@ -106,7 +108,7 @@ def with_paper(table: pd.DataFrame, dataset: str) -> pd.DataFrame:
     paper = PAPER_TABLES.get(dataset, {})
     columns = ("paper_mean_acc", "paper_best_acc", "paper_mean_acc_per_param", "paper_best_acc_per_param")
     for i, column in enumerate(columns):
-        table[column] = table["model"].map(lambda m: paper.get(m, (np.nan,) * 4)[i])
+        table[column] = table["model"].map(lambda m, i=i: paper.get(m, (np.nan,) * 4)[i])
     return table
 
 
