@@ -5,8 +5,8 @@ an assignment, the survey's table; nothing is recomputed here.
 """
 from __future__ import annotations
 
+from collections.abc import Hashable, Mapping, Sequence
 from pathlib import Path
-from typing import Hashable, Mapping, Sequence
 
 import matplotlib
 import matplotlib.ticker
@@ -88,7 +88,7 @@ def plot_survey_metric(rows: Sequence[Mapping], metric: str, path: str | Path, l
     cmap = plt.get_cmap("tab10")
     fig, axes = plt.subplots(1, len(nodes), figsize=(5.5 * len(nodes), 3.8), squeeze=False, sharey=True)
     box_width = 0.8 / len(generators)
-    for ax, n_vertices in zip(axes[0], nodes):
+    for ax, n_vertices in zip(axes[0], nodes, strict=True):
         for g_index, gen in enumerate(generators):
             positions, values = [], []
             for u_index, u in enumerate(units):
