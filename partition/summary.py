@@ -59,15 +59,21 @@ def _lookup(result: Mapping, keys: str) -> Any:
     return None
 
 
-def summary_lines(result: Mapping) -> list[str]:
-    """The aligned lines of the `LINES` whose keys `result` has (none: an empty list)."""
-    rows = []
+def summary_fields(result: Mapping) -> dict[str, str]:
+    """Label → text of the `LINES` whose keys `result` has (the columns of a multirun's table)."""
+    fields = {}
     for label, parts in LINES:
         found = [(template, fmt(value)) for keys, template, fmt in parts if (value := _lookup(result, keys)) is not None]
         if found:
-            rows.append((label, ", ".join(template.format(text) for template, text in found)))
-    width = max((len(label) for label, _ in rows), default=0)
-    return [f"{label:<{width}}  {text}" for label, text in rows]
+            fields[label] = ", ".join(template.format(text) for template, text in found)
+    return fields
+
+
+def summary_lines(result: Mapping) -> list[str]:
+    """The aligned lines of the `LINES` whose keys `result` has (none: an empty list)."""
+    fields = summary_fields(result)
+    width = max(map(len, fields), default=0)
+    return [f"{label:<{width}}  {text}" for label, text in fields.items()]
 
 
 def print_summary(result: Mapping, file: TextIO | None = None) -> None:
