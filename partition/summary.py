@@ -7,14 +7,15 @@ so `task=analyze` and `task=deploy` share it and other tasks print nothing.
 from __future__ import annotations
 
 import sys
-from typing import Any, Callable, Mapping, TextIO
+from collections.abc import Callable, Mapping
+from typing import Any, TextIO
 
 
 def human_bytes(n: float) -> str:
     """1536 → '1.5 KiB' (binary units: tensors are sized in powers of two)."""
     if abs(n) < 1024:
         return f"{n:.0f} B"
-    for unit in ("KiB", "MiB", "GiB"):
+    for unit in ("KiB", "MiB", "GiB"):  # noqa: B007 -- the unit the loop stops at is printed after it
         n /= 1024
         if abs(n) < 1024:
             break

@@ -3,7 +3,7 @@ and the memory constraint its trials must meet."""
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Literal
 
 import optuna
 
@@ -13,7 +13,7 @@ from nas.registry import Registry
 @dataclass(frozen=True)
 class Objective:
     name: str
-    direction: str  # "maximize" | "minimize"
+    direction: Literal["maximize", "minimize"]
     metric: str  # key in the trial's metrics dict
     unit: str = ""  # of the metric's values, for axes and tables ("": a pure number)
 

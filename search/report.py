@@ -73,7 +73,7 @@ def plot_pareto(study: optuna.Study, objectives: list[Objective], path: Path) ->
                 if points.get_label() == "Infeasible Trial":
                     points.set_facecolor("none")  # Optuna's light grey vanishes on the grey ggplot background
                     points.set_edgecolor("0.35")
-                points.set_label(labels.get(points.get_label(), points.get_label()))
+                points.set_label(labels.get(str(points.get_label()), points.get_label()))  # matplotlib types labels as object
             baselines = [t for t in complete if t.user_attrs.get(BASELINE_ATTR)]
             if baselines:
                 ax.scatter([t.values[1] for t in baselines], [t.values[0] for t in baselines], marker="*", s=300,
@@ -90,9 +90,11 @@ def plot_pareto(study: optuna.Study, objectives: list[Objective], path: Path) ->
             ax.text(0.5, 0.5, "no complete trials" if not complete else "one objective: no front",
                     ha="center", va="center", transform=ax.transAxes)
             ax.set_title(study.study_name)
-        ax.figure.tight_layout()
-        ax.figure.savefig(path, dpi=110)
-        plt.close(ax.figure)
+        fig = ax.get_figure(root=True)
+        assert fig is not None  # ax was drawn on a figure above
+        fig.tight_layout()
+        fig.savefig(path, dpi=110)
+        plt.close(fig)
     return path
 
 
@@ -127,7 +129,7 @@ def with_paper(table: pd.DataFrame, dataset: str) -> pd.DataFrame:
     paper = PAPER_TABLES.get(dataset, {})
     columns = ("paper_mean_acc", "paper_best_acc", "paper_mean_acc_per_param", "paper_best_acc_per_param")
     for i, column in enumerate(columns):
-        table[column] = table["model"].map(lambda m: paper.get(m, (np.nan,) * 4)[i])
+        table[column] = table["model"].map(lambda m, i=i: paper.get(m, (np.nan,) * 4)[i])
     return table
 
 

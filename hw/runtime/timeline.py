@@ -11,8 +11,8 @@ distributed run lacks parallelism (ranks idle waiting for tensors) or pays overh
 from __future__ import annotations
 
 import json
+from collections.abc import Sequence
 from pathlib import Path
-from typing import Sequence
 
 Trace = Sequence[Sequence]  # (vertex, wait_start_s, compute_start_s, compute_end_s) per step
 
@@ -25,7 +25,7 @@ def align(traces: Sequence[Trace], origins: Sequence[float] | None) -> list[list
         return [list(map(tuple, trace)) for trace in traces]
     first = min(origins)
     return [[(v, w + o - first, s + o - first, e + o - first) for v, w, s, e in trace]
-            for trace, o in zip(traces, origins)]
+            for trace, o in zip(traces, origins, strict=True)]
 
 
 def chrome_trace(traces: Sequence[Trace]) -> dict:
