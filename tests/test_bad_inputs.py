@@ -125,7 +125,7 @@ def fast_outcomes(tmp_path_factory, request):
     tmp = tmp_path_factory.mktemp("bad_inputs")
     names = [n for n, c in CLI.items() if not c.marks]
     with ThreadPoolExecutor(max_workers=3) as pool:
-        outcomes = dict(zip(names, pool.map(lambda n: run_case(n, tmp), names)))
+        outcomes = dict(zip(names, pool.map(lambda n: run_case(n, tmp), names), strict=True))
     yield outcomes
     reporter = request.config.pluginmanager.get_plugin("terminalreporter")
     capture = request.config.pluginmanager.get_plugin("capturemanager")
@@ -149,10 +149,7 @@ def check(outcome: Outcome, expect: str) -> None:
 
 @pytest.mark.parametrize("name", [pytest.param(n, marks=c.marks) for n, c in CLI.items()])
 def test_bad_cli_input_is_one_error_line_and_exit_2(name, request, tmp_path):
-    if CLI[name].marks:
-        outcome = run_case(name, tmp_path)
-    else:
-        outcome = request.getfixturevalue("fast_outcomes")[name]
+    outcome = run_case(name, tmp_path) if CLI[name].marks else request.getfixturevalue("fast_outcomes")[name]
     check(outcome, CLI[name].expect)
     if name == "typo storage":
         assert not (tmp_path / "typo_storage" / "optuna.jornal.journal").exists()
