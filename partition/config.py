@@ -6,7 +6,7 @@ extend it. Range checks run in `__post_init__` when the config is validated.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any, Optional
+from typing import Any
 
 from hydra.core.config_store import ConfigStore
 
@@ -41,7 +41,7 @@ class SurveyConfig:
     partitioners: list[str] = field(default_factory=lambda: ["metis"])
     # TRIMMED_EPSILONS (why: above); null = analysis.epsilons. With the latency scheduling
     # per sample, it keeps the default survey near its former wall time.
-    epsilons: Optional[list[float]] = field(default_factory=lambda: list(TRIMMED_EPSILONS))
+    epsilons: list[float] | None = field(default_factory=lambda: list(TRIMMED_EPSILONS))
     # The hardware target of the predicted latencies is the `hw` group (experiment=paper_survey:
     # aws_t2micro, the paper's 10 × t2.micro), each unit count n as n of its units.
 

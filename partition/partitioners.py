@@ -4,7 +4,7 @@
 bound (W_p ≤ ε·W_avg, so ε ≥ 1); a partitioner with `sweeps_epsilon = False` ignores it
 and the analysis calls it once instead of once per ε.
 
-- `metis` (default): METIS k-way (or recursive bisection) via pymetis on the *clique
+- `metis` (the survey's): METIS k-way (or recursive bisection) via pymetis on the *clique
   expansion* of the hypergraph: every pair of pins of a net of cost λ and size |e| is
   joined by an edge of weight λ/(|e|−1), summed over nets. Why clique and this weight:
   a graph partitioner cannot see nets, and the clique keeps the consumers of one tensor
@@ -31,9 +31,10 @@ from __future__ import annotations
 
 import importlib.util
 import logging
+from collections.abc import Callable
 from functools import cache
 from pathlib import Path
-from typing import Callable, Protocol
+from typing import Protocol
 
 import numpy as np
 

@@ -31,9 +31,10 @@ import logging
 import multiprocessing as mp
 import os
 import time
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Iterator, Mapping
+from typing import Any
 
 import networkx as nx
 import pandas as pd
@@ -129,7 +130,7 @@ def sample_rows(sample: dict, arch: nx.DiGraph, units: list[int], analyzer: Anal
         "total_flops": r.total_flops, "speedup_bound": r.speedup_bound, "partitioner": r.partitioner,
         "epsilon": r.epsilon, "latency_single_s": p.single_s, "latency_s": p.distributed_s,
         "predicted_speedup": p.speedup, "transfers": p.transfers,
-    } for r, p in zip(analyses, latency.reports(arch, analyses))]
+    } for r, p in zip(analyses, latency.reports(arch, analyses), strict=True)]
 
 
 def _analyse_chunk(item: tuple[str, int, list[int]]) -> list[dict]:
@@ -230,9 +231,9 @@ def latency_curves(settings: SurveySettings, frame: pd.DataFrame, units: list[in
     rows = []
     for generator in (g for g in generators if g in settings.generators):
         for nodes in sorted(frame.nodes.unique()):
-            sample = {"generator": generator, "nodes": int(nodes), "seed": median_sample(frame, generator, nodes)}
-            arch = build_architecture(settings, generator, sample["nodes"], sample["seed"])
-            rows.extend(sample_rows(sample, arch, units, analyzer, latency))
+            n, seed = int(nodes), median_sample(frame, generator, nodes)
+            arch = build_architecture(settings, generator, n, seed)
+            rows.extend(sample_rows({"generator": generator, "nodes": n, "seed": seed}, arch, units, analyzer, latency))
     return pd.DataFrame(rows)
 
 

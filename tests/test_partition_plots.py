@@ -85,7 +85,7 @@ def bars(ax):
 def test_width_depth_axes(figures, profile):
     plots.plot_width_depth(profile, "width_depth.png")
     ax = figures[0].axes[0]
-    for bar, (depth, width) in zip(bars(ax), sorted(profile.items())):
+    for bar, (depth, width) in zip(bars(ax), sorted(profile.items()), strict=True):
         assert bar.get_x() + bar.get_width() / 2 == pytest.approx(depth)
         assert bar.get_y() + bar.get_height() == pytest.approx(width)  # the top is the width
         assert bar.get_y() >= ax.get_ylim()[0] and bar.get_height() > 0  # width-1 bars visible

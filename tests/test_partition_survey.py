@@ -55,7 +55,7 @@ def test_each_sample_latency_is_the_list_schedule_of_its_partition_on_n_target_u
     rows = sample_rows({"generator": "dp"}, arch, [2, 3], Analyzer(settings.analysis), LatencyModel(settings.hw))
     backend, target = create_backend(cfg.hw), target_from_config(cfg.hw)
     assert target.units == 10
-    for row, units in zip(rows, (2, 3)):
+    for row, units in zip(rows, (2, 3), strict=True):
         analysis = Analyzer(settings.analysis)(arch, units)
         report = latency_report(arch, analysis.assignment, dataclasses.replace(target, units=units),
                                 backend.vertex_latencies(arch), backend.predict(arch), cfg.hw.schedule_order)
