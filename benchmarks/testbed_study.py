@@ -121,7 +121,7 @@ def summarize(rows: dict, units: list[int], testbeds: dict) -> dict:
     """The acceptance figures; speed-ups against each architecture's own n = 1 run."""
     for row in rows.values():
         one = row["n"][1]["median_ms"]
-        for n, cell in row["n"].items():
+        for cell in row["n"].values():
             cell["speedup"] = one / cell["median_ms"]
             cell["predicted_speedup"] = row["n"][1]["predicted_ms"] / cell["predicted_ms"]
     summary: dict = {"testbeds": testbeds, "per_n": {}}

@@ -67,11 +67,11 @@ class Emulation:
 
 def target_slowdown(hw: Any) -> tuple[float, str, str | None]:
     """(slowdown, its basis, fallback) of the `hw` target's unit against this machine."""
-    from hw.backends import create_backend
+    from hw.backends import ScaledBackend, create_backend
 
     backend = create_backend(hw)
     about = backend.describe()
-    if about["backend"] == "scaled":
+    if isinstance(backend, ScaledBackend):
         return float(backend.slowdown), about["slowdown_basis"], about.get("fallback")
     return 1.0, f"{about['backend']} backend: this machine's own speed", about.get("fallback")
 

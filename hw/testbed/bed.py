@@ -20,6 +20,7 @@ import subprocess
 import threading
 from collections.abc import Mapping, Sequence
 from pathlib import Path
+from typing import Any
 
 from hw.testbed import net
 from hw.testbed.cgroups import CpuController, find_cpu_cgroup
@@ -62,7 +63,7 @@ class Testbed:
         # testbed nor the units' small programs need.
         if not 1 <= units <= 250:
             raise ValueError(f"units must be in 1..250, got {units}")
-        if cpu_quota is not None and not 0 < cpu_quota <= os.cpu_count():
+        if cpu_quota is not None and not 0 < cpu_quota <= (os.cpu_count() or 1):
             raise ValueError(f"cpu_quota must be in (0, {os.cpu_count()}] cores, got {cpu_quota}")
         if (bandwidth_mbps is not None and bandwidth_mbps <= 0) or latency_ms < 0:
             raise ValueError(f"need bandwidth_mbps > 0, latency_ms >= 0; got {bandwidth_mbps}, {latency_ms}")
@@ -71,13 +72,13 @@ class Testbed:
         self.units, self.cpu_quota, self.defer_cap, self.cpu_weight = units, cpu_quota, defer_cap, cpu_weight
         self.bandwidth_mbps, self.latency_ms = bandwidth_mbps, latency_ms
         self.prefix, self.state_dir = name_prefix, Path(state_dir)
-        self.subnet = ipaddress.ip_network(subnet) if subnet else None
+        self.subnet = ipaddress.IPv4Network(subnet) if subnet else None
         self.switch = f"{name_prefix}-sw"
         self.namespaces = [f"{name_prefix}-u{rank}" for rank in range(units)]
         self.kernel_delay = False  # netem applies latency_ms (else the transport must)
         self.cgroups: CpuController | None = None
         self.processes: list[subprocess.Popen] = []
-        self._handlers: dict[int, object] = {}
+        self._handlers: dict[int, Any] = {}  # signal number → the handler signal.signal replaced
         self._up = False
 
     # -- the API the launcher uses ------------------------------------------------------
@@ -85,6 +86,7 @@ class Testbed:
 
     def address(self, rank: int) -> str:
         """The unit's IPv4 address, reachable from every other unit of this testbed only."""
+        assert self.subnet is not None, "the testbed has no subnet before start()"
         return net.unit_address(self.subnet, self._rank(rank))
 
     def namespace(self, rank: int) -> str:
@@ -99,14 +101,16 @@ class Testbed:
         """Environment for unit `rank`'s program: the latency its sender adds
         (`TESTBED_DELAY_MS`), and with `defer_cap` its cap to engage (`cgroups.UnitCap`)."""
         env = {"TESTBED_DELAY_MS": str(self.transport_delay_ms)}
-        if self._deferred():
-            period = int(self.cgroups.cap_text(self.cpu_quota).split()[-1]) if self.cgroups.version == 2 else None
-            env.update(TESTBED_CAP_FD=str(CAP_FD), TESTBED_CAP_ON=self.cgroups.cap_text(self.cpu_quota),
-                       TESTBED_CAP_OFF=self.cgroups.cap_text(None, period))
+        if self.defer_cap and self.cpu_quota is not None:
+            cgroups = self._controller()
+            on = cgroups.cap_text(self.cpu_quota)
+            env.update(TESTBED_CAP_FD=str(CAP_FD), TESTBED_CAP_ON=on,
+                       TESTBED_CAP_OFF=cgroups.cap_text(None, int(on.split()[-1]) if cgroups.version == 2 else None))
         return env
 
-    def _deferred(self) -> bool:
-        return self.defer_cap and self.cpu_quota is not None
+    def _controller(self) -> CpuController:
+        assert self.cgroups is not None, "the testbed has no cgroup before start()"
+        return self.cgroups
 
     def command(self, rank: int, argv: Sequence[str]) -> list[str]:
         """`argv` wrapped to run in the unit's namespace and cgroup (children inherit both),
@@ -118,10 +122,10 @@ class Testbed:
             raise TestbedError("the testbed is not running (use `with Testbed(...) as bed`)")
         cgroup = self._cgroup(self._rank(rank))
         join, files = 'echo $$ > "$0" && exec "$@"', [str(cgroup / "cgroup.procs")]
-        if self._deferred():  # the cap file as descriptor CAP_FD (see `cgroups.UnitCap`)
+        if self.defer_cap and self.cpu_quota is not None:  # the cap file as descriptor CAP_FD (`cgroups.UnitCap`)
             join = f'echo $$ > "$0" && exec {CAP_FD}>"$1" && shift && exec "$@"'
-            files.append(str(self.cgroups.cap_file(cgroup)))
-        enter = [shutil.which("ip"), "netns", "exec", self.namespace(rank)]
+            files.append(str(self._controller().cap_file(cgroup)))
+        enter = [shutil.which("ip") or "ip", "netns", "exec", self.namespace(rank)]
         return ["/bin/sh", "-c", join, *files, *enter, *argv]
 
     def popen(self, rank: int, argv: Sequence[str], env: Mapping[str, str] | None = None,
@@ -141,6 +145,7 @@ class Testbed:
     def start(self) -> Testbed:
         require_host()
         self.cgroups = find_cpu_cgroup()
+        assert self.cgroups is not None  # require_host() found one
         self._catch_signals()
         try:
             clean_stale(self.state_dir, self.prefix)
@@ -186,6 +191,7 @@ class Testbed:
         return rank
 
     def _cgroup(self, rank: int | None = None) -> Path:
+        assert self.cgroups is not None, "the testbed has no cgroup before start()"
         run_dir = self.cgroups.root / self.prefix
         return run_dir if rank is None else run_dir / f"u{rank}"
 

@@ -7,10 +7,12 @@ both handled; the controller is found from /proc/self/mounts.
 """
 from __future__ import annotations
 
+import contextlib
 import math
 import os
 import signal
 import time
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -75,10 +77,8 @@ class CpuController:
         end = time.monotonic() + grace_s
         while (pids := self.procs(path)) and time.monotonic() < end:
             for pid in pids:
-                try:
+                with contextlib.suppress(ProcessLookupError):
                     os.kill(pid, signal.SIGKILL)
-                except ProcessLookupError:
-                    pass
             time.sleep(0.02)
         path.rmdir()
 
@@ -98,11 +98,11 @@ class UnitCap:
         self.fd, self.on, self.off = fd, on, off
 
     @classmethod
-    def from_env(cls, env: dict[str, str] | None = None) -> UnitCap:
-        env = os.environ if env is None else env
-        if not env.get("TESTBED_CAP_FD"):
+    def from_env(cls, env: Mapping[str, str] | None = None) -> UnitCap:
+        values = os.environ if env is None else env
+        if not values.get("TESTBED_CAP_FD"):
             return cls()
-        return cls(int(env["TESTBED_CAP_FD"]), env["TESTBED_CAP_ON"], env["TESTBED_CAP_OFF"])
+        return cls(int(values["TESTBED_CAP_FD"]), values["TESTBED_CAP_ON"], values["TESTBED_CAP_OFF"])
 
     def __enter__(self) -> UnitCap:
         if self.fd is not None:
