@@ -1,4 +1,5 @@
-"""A trained trial's files, by name: `trial=<study>:<number>`, `trial=<number>` or `trial=<MLflow run id>`.
+"""A trained trial's files, by name: `trial=<study>:<number>`, `trial=<number>` (of
+`search.study_name`'s study) or `trial=<MLflow run id>`.
 
 Every trained search trial keeps its architecture (`ARCH_FILE`, node-link JSON) and its
 state_dict (`hw.runtime.weights.STATE_DICT_FILE`) in its artifacts folder and logs both
@@ -63,12 +64,10 @@ def resolve_trial(spec: str, cfg: Any, weights: bool = True) -> FoundTrial:
 
 def _parse(spec: str, cfg: Any) -> tuple[str, int]:
     study, _, number = spec.rpartition(":")
-    if not study:
-        from search.study import study_name
-
-        study = study_name(cfg)
-    require(number.isdigit(), f"trial={spec}: expected <study>:<number>, <number> (of the configured study) "
+    require(number.isdigit(), f"trial={spec}: expected <study>:<number>, <number> (of search.study_name's study) "
                               "or an MLflow run id (32 hex digits)")
+    study = study or cfg.search.study_name
+    require(bool(study), f"trial={spec}: name its study, trial=<study>:{number}, or set search.study_name")
     return study, int(number)
 
 

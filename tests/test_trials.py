@@ -103,6 +103,7 @@ def test_a_run_id_fetches_the_files_from_mlflow(searched, tmp_path):
     ("nosuch:0", "no study 'nosuch' in"),
     (f"{STUDY}:9", f"study {STUDY} has trials 0..1"),
     ("best", "expected <study>:<number>, <number>"),
+    ("7", "trial=trials:7: study trials has trials 0..1"),  # of search.study_name's study
     ("0123456789abcdef0123456789abcdef", "no MLflow run with this id"),
 ])
 def test_a_bad_trial_name_is_one_line(searched, spec, message):
