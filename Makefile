@@ -1,14 +1,18 @@
 # One-command set-up: `make run` and `make test` create .venv and install the project
-# (torch from this machine's disk when present, else from PyPI) before running.
+# (torch and torchvision from PyPI, whose Linux wheels are CUDA builds of several GB) before
+# running. On a CPU-only machine, take PyTorch's CPU wheels instead:
+#   make install TORCH_INDEX=https://download.pytorch.org/whl/cpu
 PYTHON ?= python3
 VENV ?= .venv
 PY := $(VENV)/bin/python
 ARGS ?=
+TORCH_INDEX ?=
 PYTEST_ARGS ?=
 
 $(VENV)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install -q --upgrade pip
+	$(if $(TORCH_INDEX),$(PY) -m pip install -q torch torchvision --index-url $(TORCH_INDEX))
 	$(PY) -m pip install -q -e '.[test]'
 	touch $@
 

@@ -28,8 +28,8 @@ from typing import Any, Iterable
 import networkx as nx
 import numpy as np
 
-from hw.ops import FEATURES, KINDS, Op, architecture_ops, features
-from nas.arch import DTYPE_BYTES
+from nas.arch import output_bytes
+from nas.ops import FEATURES, OPS, Op, architecture_ops
 
 FORMAT_VERSION = 2
 LINEAR_TERMS = ("one", "fan_in", "macs", "elements", "out_elements", "params")
@@ -46,13 +46,8 @@ TRUSTED_TYPES = [
 ]
 
 
-def output_bytes(arch: nx.DiGraph, v: Any) -> int:
-    attrs = arch.nodes[v]
-    return int(attrs["channels"]) * max(int(attrs["size"]), 1) ** 2 * DTYPE_BYTES
-
-
 def feature_matrix(ops: Iterable[Op]) -> np.ndarray:
-    return np.array([[features(op)[name] for name in FEATURES] for op in ops], dtype=float).reshape(-1, len(FEATURES))
+    return np.array([[op.features()[name] for name in FEATURES] for op in ops], dtype=float).reshape(-1, len(FEATURES))
 
 
 def linear_design(x: np.ndarray) -> np.ndarray:
@@ -209,7 +204,7 @@ class LatencyPredictor:
             raise ValueError(f"{path}: predictor features differ from this version; re-run task=profile")
         forests = _load_forests(directory / "forests.skops")
         models = {k: KindModel(np.array(m["coef"]), forests.get(k) if forests is not None else None, m["samples"])
-                  for k, m in doc["models"].items() if k in KINDS}
+                  for k, m in doc["models"].items() if k in OPS}
         predictor = cls(models, KindModel(np.array(doc["fallback"])), Overheads(**doc["overheads"]),
                         doc.get("metadata", {}), doc.get("data", {}))
         if forests is None:  # version skew: rebuild the forests from the stored samples

@@ -37,10 +37,10 @@ from hw.target import Target
 from nas.arch import DTYPE_BYTES
 from nas.checks import require, require_one_of
 from nas.dag import INPUT, OUTPUT, topological_order
+from nas.execute import IMAGE
 
 Vertex = Hashable  # a graph node id: int (compute vertex), INPUT or OUTPUT
 ROOT = 0
-IMAGE = "<image>"
 RESULT = "<result>"
 ORDERS = ("ready", "topological")
 
