@@ -16,7 +16,7 @@ $(VENV)/.installed: pyproject.toml
 	$(PY) -m pip install -q -e '.[test]'
 	touch $@
 
-.PHONY: install run test test-all bench
+.PHONY: install run test test-all lint bench
 install: $(VENV)/.installed
 
 run: $(VENV)/.installed
@@ -27,3 +27,9 @@ test: $(VENV)/.installed
 
 test-all: $(VENV)/.installed
 	$(PY) -m pytest -m "slow or not slow" $(PYTEST_ARGS)
+
+# Lint and types (config in pyproject.toml); .pre-commit-config.yaml runs the same on commit.
+lint: $(VENV)/.installed
+	$(PY) -m ruff check .
+	$(PY) -m ruff format --check .
+	$(PY) -m mypy

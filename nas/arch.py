@@ -16,12 +16,14 @@ from typing import Any
 import networkx as nx
 
 from nas.dag import INPUT, OUTPUT, add_terminals, topological_order
+from nas.filecheck import file_problem
 from nas.ops import vertex_cost, vertex_ops
 from nas.ops.base import entries
+from nas.ops.vertex import Merge
 
 DTYPE_BYTES = 4  # float32 activations
 DERIVED = ("in_channels", "in_size", "size", "macs", "params")
-AGGREGATIONS = tuple(sorted({e.aggregation for e in entries("merge") if e.aggregation}))  # the weighted sum's variants
+AGGREGATIONS = tuple(sorted({e.aggregation for e in entries("merge") if isinstance(e, Merge) and e.aggregation}))  # the weighted sum's variants
 
 
 class ArchitectureError(ValueError):
@@ -47,7 +49,7 @@ def annotate(arch: nx.DiGraph) -> nx.DiGraph:
             channels=cost.out_shape[0], size=cost.out_shape[1],
             macs=cost.macs, params=cost.params,
         )
-    for u, v, data in arch.edges(data=True):
+    for u, _, data in arch.edges(data=True):
         data["bytes"] = output_bytes(arch, u)
     return arch
 
@@ -151,7 +153,7 @@ def load(path: str | Path, **defaults: Any) -> nx.DiGraph:
         data = json.loads(path.read_text())
     except FileNotFoundError:
         raise ArchitectureError(f"architecture file not found: {path}") from None
-    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as err:
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError, RecursionError) as err:
         raise ArchitectureError(f"{path}: not a JSON file ({err})") from None
     return from_json(data, source=str(path), **defaults)
 
@@ -159,6 +161,8 @@ def load(path: str | Path, **defaults: Any) -> nx.DiGraph:
 def from_json(data: Any, source: str = "architecture", **defaults: Any) -> nx.DiGraph:
     if not isinstance(data, dict) or not isinstance(data.get("nodes"), list):
         raise ArchitectureError(f"{source}: expected node-link JSON with a 'nodes' list")
+    if problem := file_problem(data, source):
+        raise ArchitectureError(problem)
     edge_key = "edges" if "edges" in data else "links"
     if not isinstance(data.get(edge_key, []), list):
         raise ArchitectureError(f"{source}: '{edge_key}' must be a list")

@@ -125,7 +125,7 @@ class InputSigmoidSum(nn.Module):
 
     def forward(self, inputs: list[torch.Tensor]) -> torch.Tensor:
         out = torch.sigmoid(inputs[0]) * self.weight[0]
-        for w, x in zip(self.weight[1:], inputs[1:]):
+        for w, x in zip(self.weight[1:], inputs[1:], strict=True):
             out = out + w * torch.sigmoid(x)
         return out
 
@@ -140,6 +140,6 @@ class WeightSigmoidSum(nn.Module):
     def forward(self, inputs: list[torch.Tensor]) -> torch.Tensor:
         weights = torch.sigmoid(self.weight)
         out = inputs[0] * weights[0]
-        for w, x in zip(weights[1:], inputs[1:]):
+        for w, x in zip(weights[1:], inputs[1:], strict=True):
             out = out + w * x
         return out

@@ -18,7 +18,7 @@ import networkx as nx
 from nas.dag import INPUT, inputs_of, topological_order
 
 IMAGE = "<image>"  # pseudo-vertex: the raw image, which the input vertex (stem) reads
-Hook = Callable[[Any, dict], None]  # (step, values) before a step; (step, its output) after
+Hook = Callable[[Any, Any], None]  # (step, values) before a step; (step, its output) after
 
 
 @dataclass

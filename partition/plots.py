@@ -12,8 +12,8 @@ system package; this keeps matplotlib and numpy the only needs.
 from __future__ import annotations
 
 import math
+from collections.abc import Hashable, Mapping, Sequence
 from pathlib import Path
-from typing import Hashable, Mapping, Sequence
 
 import matplotlib
 import matplotlib.ticker
@@ -52,7 +52,7 @@ def _width_bars(ax, profile: Mapping[int, int], top: int, last_depth: int, label
     widths = [int(profile[d]) for d in depths]
     ax.bar(depths, [w - 0.5 for w in widths], bottom=0.5, width=0.8, color="tab:blue")
     if labels:
-        for d, w in zip(depths, widths):
+        for d, w in zip(depths, widths, strict=True):
             if w > 1:
                 ax.annotate(str(w), (d, w), xytext=(0, 1), textcoords="offset points", ha="center",
                             va="bottom", fontsize=FONT_PT)
@@ -94,7 +94,7 @@ def plot_width_depth_panels(profiles: Mapping[str, Mapping[int, int]], path: str
                              sharey=True, layout="constrained")
     top = max(max(p.values(), default=1) for p in profiles.values())
     last = max(max(p, default=1) for p in profiles.values())
-    for ax, (name, profile) in zip(axes.flat, profiles.items()):
+    for ax, (name, profile) in zip(axes.flat, profiles.items(), strict=False):  # the grid may have spare axes
         _width_bars(ax, profile, top, last, labels=False)
         ax.set_title(f"{name}\n{_profile_title(profile)}", fontsize=FONT_PT)
         ax.tick_params(labelbottom=True, labelleft=True)
@@ -225,8 +225,9 @@ def plot_partition(arch: nx.DiGraph, result: Analysis, depth: Mapping[Hashable, 
     between units) is red. The legend lists the units that hold a vertex.
     """
     assignment = result.assignment
+    assert assignment is not None, "the analysis was run without assignments"
     pos = layered_layout(arch, depth)
-    xs, ys = zip(*pos.values())
+    xs, ys = zip(*pos.values(), strict=True)
     grid = np.array([max(xs) - min(xs) + 2, max(ys) - min(ys) + 2])  # data units, one margin each side
     scale = min(0.6, *(np.array(MAX_PLOT_IN) / grid))  # inches per data unit, the same on x and y
     controls = route_edges(arch, pos, clearance=0.75 * NODE_PT / 72 / scale)
@@ -282,7 +283,7 @@ def plot_survey_metric(rows: Sequence[Mapping], metric: str, path: str | Path, l
     cmap = plt.get_cmap("tab10")
     fig, axes = plt.subplots(1, len(nodes), figsize=(5.5 * len(nodes), 3.8), squeeze=False, sharey=True)
     box_width = 0.8 / len(generators)
-    for ax, n_vertices in zip(axes[0], nodes):
+    for ax, n_vertices in zip(axes[0], nodes, strict=True):
         for g_index, gen in enumerate(generators):
             positions, values = [], []
             for u_index, u in enumerate(units):
@@ -309,5 +310,29 @@ def plot_survey_metric(rows: Sequence[Mapping], metric: str, path: str | Path, l
     axes[0][0].set_ylabel(label)
     handles = [plt.Rectangle((0, 0), 1, 1, color=cmap(i), alpha=0.75, label=g.upper()) for i, g in enumerate(generators)]
     axes[0][-1].legend(handles=handles, loc="upper left", bbox_to_anchor=(1.0, 1.0), frameon=False)
+    fig.tight_layout()
+    return _save(fig, path)
+
+
+def plot_latency_units(rows: Sequence[Mapping], path: str | Path, title: str = "") -> Path:
+    """Predicted latency vs unit count (integer axis), one panel per vertex count and one
+    line per architecture; `rows` are survey records (generator, nodes, seed, units, latency_s)."""
+    nodes = sorted({int(r["nodes"]) for r in rows})
+    lines: dict[tuple, list[tuple[int, float]]] = {}
+    for r in rows:
+        lines.setdefault((int(r["nodes"]), r["generator"], int(r["seed"])), []).append((int(r["units"]), 1e3 * float(r["latency_s"])))
+    fig, axes = plt.subplots(1, len(nodes), figsize=(5.5 * len(nodes), 3.8), squeeze=False)
+    for ax, n_vertices in zip(axes[0], nodes, strict=True):
+        for (n, generator, seed), points in sorted(lines.items()):
+            if n == n_vertices:
+                units, ms = zip(*sorted(points), strict=True)
+                ax.plot(units, ms, marker="o", label=f"{generator.upper()} (seed {seed})")
+        ax.xaxis.set_major_locator(matplotlib.ticker.MaxNLocator(integer=True))
+        ax.set_xlabel("units")
+        ax.set_ylabel("predicted latency (ms)")
+        ax.set_title(f"|V| = {n_vertices}")
+        ax.legend(frameon=False)
+    if title:
+        fig.suptitle(title)
     fig.tight_layout()
     return _save(fig, path)

@@ -7,14 +7,15 @@ so `task=analyze` and `task=deploy` share it and other tasks print nothing.
 from __future__ import annotations
 
 import sys
-from typing import Any, Callable, Mapping, TextIO
+from collections.abc import Callable, Mapping
+from typing import Any, TextIO
 
 
 def human_bytes(n: float) -> str:
     """1536 → '1.5 KiB' (binary units: tensors are sized in powers of two)."""
     if abs(n) < 1024:
         return f"{n:.0f} B"
-    for unit in ("KiB", "MiB", "GiB"):
+    for unit in ("KiB", "MiB", "GiB"):  # noqa: B007 -- the unit the loop stops at is printed after it
         n /= 1024
         if abs(n) < 1024:
             break
@@ -58,15 +59,21 @@ def _lookup(result: Mapping, keys: str) -> Any:
     return None
 
 
-def summary_lines(result: Mapping) -> list[str]:
-    """The aligned lines of the `LINES` whose keys `result` has (none: an empty list)."""
-    rows = []
+def summary_fields(result: Mapping) -> dict[str, str]:
+    """Label → text of the `LINES` whose keys `result` has (the columns of a multirun's table)."""
+    fields = {}
     for label, parts in LINES:
         found = [(template, fmt(value)) for keys, template, fmt in parts if (value := _lookup(result, keys)) is not None]
         if found:
-            rows.append((label, ", ".join(template.format(text) for template, text in found)))
-    width = max((len(label) for label, _ in rows), default=0)
-    return [f"{label:<{width}}  {text}" for label, text in rows]
+            fields[label] = ", ".join(template.format(text) for template, text in found)
+    return fields
+
+
+def summary_lines(result: Mapping) -> list[str]:
+    """The aligned lines of the `LINES` whose keys `result` has (none: an empty list)."""
+    fields = summary_fields(result)
+    width = max(map(len, fields), default=0)
+    return [f"{label:<{width}}  {text}" for label, text in fields.items()]
 
 
 def print_summary(result: Mapping, file: TextIO | None = None) -> None:

@@ -24,7 +24,7 @@ def figures(monkeypatch):
 
 
 def case(generator, nodes, seed=0, units=4):
-    arch = create_architecture(generator, nodes, seed, staging="probabilistic", input_size=16)
+    arch = create_architecture(generator, nodes, seed, staging="probabilistic", input_size=16, orientation="dfs")
     return arch, analyze(arch, units), prepare(arch).paths
 
 
@@ -85,7 +85,7 @@ def bars(ax):
 def test_width_depth_axes(figures, profile):
     plots.plot_width_depth(profile, "width_depth.png")
     ax = figures[0].axes[0]
-    for bar, (depth, width) in zip(bars(ax), sorted(profile.items())):
+    for bar, (depth, width) in zip(bars(ax), sorted(profile.items()), strict=True):
         assert bar.get_x() + bar.get_width() / 2 == pytest.approx(depth)
         assert bar.get_y() + bar.get_height() == pytest.approx(width)  # the top is the width
         assert bar.get_y() >= ax.get_ylim()[0] and bar.get_height() > 0  # width-1 bars visible

@@ -11,8 +11,9 @@ import contextlib
 import logging
 import time
 import warnings
+from collections.abc import Iterable, Iterator
 from pathlib import Path
-from typing import Any, Iterable, Iterator
+from typing import Any
 
 import lightning.pytorch as pl
 import networkx as nx
