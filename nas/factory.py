@@ -79,13 +79,12 @@ def baseline_architecture(spec: str, cfg: Any) -> nx.DiGraph:
         require(bool(eq and key), f"baseline {spec!r}: expected name:key=value[,key=value]")
         params[key.strip()] = yaml.safe_load(value)
     schema = GENERATOR_SCHEMAS.get(name)
-    require(schema is not None or not params, f"baseline {name!r} has no parameters to set")
-    try:
-        gen = schema(**params) if schema else ChainConfig(name=name)
-    except TypeError:
-        unknown = sorted(set(params) - {f.name for f in fields(schema)})
-        raise ValueError(f"generator {name} has no parameter {', '.join(map(repr, unknown))}") from None
-    return _from_generator(name, gen, cfg)
+    if schema is None:
+        require(not params, f"baseline {name!r} has no parameters to set")
+        return _from_generator(name, ChainConfig(name=name), cfg)
+    unknown = sorted(set(params) - {f.name for f in fields(schema)})
+    require(not unknown, f"generator {name} has no parameter {', '.join(map(repr, unknown))}")
+    return _from_generator(name, schema(**params), cfg)
 
 
 def _from_generator(name: str, gen: GeneratorConfig, cfg: Any) -> nx.DiGraph:

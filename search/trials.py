@@ -48,9 +48,10 @@ def resolve_trial(spec: str, cfg: Any, weights: bool = True) -> FoundTrial:
     complete, files found nowhere, or a trial built for other data than `cfg.data`.
     """
     spec = str(spec).strip()
+    run_id: str | None
+    folder: Path | None = None
     if RUN_ID.fullmatch(spec):
         study, number, run_id = _from_mlflow_run(spec, cfg)
-        folder = None
     else:
         study, number = _parse(spec, cfg)
         study, number, run_id, folder = _from_optuna(study, number, cfg)
@@ -135,7 +136,8 @@ def _files(study: str, number: int, run_id: str | None, folder: Path | None, cfg
     if folder is None:
         folder = Path(cfg.search.artifacts_dir) / study / f"trial-{number}"
         if not (folder / ARCH_FILE).is_file():
-            require(run_id is not None, f"trial={study}:{number}: no files in {folder} and no MLflow run to fetch them from")
+            if run_id is None:
+                raise ValueError(f"trial={study}:{number}: no files in {folder} and no MLflow run to fetch them from")
             _download(run_id, folder, cfg)
     weights = folder / STATE_DICT_FILE
     return FoundTrial(folder / ARCH_FILE, weights if weights.is_file() else None, study, number, run_id)
