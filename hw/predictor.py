@@ -10,7 +10,9 @@ An architecture's single-unit latency is Σ over vertices of
 `scale · Σ op latencies + per_vertex + per_input · fan-in + per_byte · output bytes`,
 plus `per_call` once: per-op timers miss the DAG executor's own Python work
 (`ArchitectureNet.forward`, `VertexModule.__call__`) and freeing each vertex's
-inputs, so these constants are fitted on whole architectures (see `hw.profile`).
+inputs, or (profiled for the fast path) hold module Python work its frozen graphs do
+not do, so these constants are fitted on whole architectures (see `hw.profile`); a
+vertex never costs less than nothing.
 
 Files: `predictor.json` (version, metadata, linear coefficients, overheads and all
 profiling data) and `forests.skops`, loaded with an explicit allow-list of
@@ -153,8 +155,8 @@ class LatencyPredictor:
         result = {}
         for v, ops in per_vertex.items():
             compute = sum(next(times) for _ in ops)
-            result[v] = (o.scale * compute + o.per_vertex + o.per_input * arch.in_degree(v)
-                         + o.per_byte * output_bytes(arch, v))
+            result[v] = max(0.0, o.scale * compute + o.per_vertex + o.per_input * arch.in_degree(v)
+                            + o.per_byte * output_bytes(arch, v))
         return result
 
     def predict(self, arch: nx.DiGraph) -> float:
