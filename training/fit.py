@@ -76,7 +76,7 @@ def train_architecture(arch: nx.DiGraph, cfg: Any, callbacks: Iterable[pl.Callba
         pl.seed_everything(cfg.seed, workers=True, verbose=False)
         model = build_model(arch)
         module = ArchitectureClassifier(
-            model, optimizer=instantiate(train.optimizer),
+            torch.compile(model) if train.compile else model, optimizer=instantiate(train.optimizer),
             scheduler=instantiate(train.scheduler) if train.scheduler else None,
             scheduler_interval=train.scheduler_interval, label_smoothing=train.label_smoothing,
             bn_calibration_batches=train.bn_calibration_batches, channels_last=train.channels_last,
