@@ -78,7 +78,7 @@ def dispatch_overhead(nodes: int = 40, rounds: int = 100) -> dict[str, float]:
             self.convs = torch.nn.ModuleList(conv for conv, _ in convs)
 
         def forward(self, *inputs: torch.Tensor) -> list[torch.Tensor]:
-            return [conv(inp) for conv, inp in zip(self.convs, inputs)]
+            return [conv(inp) for conv, inp in zip(self.convs, inputs, strict=True)]
 
     inputs = tuple(inp for _, inp in convs)
     floor = frozen(Convolutions(), inputs)  # the same kernels, called from one frozen graph
@@ -89,7 +89,7 @@ def dispatch_overhead(nodes: int = 40, rounds: int = 100) -> dict[str, float]:
     names = ["eager", "bare module loop", "fast path", "its convolutions alone"]
     times = measure_interleaved([lambda: model(x), bare_loop, lambda: fast(x_cl), conv_floor], rounds=rounds,
                                 quantile=QUANTILE)
-    return {name: t / len(model.plan) * 1e6 for name, t in zip(names, times)}
+    return {name: t / len(model.plan) * 1e6 for name, t in zip(names, times, strict=True)}
 
 
 def inference_224(rounds: int = 20) -> tuple[float, float, float, int]:

@@ -20,10 +20,12 @@ autograd, to time training steps).
 """
 from __future__ import annotations
 
+import contextlib
 import gc
 import random
 import time
-from typing import Any, Callable, Sequence
+from collections.abc import Callable, Sequence
+from typing import Any
 
 import numpy as np
 
@@ -54,10 +56,8 @@ def pin_threads(threads: int = 1, allocator: bool = True) -> None:
         tune_allocator()
 
     torch.set_num_threads(threads)
-    try:
+    with contextlib.suppress(RuntimeError):  # only settable before the first parallel work
         torch.set_num_interop_threads(threads)
-    except RuntimeError:  # only settable before the first parallel work
-        pass
 
 
 def robust_latency(samples: Sequence[float], quantile: float) -> float:

@@ -23,9 +23,10 @@ profiling data.
 from __future__ import annotations
 
 import json
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Iterable
+from typing import Any
 
 import networkx as nx
 import numpy as np
@@ -66,7 +67,7 @@ class KindModel:
     samples: int = 0
 
     @classmethod
-    def fit(cls, x: np.ndarray, y: np.ndarray, seed: int = 0, trees: int = 100) -> "KindModel":
+    def fit(cls, x: np.ndarray, y: np.ndarray, seed: int = 0, trees: int = 100) -> KindModel:
         from scipy.optimize import nnls
 
         design = linear_design(x)
@@ -119,7 +120,7 @@ class LatencyPredictor:
     # ------------------------------------------------------------ fitting
 
     @classmethod
-    def fit(cls, samples: list[tuple[Op, float]], seed: int = 0, **kw: Any) -> "LatencyPredictor":
+    def fit(cls, samples: list[tuple[Op, float]], seed: int = 0, **kw: Any) -> LatencyPredictor:
         """One model per kind with samples; every kind falls back to a pooled linear model."""
         by_kind: dict[str, list[tuple[Op, float]]] = {}
         for op, latency in samples:
@@ -142,7 +143,7 @@ class LatencyPredictor:
             by_kind.setdefault(op.kind, []).append(op)
         for kind, group in by_kind.items():
             model = self.models.get(kind, self.fallback)
-            for op, t in zip(group, model.predict(feature_matrix(group))):
+            for op, t in zip(group, model.predict(feature_matrix(group)), strict=True):
                 self._cache[op] = float(t)
         return np.array([self._cache[op] for op in ops])
 
@@ -190,7 +191,7 @@ class LatencyPredictor:
         return directory
 
     @classmethod
-    def load(cls, directory: str | Path) -> "LatencyPredictor":
+    def load(cls, directory: str | Path) -> LatencyPredictor:
         """Load a saved predictor; refuses files of another format or with unexpected types."""
         directory = Path(directory)
         path = directory / "predictor.json"

@@ -37,7 +37,8 @@ import os
 import platform
 import random
 import time
-from typing import Any, Callable
+from collections.abc import Callable, Sequence
+from typing import Any
 
 import networkx as nx
 import numpy as np
@@ -83,13 +84,13 @@ def instrument(model: Any, now: Callable[[], int], record: list[list[int]]) -> N
     def begin(module: Any, args: Any) -> None:
         start[0] = now()
 
-    for samples, part in zip(record, (p for vertex in model.vertices.values() for p in vertex.parts)):
+    for samples, part in zip(record, (p for vertex in model.vertices.values() for p in vertex.parts), strict=True):
         part.register_forward_pre_hook(begin)
         part.register_forward_hook(lambda module, args, out, samples=samples: samples.append(now() - start[0]))
 
 
 def measure_in_context(archs: list[nx.DiGraph], settings: Any, deadline: float, seed: int = 0,
-                       progress: bool = True, calibration: list[nx.DiGraph] = (),
+                       progress: bool = True, calibration: Sequence[nx.DiGraph] = (),
                        inference: Any = None) -> tuple[list[tuple[Op, float]], list[float]]:
     """(op, latency s) per distinct op of `archs`, timed inside interleaved forwards.
 
@@ -100,7 +101,8 @@ def measure_in_context(archs: list[nx.DiGraph], settings: Any, deadline: float, 
     """
     now = CLOCKS[settings.clock]
     eager = dataclasses.replace(inference, fast_path=False) if inference is not None else None
-    runs, calls = [], []
+    runs: list[tuple[list[Op], list[list[int]]]] = []  # (ops, their samples) per instrumented arch
+    calls: list[Callable[..., Any]] = []
     for i, arch in enumerate([*archs, *calibration]):
         model, x = model_and_image(arch, eager if i < len(archs) else inference)
         calls.append(lambda model=model, x=x: model(x))
@@ -114,7 +116,7 @@ def measure_in_context(archs: list[nx.DiGraph], settings: Any, deadline: float, 
                                     seed=seed, warmup=1, progress=bar, deadline=deadline, min_rounds=settings.min_rounds)
     per_op: dict[Op, list[float]] = {}
     for ops, record in runs:
-        for op, samples in zip(ops, record):  # samples[0]: the warm-up
+        for op, samples in zip(ops, record, strict=True):  # samples[0]: the warm-up
             t = max(float(np.quantile(samples[1:], settings.quantile)) - overhead, 0.0) * 1e-9
             per_op.setdefault(op, []).append(t)
     return [(op, max(float(np.median(ts)), 1e-7)) for op, ts in per_op.items()], times[len(archs):]
@@ -136,7 +138,7 @@ def measure_isolated(ops: list[Op], settings: Any, deadline: float, seed: int = 
         kept.append(op)
     times = measure_interleaved(calls, rounds=settings.rounds, quantile=settings.quantile, clock=settings.clock,
                                 seed=seed, deadline=deadline, min_rounds=settings.min_rounds)
-    return list(zip(kept, times))
+    return list(zip(kept, times, strict=True))
 
 
 # ---------------------------------------------------------------- fitting helpers
@@ -158,7 +160,7 @@ def cross_validated_errors(samples: list[tuple[Op, float]], seed: int = 0, folds
         pred = np.zeros_like(y)
         for train, test in KFold(folds, shuffle=True, random_state=seed).split(x):
             pred[test] = KindModel.fit(x[train], y[train], seed, trees=50).predict(x[test])
-        errors.update({op: abs(p / t - 1) for (op, t), p in zip(rows, pred)})
+        errors.update({op: abs(p / t - 1) for (op, t), p in zip(rows, pred, strict=True)})
     return errors
 
 
@@ -222,7 +224,7 @@ def reference_latencies(names: list[str], settings: Any, deadline: float, infere
         kept.append(name)
     times = measure_interleaved(calls, rounds=max(settings.min_rounds, 5), quantile=settings.quantile, clock=settings.clock,
                                 deadline=deadline, min_rounds=3)
-    return {name: t * 1e3 for name, t in zip(kept, times)}
+    return {name: t * 1e3 for name, t in zip(kept, times, strict=True)}
 
 
 def machine_metadata(settings: Any) -> dict:
@@ -301,7 +303,7 @@ def profile(settings: Any, budget_s: float | None = None, progress: bool = True,
 
     # 4. executor overheads from the calibration architectures timed in phase 1
     terms = np.array([calibration_terms(a, predictor) for a in archs])
-    predictor.overheads = fit_overheads(*terms.T, np.array(measured))
+    predictor.overheads = fit_overheads(*terms.T, np.array(measured))  # type: ignore[call-arg]  # numpy: *terms.T is 4 rows
 
     # 5. reference models for scaled targets
     deadline += SHARES["references"] * budget
@@ -321,7 +323,7 @@ def profile(settings: Any, budget_s: float | None = None, progress: bool = True,
                          "seed": a.graph.get("seed"), "input_size": a.graph["input_size"], "measured_s": float(m),
                          "macs": int(total_macs(a)), "op_sum_s": float(t[0]), "vertices": int(t[1]), "edges": int(t[2]),
                          "bytes": int(t[3])}
-                        for a, m, t in zip(archs, measured, terms)],
+                        for a, m, t in zip(archs, measured, terms, strict=True)],
     }
     return predictor
 

@@ -11,8 +11,9 @@ drawn with other seeds (`EVAL_SEED_OFFSET`).
 from __future__ import annotations
 
 import random
+from collections.abc import Iterator
 from dataclasses import dataclass, field
-from typing import Any, Iterator
+from typing import Any
 
 import networkx as nx
 
@@ -51,7 +52,7 @@ def sample_architecture(rng: random.Random, space: ArchSpace, seed: int) -> nx.D
     common = {"input_size": size, "num_classes": classes, "in_channels": channels}
     if rng.random() < space.baselines_share:
         name = rng.choice(("lcp", "lcp", "cifarnet", "vgg11", "resnet50"))
-        params = {}
+        params: dict[str, Any] = {}
         if name == "lcp":
             params = {"model": rng.choice(("cifarnet", "vgg11")), "splits": rng.choice((1, 2, 4, 8)),
                       "widen": rng.choice((0.0, 0.4))}
@@ -74,15 +75,16 @@ def sample_architecture(rng: random.Random, space: ArchSpace, seed: int) -> nx.D
         return create_architecture("fb", nodes, seed, params=params, **common)
     staging = rng.choice(space.stagings)
     staging_params: dict[str, Any] = dict(space.staging_params)
-    params: dict[str, Any] = {}
+    params = {}
     if randomised:
         c = rng.choice((8, 12, 16, 24, 32, 48, 64, 96))
         staging_params = {"channels": c, "max_channels": c * rng.choice((1, 2, 4, 8, 16)),
                           "min_size": rng.choice((1, 2, 4)), "head_channels": rng.choice((0, 0, 256, 1280)),
                           "p": rng.choice((0.3, 0.5, 0.7))}
-        params = {"er": {"p": rng.uniform(0.05, 0.3)}, "ba": {"m": rng.randint(1, 4)},
+        drawn: dict[str, dict[str, Any]] = {"er": {"p": rng.uniform(0.05, 0.3)}, "ba": {"m": rng.randint(1, 4)},
                   "ws": {"k": rng.choice((2, 4, 6)), "p": rng.uniform(0.1, 0.5)},
-                  "dp": {"beta": rng.uniform(0.4, 0.8)}}[generator]
+                  "dp": {"beta": rng.uniform(0.4, 0.8)}}
+        params = drawn[generator]
     return create_architecture(generator, nodes, seed, params=params, staging=staging,
                                staging_params=staging_params, **common)
 

@@ -18,10 +18,11 @@ import networkx as nx
 from nas.dag import INPUT, OUTPUT, add_terminals, topological_order
 from nas.ops import vertex_cost, vertex_ops
 from nas.ops.base import entries
+from nas.ops.vertex import Merge
 
 DTYPE_BYTES = 4  # float32 activations
 DERIVED = ("in_channels", "in_size", "size", "macs", "params")
-AGGREGATIONS = tuple(sorted({e.aggregation for e in entries("merge") if e.aggregation}))  # the weighted sum's variants
+AGGREGATIONS = tuple(sorted({e.aggregation for e in entries("merge") if isinstance(e, Merge) and e.aggregation}))  # the weighted sum's variants
 
 
 class ArchitectureError(ValueError):
@@ -47,7 +48,7 @@ def annotate(arch: nx.DiGraph) -> nx.DiGraph:
             channels=cost.out_shape[0], size=cost.out_shape[1],
             macs=cost.macs, params=cost.params,
         )
-    for u, v, data in arch.edges(data=True):
+    for u, _, data in arch.edges(data=True):
         data["bytes"] = output_bytes(arch, u)
     return arch
 

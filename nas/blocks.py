@@ -130,7 +130,7 @@ def weighted_sum(weights: torch.Tensor, inputs: list[torch.Tensor]) -> torch.Ten
     """Σ w_i·x_i in one pass per input (`addcmul_`), in the inputs' layout; no autograd."""
     w = weights.unbind()
     out = inputs[0] * w[0]
-    for wi, x in zip(w[1:], inputs[1:]):
+    for wi, x in zip(w[1:], inputs[1:], strict=True):
         out.addcmul_(x, wi)
     return out
 
@@ -168,7 +168,7 @@ class _InputSigmoidSum(torch.autograd.Function):
         weight, *squashed = ctx.saved_tensors
         grad_weight = torch.stack([_dot(grad, s) for s in squashed]).to(weight.dtype) if ctx.needs_input_grad[0] else None
         grads = [torch.ops.aten.sigmoid_backward(grad, s).mul_(w) if needed else None
-                 for w, s, needed in zip(weight.unbind(), squashed, ctx.needs_input_grad[1:])]
+                 for w, s, needed in zip(weight.unbind(), squashed, ctx.needs_input_grad[1:], strict=True)]
         return (grad_weight, *grads)
 
 
@@ -197,7 +197,7 @@ class WeightSigmoidSum(nn.Module):
         if torch.is_grad_enabled() and not torch.jit.is_tracing():
             w = weights.unbind()
             out = inputs[0] * w[0]
-            for wi, x in zip(w[1:], inputs[1:]):
+            for wi, x in zip(w[1:], inputs[1:], strict=True):
                 out = torch.addcmul(out, x, wi)
             return out
         return weighted_sum(weights, inputs)

@@ -31,7 +31,7 @@ class VertexModule(nn.Module):
     def forward(self, inputs: list[torch.Tensor]) -> torch.Tensor:
         if self.merge is None:
             return self.op(inputs[0])
-        return self.op(self.merge([scale(x) for scale, x in zip(self.scalers, inputs)]))
+        return self.op(self.merge([scale(x) for scale, x in zip(self.scalers, inputs, strict=True)]))
 
 
 def vertex_module(arch: nx.DiGraph, v: Any) -> VertexModule:

@@ -20,7 +20,7 @@ import networkx as nx
 from nas.dag import INPUT, inputs_of, topological_order
 
 IMAGE = "<image>"  # pseudo-vertex: the raw image, which the input vertex (stem) reads
-Hook = Callable[[Any, dict], None]  # (step, values) before a step; (step, its output) after
+Hook = Callable[[Any, Any], None]  # (step, values) before a step; (step, its output) after
 
 
 @dataclass
@@ -110,7 +110,7 @@ def run(steps: Sequence[Any], compute: Callable[[str, list], Any], values: dict[
         if outputs is None:
             values[step.vertex] = out
         else:
-            values.update(zip(outputs, out))
+            values.update(zip(outputs, out, strict=True))
             out = out[-1]
         if after is not None:
             after(step, out)

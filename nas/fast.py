@@ -22,6 +22,8 @@ from typing import Any
 import torch
 from torch import nn
 
+from nas.builder import ArchitectureNet
+from nas.dag import OUTPUT
 from nas.execute import IMAGE, Segment, run, segments
 
 
@@ -36,13 +38,13 @@ def frozen(module: nn.Module, example: tuple) -> torch.jit.ScriptModule:
 class SegmentModule(nn.Module):
     """A segment's vertex modules run by the one loop, as one module to trace."""
 
-    def __init__(self, segment: Segment, modules: Mapping[str, nn.Module]) -> None:
+    def __init__(self, segment: Segment, modules: Mapping[Any, nn.Module] | nn.ModuleDict) -> None:
         super().__init__()
         self.segment = segment
         self.parts = nn.ModuleDict({str(step.vertex): modules[step.vertex] for step in segment.steps})
 
     def forward(self, *inputs: torch.Tensor) -> tuple[torch.Tensor, ...]:
-        values = run(self.segment.steps, self._compute, dict(zip(self.segment.inputs, inputs)))
+        values = run(self.segment.steps, self._compute, dict(zip(self.segment.inputs, inputs, strict=True)))
         return tuple(values[v] for v in self.segment.outputs)
 
     def _compute(self, vertex: Any, inputs: list[torch.Tensor]) -> torch.Tensor:
@@ -57,7 +59,7 @@ class TracedPlan:
     result pseudo-steps).
     """
 
-    def __init__(self, steps: Sequence[Any], modules: Mapping[Any, nn.Module],
+    def __init__(self, steps: Sequence[Any], modules: Mapping[Any, nn.Module] | nn.ModuleDict,
                  cut_before: Callable[[Any], bool] = lambda step: False,
                  cut_after: Callable[[Any], bool] = lambda step: False,
                  alone: Callable[[Any], bool] = lambda step: False,
@@ -71,6 +73,8 @@ class TracedPlan:
     def compute(self, vertex: Any, inputs: list) -> Any:
         segment = self.segments.get(vertex)
         if segment is None:
+            if self.fallback is None:
+                raise KeyError(f"step {vertex!r} is in no segment and there is no fallback")
             return self.fallback(vertex, inputs)
         graph = self.graphs.get(vertex)
         if graph is None:
@@ -82,17 +86,15 @@ class FastNet:
     """An `ArchitectureNet`'s forward on the fast path: one frozen graph, traced on the
     first call (so its batch and input size are fixed by that call)."""
 
-    def __init__(self, model: nn.Module, per_vertex: bool = False) -> None:
-        from nas.dag import OUTPUT
-
-        self.model, self.output = model.eval(), OUTPUT
+    def __init__(self, model: ArchitectureNet, per_vertex: bool = False) -> None:
+        self.model = model.eval()
         self.traced = TracedPlan(model.plan, model.vertices, cut_after=lambda step: per_vertex)
 
     def __call__(self, x: torch.Tensor, before: Any = None, after: Any = None) -> torch.Tensor:
-        return run(self.traced.steps, self.traced.compute, {IMAGE: x}, before, after)[self.output]
+        return run(self.traced.steps, self.traced.compute, {IMAGE: x}, before, after)[OUTPUT]
 
 
-def inference_model(model: nn.Module, fast_path: bool = True, channels_last: bool = False,
+def inference_model(model: ArchitectureNet, fast_path: bool = True, channels_last: bool = False,
                     per_vertex: bool = False) -> Callable[..., torch.Tensor]:
     """`model` (an `ArchitectureNet`) ready for inference the way a unit runs it: eval mode,
     in the memory layout, eager or on the fast path (`per_vertex`: one graph per vertex,

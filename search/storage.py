@@ -9,8 +9,9 @@ so the trials of a killed worker are failed and retried (search/heartbeat.py).
 """
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 import optuna
 
@@ -77,7 +78,7 @@ def create_storage(url: str, heartbeat_interval: int | None = 30, max_retry: int
         if heartbeat_interval:
             return HeartbeatJournalStorage(backend, heartbeat_interval, stale_trial_callback=on_stale)
         return optuna.storages.JournalStorage(backend)
-    kwargs = {}
+    kwargs: dict[str, Any] = {}
     if heartbeat_interval:
         kwargs = {"heartbeat_interval": heartbeat_interval, "grace_period": 2 * heartbeat_interval,
                   "heartbeat_stale_trial_callback": on_stale}

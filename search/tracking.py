@@ -12,10 +12,14 @@ import math
 import socket
 import time
 import warnings
+from collections.abc import Callable, Iterable
 from pathlib import Path
-from typing import Any, Callable, Iterable
+from typing import TYPE_CHECKING, Any
 
 import lightning.pytorch as pl
+
+if TYPE_CHECKING:
+    from mlflow.tracking import MlflowClient
 
 log = logging.getLogger(__name__)
 
@@ -95,7 +99,7 @@ class Tracker:
         self.study_name, self.tags = study_name, dict(tags)
         self.available = True
         self.parent_id: str | None = None
-        self.client = None
+        self._client: MlflowClient | None = None
         try:
             import mlflow
             from mlflow.tracking import MlflowClient
@@ -103,13 +107,19 @@ class Tracker:
             probe(tracking_uri)
             mlflow.set_tracking_uri(tracking_uri)
             self.tracking_uri = tracking_uri
-            self.client = MlflowClient(tracking_uri)
+            self._client = MlflowClient(tracking_uri)
             self.experiment_id = self._retrying(self._experiment, experiment)
             self.parent_id = self._retrying(self._parent_run)
         except Exception as err:  # noqa: BLE001  (any failure to reach MLflow)
             self._unavailable(err)
 
     # -------------------------------------------------------------- plumbing
+    @property
+    def client(self) -> MlflowClient:
+        """The MLflow client: every use is behind a run id or `available`, both set only once it exists."""
+        assert self._client is not None, "MLflow client used while MLflow is unavailable"
+        return self._client
+
     def _unavailable(self, err: BaseException) -> None:
         if self.available:
             warnings.warn(f"MLflow unavailable ({type(err).__name__}: {str(err).splitlines()[0] if str(err) else ''}); "
@@ -260,7 +270,7 @@ class Tracker:
         if close and self.parent_id:
             self._call(self.client.set_terminated, self.parent_id, "FINISHED" if ok else "FAILED")
 
-    def epoch_logger(self, run_id: str | None) -> pl.Callback:
+    def epoch_logger(self, run_id: str | None) -> EpochMetrics:
         return EpochMetrics(self, run_id)
 
 

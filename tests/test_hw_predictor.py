@@ -9,11 +9,11 @@ from sklearn.pipeline import Pipeline
 from sklearn.preprocessing import StandardScaler
 
 from hw.config import ProfileConfig
-from nas.ops import Op, architecture_ops
 from hw.predictor import LatencyPredictor, Overheads
 from hw.profile import fit_overheads, profile, resample_like
 from hw.sampling import ArchSpace, sample_architectures
 from nas.factory import create_architecture
+from nas.ops import Op, architecture_ops
 
 
 def node(cin, cout, size):

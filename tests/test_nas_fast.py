@@ -31,7 +31,7 @@ def test_segments_compute_what_the_steps_compute():
 
     def call(v, inputs):
         segment = next(s for s in grouped if s.vertex == v)
-        values = run(segment.steps, add, dict(zip(segment.inputs, inputs)))
+        values = run(segment.steps, add, dict(zip(segment.inputs, inputs, strict=True)))
         return tuple(values[u] for u in segment.outputs)
 
     assert run(grouped, call, {"x": 1}) == expected
@@ -71,7 +71,7 @@ def test_per_vertex_fast_path_calls_hooks_per_vertex():
 
 def input_sigmoid_sum(weight, inputs):  # the formulation before the fused merge
     out = torch.sigmoid(inputs[0]) * weight[0]
-    for w, x in zip(weight[1:], inputs[1:]):
+    for w, x in zip(weight[1:], inputs[1:], strict=True):
         out = out + w * torch.sigmoid(x)
     return out
 
@@ -79,7 +79,7 @@ def input_sigmoid_sum(weight, inputs):  # the formulation before the fused merge
 def weight_sigmoid_sum(weight, inputs):
     weights = torch.sigmoid(weight)
     out = inputs[0] * weights[0]
-    for w, x in zip(weights[1:], inputs[1:]):
+    for w, x in zip(weights[1:], inputs[1:], strict=True):
         out = out + w * x
     return out
 
@@ -106,7 +106,7 @@ def test_merges_keep_outputs_and_gradients(merge, reference, fan_in, channels_la
     expected_out = reference(weight, inputs)
     expected = torch.autograd.grad(expected_out, [*inputs, *([weight] if weight is not None else [])], grad)
     assert torch.allclose(out, expected_out, atol=1e-6)
-    for g, e in zip(got, expected):
+    for g, e in zip(got, expected, strict=True):
         assert torch.allclose(g, e, rtol=1e-5, atol=1e-5)
     with torch.no_grad():
         assert torch.allclose(module(inputs), expected_out, atol=1e-6)

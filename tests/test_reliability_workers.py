@@ -84,7 +84,7 @@ def mlflow_server(postgres, tmp_path_factory):
         s.bind(("127.0.0.1", 0))
         port = s.getsockname()[1]
     artifacts = tmp_path_factory.mktemp("mlartifacts")
-    log = open(artifacts / "server.log", "w")
+    log = open(artifacts / "server.log", "w")  # noqa: SIM115 -- the server writes to it until teardown closes it
     server = subprocess.Popen(
         [str(Path(sys.executable).parent / "mlflow"), "server", "--backend-store-uri", postgres.rsplit("/", 1)[0] + "/mlflow",
          "--artifacts-destination", str(artifacts), "--host", "127.0.0.1", "--port", str(port), "--workers", "1"],

@@ -9,7 +9,7 @@ interpolates them so architectures are built for the data they will be trained o
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any, Optional
+from typing import Any
 
 from hydra.core.config_store import ConfigStore
 
@@ -38,8 +38,8 @@ class DataConfig:
     mean: list[float] = field(default_factory=lambda: [0.5])  # per channel, or one for all
     std: list[float] = field(default_factory=lambda: [0.5])
     download: bool = True  # try to download a missing set (fails cleanly offline)
-    num_workers: Optional[int] = None  # loader processes; None = sized for this machine
-    pin_memory: Optional[bool] = None  # page-locked batches for fast host→GPU copies; None = when CUDA is present
+    num_workers: int | None = None  # loader processes; None = sized for this machine
+    pin_memory: bool | None = None  # page-locked batches for fast host→GPU copies; None = when CUDA is present
     persistent_workers: bool = True  # keep loader processes between epochs (when num_workers > 0)
 
     def __post_init__(self) -> None:
@@ -73,7 +73,7 @@ class FashionMNISTConfig(DataConfig):
 class ImageFolderConfig(DataConfig):
     name: str = "imagefolder"
     # A folder of class sub-folders, or one with train/ [val/] [test/] folders of them.
-    path: Optional[str] = None
+    path: str | None = None
 
     def __post_init__(self) -> None:
         super().__post_init__()
@@ -98,7 +98,7 @@ class TrainConfig:
     # Precise BN: re-estimate BatchNorm statistics on this many training batches before
     # every evaluation (0 = use the running averages); see ArchitectureClassifier.
     bn_calibration_batches: int = 50
-    gradient_clip_val: Optional[float] = None
+    gradient_clip_val: float | None = None
     accelerator: str = "cpu"  # exactly reproducible (deterministic kernels), even where a GPU exists; or auto
     devices: Any = "auto"
     precision: str = "32-true"  # 32-true | bf16-mixed | 16-mixed (GPU): Lightning's mixed precision

@@ -11,7 +11,8 @@ import contextlib
 import logging
 import time
 import warnings
-from typing import Any, Iterable, Iterator
+from collections.abc import Iterable, Iterator
+from typing import Any
 
 import lightning.pytorch as pl
 import networkx as nx
@@ -75,8 +76,10 @@ def train_architecture(arch: nx.DiGraph, cfg: Any, callbacks: Iterable[pl.Callba
     with quiet_lightning(getattr(cfg, "verbose", False)):
         pl.seed_everything(cfg.seed, workers=True, verbose=False)
         model = build_model(arch)
+        if train.compile:
+            model.compile()  # in place: the state_dict keys stay those of the model
         module = ArchitectureClassifier(
-            torch.compile(model) if train.compile else model, optimizer=instantiate(train.optimizer),
+            model, optimizer=instantiate(train.optimizer),
             scheduler=instantiate(train.scheduler) if train.scheduler else None,
             scheduler_interval=train.scheduler_interval, label_smoothing=train.label_smoothing,
             bn_calibration_batches=train.bn_calibration_batches, channels_last=train.channels_last,

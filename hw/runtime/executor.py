@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import re
 import time
+from collections.abc import Mapping
 from datetime import timedelta
 
 import torch
@@ -20,6 +21,7 @@ import torch.distributed as dist
 from torch import nn
 
 from hw.runtime.plan import IMAGE, RESULT, RankPlan, Step
+from hw.schedule import Vertex
 from nas.execute import run
 from nas.fast import TracedPlan
 
@@ -57,15 +59,15 @@ class RankExecutor:
     separable convs and max-pools on CPU at 224 px); the modules must be converted too.
     `fast_path`: the vertices between a receive and a send run as one traced graph."""
 
-    def __init__(self, plan: RankPlan, modules: dict[str, nn.Module], batch: int, timeout_s: float,
+    def __init__(self, plan: RankPlan, modules: Mapping[Vertex, nn.Module], batch: int, timeout_s: float,
                  channels_last: bool = False, fast_path: bool = False) -> None:
         self.plan = plan
         self.modules = modules
         self.channels_last = channels_last
         self.steps, self.compute = plan.steps, self._compute
         if fast_path:
-            received = {t.tensor for t in plan.recvs}
-            traced = TracedPlan(plan.steps, modules, cut_before=lambda step: any(u in received for u in step.inputs),
+            incoming = {t.tensor for t in plan.recvs}
+            traced = TracedPlan(plan.steps, modules, cut_before=lambda step: any(u in incoming for u in step.inputs),
                                 cut_after=lambda step: bool(step.sends), alone=lambda step: step.vertex in (IMAGE, RESULT),
                                 fallback=self._compute)
             self.steps, self.compute = traced.steps, traced.compute
@@ -74,11 +76,12 @@ class RankExecutor:
         self.buffers = {name: wire for name, (wire, _) in received.items()}
         self.views = {name: view for name, (_, view) in received.items()}
         self.sources = {t.tensor: t.src for t in plan.recvs}
-        self.pending: dict[str, dist.Work] = {}
+        self.pending: dict[Vertex, dist.Work] = {}
+        self._sends: list[tuple[dist.Work, torch.Tensor]] = []  # this inference's isends, with their tensors
         self.busy_s = 0.0  # compute time of the last inference
         # last inference, per step: (vertex, wait start, compute start, compute end) in
         # seconds from the start of `run`: where a rank waited and for what (timeline.py)
-        self.trace: list[tuple[str, float, float, float]] = []
+        self.trace: list[tuple[Vertex, float, float, float]] = []
         self.origin = 0.0  # time.perf_counter() at the start of the last inference
         self.messages_sent = 0
         self.bytes_sent = 0
@@ -92,7 +95,8 @@ class RankExecutor:
     def post_receives(self) -> None:
         """Post the next inference's receives (before the start signal, so none is late)."""
         if not self.pending:
-            self.pending = {t.tensor: dist.irecv(self.buffers[t.tensor], t.src, tag=t.tag) for t in self.plan.recvs}
+            self.pending = {t.tensor: dist.irecv(self.buffers[t.tensor], t.src, tag=t.tag)  # type: ignore[misc]  # torch: Work | None (None outside the group)
+                            for t in self.plan.recvs}
 
     def run(self, image: torch.Tensor | None = None) -> torch.Tensor | None:
         """One inference (`nas.execute.run` with receives before and sends after each step);
@@ -106,7 +110,7 @@ class RankExecutor:
             self._wait(work, "sending")
         return None if result is None else result.clone()
 
-    def _receive(self, step: Step, values: dict[str, torch.Tensor]) -> None:
+    def _receive(self, step: Step, values: dict[Vertex, torch.Tensor]) -> None:
         self._waited = time.perf_counter()
         for u in step.inputs:
             if u in self._received:
@@ -129,6 +133,6 @@ class RankExecutor:
         if step.sends:
             wire = to_wire(out, self.channels_last)
             for dst in step.sends:
-                self._sends.append((dist.isend(wire, dst, tag=step.tag), wire))
+                self._sends.append((dist.isend(wire, dst, tag=step.tag), wire))  # type: ignore[arg-type]  # torch: Work | None
                 self.messages_sent += 1
                 self.bytes_sent += wire.numel() * wire.element_size()

@@ -27,6 +27,7 @@ from nas.checks import require
 from nas.dag import INPUT, OUTPUT, compute_vertices, inputs_of, topological_order
 from nas.execute import free_after_last_use
 
+
 @dataclass
 class Step:
     """One vertex computed locally: read `inputs`, send the output to `sends`, drop `free`."""
@@ -128,7 +129,7 @@ def topological_chunks(arch: nx.DiGraph, units: int) -> dict[Vertex, int]:
     total = float(sum(weights))
     assignment: dict[Vertex, int] = {}
     done = 0.0
-    for v, w in zip(vertices, weights):
+    for v, w in zip(vertices, weights, strict=True):
         assignment[v] = min(units - 1, int((done + w / 2) / total * units))
         done += w
     return assignment

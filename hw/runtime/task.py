@@ -40,6 +40,7 @@ def metis_assignment(arch: nx.DiGraph, units: int, analysis_cfg: Any = None) -> 
     from partition.analyze import analyze
 
     result = analyze(arch, units, analysis_cfg)
+    assert result.assignment is not None  # analyze() keeps the best option's assignment by default
     assignment = root_first({v: int(u) for v, u in result.assignment.items()})
     keep = ("cs", "comm", "comm_norm", "imbalance", "eta", "partitioner", "epsilon", "speedup_bound")
     return assignment, {k: getattr(result, k) for k in keep}

@@ -112,8 +112,8 @@ def register_op(name: str, **options: Any):
     def decorator(cls: type[OpKind]) -> type[OpKind]:
         entry = cls(name, **options)
         OPS.register(name)(entry)
-        if getattr(entry, "vertex_op", None):
-            OPERATIONS.register(entry.vertex_op)(entry)
+        if vertex_op := getattr(entry, "vertex_op", None):
+            OPERATIONS.register(vertex_op)(entry)
         return cls
 
     return decorator

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import math
 import random
+from typing import Any
 
 from nas.checks import require
 from nas.ops.base import Op, OpKind, feature_vector, register_op, scale
@@ -15,7 +16,7 @@ from nas.shapes import Shape, conv_cost, conv_out, flat_features, pool_out
 
 
 def _width(attrs: dict) -> int:
-    channels = attrs.get("channels")
+    channels: Any = attrs.get("channels")  # unchecked vertex attribute, checked below
     require(isinstance(channels, int) and not isinstance(channels, bool) and channels >= 1,
             f"channels must be a positive integer, got {channels!r}")
     return channels
@@ -171,7 +172,9 @@ class Bottleneck(Operation):
         return {"cout": cout, "width": width, "stride": attrs.get("stride", 1)}
 
     def perturb(self, p: dict, rng: random.Random) -> Op:
-        op = super().perturb(p, rng).p
+        base = super().perturb(p, rng)
+        assert base is not None  # Operation.perturb always draws one
+        op = base.p
         return self.make(**{**op, "cout": self.EXPANSION * op["width"]})
 
     def cost(self, p: dict) -> tuple[Shape, int, int]:

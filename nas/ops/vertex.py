@@ -18,6 +18,7 @@ import networkx as nx
 from nas.checks import require, require_one_of
 from nas.dag import INPUT, inputs_of, topological_order
 from nas.ops.base import OPERATIONS, OPS, Op, OpKind, entries, register_op, scale
+from nas.ops.operations import Operation
 from nas.shapes import Shape
 
 
@@ -106,7 +107,7 @@ class Merge(OpKind):
 
     def perturb(self, p: dict, rng: random.Random) -> Op:
         channels = list(p["channels"])
-        fan_in = min(self.max_inputs, max(2, len(channels) + rng.choice((-2, -1, 1, 2, 4))))
+        fan_in = int(min(self.max_inputs, max(2, len(channels) + rng.choice((-2, -1, 1, 2, 4)))))
         widest = scale(max(channels), rng)
         new = [scale(c, rng) for c in channels] if self.keeps_widths else [widest]
         return self.make(channels=(new * fan_in)[:fan_in], size=scale(p["size"], rng) if p["size"] else 0)
@@ -117,7 +118,7 @@ def merge_entry(mode: str, aggregation: str) -> Merge:
     for name in (f"merge_{mode}_{aggregation}", f"merge_{mode}"):
         if name in OPS:
             return OPS.get(name)
-    modes = ", ".join(dict.fromkeys(e.mode for e in entries("merge")))
+    modes = ", ".join(dict.fromkeys(e.mode for e in entries("merge") if isinstance(e, Merge)))
     raise ValueError(f"merge must be one of {modes}, got {mode!r}")
 
 
@@ -130,7 +131,7 @@ def combine(mode: str, aggregation: str, in_shapes: list[Shape]) -> list[Op]:
     widths = merge.widths([c for c, _ in in_shapes])
     require(all(s for _, s in in_shapes) or not any(s for _, s in in_shapes) and widths == [c for c, _ in in_shapes],
             "flat (fully-connected) inputs can only be merged when shapes agree")
-    ops = [scaler(c, width, s, size) for (c, s), width in zip(in_shapes, widths)]
+    ops = [scaler(c, width, s, size) for (c, s), width in zip(in_shapes, widths, strict=True)]
     return [*ops, merge.make(channels=widths, size=size)]
 
 
@@ -168,8 +169,10 @@ def vertex_cost(ops: list[Op]) -> VertexCost:
     costs = [op.cost() for op in ops]
     last = ops[-1].p
     in_shape, out_shape = (last["cin"], last["size"]), costs[-1][0]
-    require(out_shape[1] > 0 or out_shape[1] == 0 and (ops[-1].entry.flattens or in_shape[1] == 0),
-            f"spatial size drops below 1 at op {ops[-1].entry.vertex_op!r}; stage less or use a larger input")
+    operation = ops[-1].entry
+    assert isinstance(operation, Operation)  # a vertex's ops end with its operation
+    require(out_shape[1] > 0 or out_shape[1] == 0 and (operation.flattens or in_shape[1] == 0),
+            f"spatial size drops below 1 at op {operation.vertex_op!r}; stage less or use a larger input")
     return VertexCost(in_shape, out_shape, sum(m for _, m, _ in costs), sum(w for _, _, w in costs))
 
 
