@@ -128,8 +128,10 @@ class RankExecutor:
     def _send(self, step: Step, out: torch.Tensor) -> None:
         end = time.perf_counter()
         self.busy_s += end - self._start
-        self.trace.append((step.vertex, self._waited - self.origin, self._start - self.origin, end - self.origin))
-        step = getattr(step, "last", step)  # a segment sends after its last step
+        # a segment (fast path): one entry named by its vertices, "a+b+c"; it sends after its last step
+        label = "+".join(str(s.vertex) for s in step.steps) if hasattr(step, "steps") else step.vertex
+        self.trace.append((label, self._waited - self.origin, self._start - self.origin, end - self.origin))
+        step = getattr(step, "last", step)
         if step.sends:
             wire = to_wire(out, self.channels_last)
             for dst in step.sends:
