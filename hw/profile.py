@@ -26,8 +26,9 @@ The path profiled is the one deploy runs (`hw.inference`): the calibration forwa
 on it (the fast path: one frozen graph per model, `nas.fast`) in its memory layout, and
 the ops are timed by hooks in eager forwards in that layout (a frozen graph has no
 module boundaries to time). The op timers then hold per-module Python work that the
-frozen graph does not do, so the fitted per-vertex and per-input terms may be negative:
-they take that work out again.
+frozen graph does not do (and BatchNorm the graph folds away), in a share that differs
+by kind: so every op kind gets a scale of its own, and the fitted per-vertex and
+per-input terms may be negative (they take module Python work out again).
 """
 from __future__ import annotations
 
@@ -164,19 +165,38 @@ def cross_validated_errors(samples: list[tuple[Op, float]], seed: int = 0, folds
     return errors
 
 
+# a kind gets a scale of its own when it occurs in this many calibration architectures and
+# holds this share of their op time (a kind of tiny ops would only fit noise)
+MIN_KIND_ARCHS, MIN_KIND_SHARE = 5, 0.05
+
+
 def fit_overheads(op_sums: np.ndarray, vertices: np.ndarray, inputs: np.ndarray, nbytes: np.ndarray,
-                  measured: np.ndarray) -> Overheads:
+                  measured: np.ndarray, kind_sums: Sequence[dict[str, float]] | None = None) -> Overheads:
     """measured ≈ scale·Σops + per_vertex·V + per_input·E + per_byte·B + per_call (least
-    squares on the relative error; scale, per_byte and per_call >= 0, per_vertex and
-    per_input of either sign: see the module doc)."""
+    squares on the relative error; scales, per_byte and per_call >= 0, per_vertex and
+    per_input of either sign: see the module doc).
+
+    With `kind_sums` (Σ op latencies per kind, per architecture) every kind with at least
+    `MIN_KIND_ARCHS` architectures and `MIN_KIND_SHARE` of the op time gets a scale of
+    its own; `scale` covers the rest.
+    """
     from scipy.optimize import lsq_linear
 
-    design = np.column_stack([op_sums, vertices, inputs, nbytes, np.ones_like(op_sums)])
-    norm = np.maximum(design.max(0), 1e-12)
-    low = np.array([0.0, -np.inf, -np.inf, 0.0, 0.0])
-    coef = lsq_linear(design / norm / measured[:, None], np.ones_like(measured), bounds=(low, np.inf)).x
-    scale, per_vertex, per_input, per_byte, per_call = coef / norm
-    return Overheads(float(scale), float(per_vertex), float(per_input), float(per_byte), float(per_call))
+    total = float(op_sums.sum())
+    kinds = sorted({k for sums in kind_sums or () for k in sums})
+    kinds = [k for k in kinds if sum(sums.get(k, 0) > 0 for sums in kind_sums or ()) >= MIN_KIND_ARCHS
+             and sum(sums.get(k, 0.0) for sums in kind_sums or ()) >= MIN_KIND_SHARE * total]
+    own = np.array([[sums.get(k, 0.0) for k in kinds] for sums in kind_sums or [{}] * len(op_sums)]).reshape(len(op_sums), -1)
+    rest = op_sums - own.sum(1)
+    design = np.column_stack([rest, own, vertices, inputs, nbytes, np.ones_like(op_sums)])
+    norm = np.maximum(np.abs(design).max(0), 1e-12)
+    low = np.array([0.0] * (1 + len(kinds)) + [-np.inf, -np.inf, 0.0, 0.0])
+    coef = lsq_linear(design / norm / measured[:, None], np.ones_like(measured), bounds=(low, np.inf)).x / norm
+    scales = dict(zip(kinds, map(float, coef[1:1 + len(kinds)]), strict=True))
+    per_vertex, per_input, per_byte, per_call = map(float, coef[1 + len(kinds):])
+    # no op outside the own-scale kinds in any calibration architecture: those kinds' median
+    scale = float(coef[0]) if rest.max() > 1e-12 * op_sums.max() else float(np.median(list(scales.values())))
+    return Overheads(scale, per_vertex, per_input, per_byte, per_call, scales)
 
 
 def calibration_terms(arch: nx.DiGraph, predictor: LatencyPredictor) -> tuple[float, float, float, float]:
@@ -302,8 +322,10 @@ def profile(settings: Any, budget_s: float | None = None, progress: bool = True,
     predictor = LatencyPredictor.fit(samples, seed=settings.seed)
 
     # 4. executor overheads from the calibration architectures timed in phase 1
+    # on the fast path each kind keeps its own share of its eager op time (see the module doc)
     terms = np.array([calibration_terms(a, predictor) for a in archs])
-    predictor.overheads = fit_overheads(*terms.T, np.array(measured))  # type: ignore[call-arg]  # numpy: *terms.T is 4 rows
+    kinds = [predictor.kind_sums(a) for a in archs] if inference is not None and inference.fast_path else None
+    predictor.overheads = fit_overheads(*terms.T, np.array(measured), kinds)  # type: ignore[call-arg]  # numpy: *terms.T is 4 rows
 
     # 5. reference models for scaled targets
     deadline += SHARES["references"] * budget
