@@ -22,6 +22,7 @@ import nas.config
 import partition.config
 import search.config
 import training.config
+from app.strict import check_strict
 from app.tasks import TASKS
 from nas.checks import require, require_one_of
 
@@ -68,7 +69,7 @@ def register_configs() -> None:
 def validate(cfg: DictConfig) -> Config:
     """Composed config → dataclass objects; raises ValueError with a one-line message."""
     try:
-        return OmegaConf.to_object(cfg)  # type: ignore[return-value]  # omegaconf: the root schema's object is a Config
+        return check_strict(OmegaConf.to_object(cfg))
     except OmegaConfBaseException as err:  # e.g. an interpolation into a key set to null
         first = str(err).strip().splitlines()[0] if str(err).strip() else type(err).__name__
         key = getattr(err, "full_key", None)

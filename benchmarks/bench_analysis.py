@@ -1,10 +1,12 @@
 """Benchmark of the concurrency analysis: time per architecture and the survey's wall time.
 
-1. Median time to analyse one 40-vertex architecture on 4 units with every ε option
-   (the default `analysis` config: METIS, 6 options; hypergraph, paths, metrics and the
-   vertex → unit dicts included), over generators ER/BA/WS/DP/FB. Target ≤ 20 ms.
+1. Median time to analyse one 40-vertex architecture on 4 units with the survey's
+   partitioners and ε options (`analysis.survey.partitioners` / `.epsilons`: METIS, 3
+   options; hypergraph, paths, metrics and the vertex → unit dicts included), over
+   generators ER/BA/WS/DP/FB. Target ≤ 20 ms.
 2. Wall time of the survey at its defaults (1000 × {40, 80} × {4, 6, 8, 10}, all cores,
-   CIFAR-10 shape, probabilistic staging: `experiment=paper_survey`). Target ≤ 600 s.
+   CIFAR-10 shape, probabilistic staging, latency predicted on aws_t2micro:
+   `experiment=paper_survey`). Target ≤ 600 s.
 Run it alone: `flock /tmp/cpu-bench.lock .venv/bin/python benchmarks/bench_analysis.py`
 (`--samples 100` for a quicker survey, `--no-survey` for the analysis time only).
 """
@@ -25,7 +27,7 @@ TARGET_SURVEY_S = 600.0
 
 
 def survey_config():
-    """`experiment=paper_survey`: default analysis, every generator's defaults, 32 px, probabilistic staging."""
+    """`experiment=paper_survey`: the survey's analysis, every generator's defaults, 32 px, probabilistic staging."""
     return validate(compose("experiment=paper_survey"))
 
 
@@ -33,7 +35,8 @@ def analysis_times(cfg, archs_per_generator: int = 20, repeats: int = 3) -> dict
     archs = [create_architecture(g, 40, seed, staging=cfg.staging.name, input_size=cfg.input_size,
                                  **generator_kwargs(cfg, g))
              for g in GENERATORS for seed in range(archs_per_generator)]
-    analyzer = Analyzer(cfg.analysis)
+    analysis = survey_settings(cfg).analysis
+    analyzer = Analyzer(analysis)
     total, prep_times = [], []
     for _ in range(repeats):
         for arch in archs:
@@ -45,7 +48,8 @@ def analysis_times(cfg, archs_per_generator: int = 20, repeats: int = 3) -> dict
             total.append(end - start)
             prep_times.append(middle - start)
     return {"median_ms": 1e3 * statistics.median(total), "p90_ms": 1e3 * sorted(total)[int(0.9 * len(total))],
-            "prepare_ms": 1e3 * statistics.median(prep_times), "options": len(cfg.analysis.epsilons)}
+            "prepare_ms": 1e3 * statistics.median(prep_times), "options": len(analysis.epsilons),
+            "partitioners": analysis.partitioners}
 
 
 def survey_time(cfg, samples: int) -> tuple[float, object]:
@@ -63,7 +67,7 @@ def main() -> None:
     args = parser.parse_args()
     cfg = survey_config()
     times = analysis_times(cfg)
-    print(f"analysis of one 40-vertex architecture on 4 units, {times['options']} ε options (METIS): "
+    print(f"analysis of one 40-vertex architecture on 4 units, {times['options']} ε options ({', '.join(times['partitioners'])}): "
           f"median {times['median_ms']:.2f} ms (p90 {times['p90_ms']:.2f} ms, of which preparation "
           f"{times['prepare_ms']:.2f} ms); target {TARGET_ANALYSIS_MS:.0f} ms → "
           f"{times['median_ms'] / TARGET_ANALYSIS_MS:.2f} of the budget")

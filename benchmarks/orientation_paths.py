@@ -21,6 +21,7 @@ import networkx as nx
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+from nas.config import GeneratorConfig  # noqa: E402
 from nas.dag import INPUT, OUTPUT  # noqa: E402
 from nas.factory import create_architecture  # noqa: E402
 from partition.paths import path_stats  # noqa: E402
@@ -37,23 +38,26 @@ def shape_figures(generator: str, nodes: int, seed: int, orientation: str) -> tu
     return stats.longest_path, nx.number_weakly_connected_components(inner), max(stats.width_profile().values())
 
 
+def median_figures(generator: str, nodes: int, seeds: int, orientation: str) -> list[float]:
+    """Medians over seeds 0..seeds-1 of `shape_figures` (tests/test_nas_orientation.py uses it)."""
+    figures = [shape_figures(generator, nodes, seed, orientation) for seed in range(seeds)]
+    return [statistics.median(f[i] for f in figures) for i in range(3)]
+
+
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--nodes", type=int, default=40, help="compute vertices per architecture")
     parser.add_argument("--seeds", type=int, default=40, help="architectures per generator and orientation")
     args = parser.parse_args(argv)
-    rows = {}
-    for orientation in ORIENTATIONS:
-        for generator in GENERATORS:
-            figures = [shape_figures(generator, args.nodes, seed, orientation) for seed in range(args.seeds)]
-            rows[orientation, generator] = [statistics.median(f[i] for f in figures) for i in range(3)]
+    rows = {(o, g): median_figures(g, args.nodes, args.seeds, o) for o in ORIENTATIONS for g in GENERATORS}
     print(f"median longest input→output path in compute vertices ({args.nodes} vertices, uniform staging, "
           f"{args.seeds} seeds); in brackets: clusters, max width")
     print("| orientation | " + " | ".join(g.upper() for g in GENERATORS) + " |")
     print("|---|" + "---|" * len(GENERATORS))
     for orientation in ORIENTATIONS:
         cells = [f"{p:g} ({c:g}, {w:g})" for p, c, w in (rows[orientation, g] for g in GENERATORS)]
-        print(f"| {orientation} | " + " | ".join(cells) + " |")
+        label = f"{orientation} (default)" if orientation == GeneratorConfig.orientation else orientation
+        print(f"| {label} | " + " | ".join(cells) + " |")
 
 
 if __name__ == "__main__":

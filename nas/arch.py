@@ -16,6 +16,7 @@ from typing import Any
 import networkx as nx
 
 from nas.dag import INPUT, OUTPUT, add_terminals, topological_order
+from nas.filecheck import file_problem
 from nas.ops import vertex_cost, vertex_ops
 from nas.ops.base import entries
 from nas.ops.vertex import Merge
@@ -152,7 +153,7 @@ def load(path: str | Path, **defaults: Any) -> nx.DiGraph:
         data = json.loads(path.read_text())
     except FileNotFoundError:
         raise ArchitectureError(f"architecture file not found: {path}") from None
-    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as err:
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError, RecursionError) as err:
         raise ArchitectureError(f"{path}: not a JSON file ({err})") from None
     return from_json(data, source=str(path), **defaults)
 
@@ -160,6 +161,8 @@ def load(path: str | Path, **defaults: Any) -> nx.DiGraph:
 def from_json(data: Any, source: str = "architecture", **defaults: Any) -> nx.DiGraph:
     if not isinstance(data, dict) or not isinstance(data.get("nodes"), list):
         raise ArchitectureError(f"{source}: expected node-link JSON with a 'nodes' list")
+    if problem := file_problem(data, source):
+        raise ArchitectureError(problem)
     edge_key = "edges" if "edges" in data else "links"
     if not isinstance(data.get(edge_key, []), list):
         raise ArchitectureError(f"{source}: '{edge_key}' must be a list")

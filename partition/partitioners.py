@@ -4,7 +4,7 @@
 bound (W_p ≤ ε·W_avg, so ε ≥ 1); a partitioner with `sweeps_epsilon = False` ignores it
 and the analysis calls it once instead of once per ε.
 
-- `metis` (default): METIS k-way (or recursive bisection) via pymetis on the *clique
+- `metis` (the survey's): METIS k-way (or recursive bisection) via pymetis on the *clique
   expansion* of the hypergraph: every pair of pins of a net of cost λ and size |e| is
   joined by an edge of weight λ/(|e|−1), summed over nets. Why clique and this weight:
   a graph partitioner cannot see nets, and the clique keeps the consumers of one tensor
@@ -19,11 +19,20 @@ and the analysis calls it once instead of once per ε.
   largest-first to the least-loaded of n−1 units; the last unit gathers the output and
   (our choice: it is the client holding the image) also runs the stem.
 - `kahypar`: KaHyPar (direct k-way, connectivity−1 objective, i.e. minimises Λ
-  itself) with the bundled preset `partition/presets/kahypar_km1_fast.ini`.
+  itself) with the bundled preset `partition/presets/kahypar_km1_fast.ini`. An
+  optional extra (`pip install '.[kahypar]'`).
+
+`best` (the default of `analysis.partitioners`) is not a partitioner but a choice,
+resolved when the config is validated (`resolve_partitioner`): kahypar when it is
+installed, else metis with a one-line warning. Why: benchmarks/bench_partitioners.py
+(numbers in partition/config.py).
 """
 from __future__ import annotations
 
+import importlib.util
+import logging
 from collections.abc import Callable
+from functools import cache
 from pathlib import Path
 from typing import Protocol
 
@@ -34,6 +43,8 @@ from nas.registry import Registry
 from partition.hypergraph import Hypergraph
 
 PRESETS = Path(__file__).resolve().parent / "presets"
+BEST = "best"
+log = logging.getLogger(__name__)
 
 
 class Partitioner(Protocol):
@@ -49,6 +60,23 @@ register_partitioner = PARTITIONERS.register
 def create_partitioner(name: str, **options) -> Partitioner:
     """The partitioner `name`; `options` are partitioner settings (unknown ones ignored)."""
     return PARTITIONERS.create(name, **options)
+
+
+def kahypar_available() -> bool:
+    return importlib.util.find_spec("kahypar") is not None
+
+
+@cache
+def _best_available() -> str:
+    if kahypar_available():
+        return "kahypar"
+    log.warning("analysis.partitioners: best = metis (kahypar is not installed: pip install '.[kahypar]')")
+    return "metis"
+
+
+def resolve_partitioner(name: str) -> str:
+    """`name`, or for `best` the best installed partitioner: kahypar, else metis (warned once)."""
+    return _best_available() if name == BEST else name
 
 
 def _solver_weights(hg: Hypergraph) -> np.ndarray:

@@ -312,3 +312,27 @@ def plot_survey_metric(rows: Sequence[Mapping], metric: str, path: str | Path, l
     axes[0][-1].legend(handles=handles, loc="upper left", bbox_to_anchor=(1.0, 1.0), frameon=False)
     fig.tight_layout()
     return _save(fig, path)
+
+
+def plot_latency_units(rows: Sequence[Mapping], path: str | Path, title: str = "") -> Path:
+    """Predicted latency vs unit count (integer axis), one panel per vertex count and one
+    line per architecture; `rows` are survey records (generator, nodes, seed, units, latency_s)."""
+    nodes = sorted({int(r["nodes"]) for r in rows})
+    lines: dict[tuple, list[tuple[int, float]]] = {}
+    for r in rows:
+        lines.setdefault((int(r["nodes"]), r["generator"], int(r["seed"])), []).append((int(r["units"]), 1e3 * float(r["latency_s"])))
+    fig, axes = plt.subplots(1, len(nodes), figsize=(5.5 * len(nodes), 3.8), squeeze=False)
+    for ax, n_vertices in zip(axes[0], nodes, strict=True):
+        for (n, generator, seed), points in sorted(lines.items()):
+            if n == n_vertices:
+                units, ms = zip(*sorted(points), strict=True)
+                ax.plot(units, ms, marker="o", label=f"{generator.upper()} (seed {seed})")
+        ax.xaxis.set_major_locator(matplotlib.ticker.MaxNLocator(integer=True))
+        ax.set_xlabel("units")
+        ax.set_ylabel("predicted latency (ms)")
+        ax.set_title(f"|V| = {n_vertices}")
+        ax.legend(frameon=False)
+    if title:
+        fig.suptitle(title)
+    fig.tight_layout()
+    return _save(fig, path)

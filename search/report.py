@@ -175,12 +175,12 @@ def to_markdown(table: pd.DataFrame) -> str:
 
 
 def report_task(cfg: Any, out_dir: Path) -> dict:
-    from search.storage import create_storage
+    from search.storage import open_existing
 
     if cfg.search.report_from == "mlflow":
         records, datasets = records_from_mlflow(cfg.search.mlflow.tracking_uri, cfg.search.mlflow.experiment)
     else:
-        storage = create_storage(cfg.search.storage, heartbeat_interval=None)
+        storage = open_existing(cfg.search.storage)
         studies = [cfg.search.study_name] if cfg.search.study_name else None
         records, datasets = records_from_storage(storage, studies)
     if not records:

@@ -11,6 +11,7 @@ import copy
 import logging
 import math
 import signal
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -24,6 +25,7 @@ from search.errors import SearchInterrupted, StudyFailedError
 from search.evaluate import evaluate
 from search.heartbeat import StaleTrialHandler
 from search.objectives import Objective, constrain_memory, create_objectives, objective_values
+from search.outcome import require_completed
 from search.preflight import preflight
 from search.samplers import BASELINE_ATTR, create_sampler
 from search.space import sample_architecture
@@ -269,6 +271,7 @@ class Search:
         self.runner.datamodule = datamodule
         self.guard = FailureGuard(cfg.search.max_failure_rate, cfg.search.min_trials_for_failure_rate)
         self.interrupted = False
+        self.started = datetime.now()  # Optuna's trial timestamps are local and naive
 
     def optimize(self) -> None:
         """This process's `search.n_trials` trials; Ctrl-C stops after recording the trial FAIL."""
@@ -299,6 +302,7 @@ class Search:
                        mlflow_experiment=cfg.search.mlflow.experiment, mlflow_run_id=self.tracker.parent_id,
                        mlflow_available=self.tracker.available)
         self.raise_if_stopped(summary["complete"])
+        require_completed(study, self.started, cfg.search)  # not in spawned workers: the launcher judges the run
         return summary
 
     def raise_if_stopped(self, complete: int | None = None) -> None:

@@ -31,6 +31,15 @@ TRANSIENT = ("database is locked", "database is busy", "connection reset", "serv
 RETRIES = 6  # attempts: backoff 0.1, 0.2 … 3.2 s, ~6 s in all
 
 
+def quoted(value: str) -> str:
+    """`value` as a string literal of an MLflow filter, which has no escapes: the quote
+    it does not contain (a study named o'brien is `"o'brien"`)."""
+    for quote in ("'", '"'):
+        if quote not in value:
+            return f"{quote}{value}{quote}"
+    raise ValueError(f"{value!r} holds both ' and \"; MLflow cannot search for it: rename it (search.study_name)")
+
+
 def is_transient(err: BaseException) -> bool:
     text = str(err).lower()
     return any(marker in text for marker in TRANSIENT)
@@ -168,7 +177,7 @@ class Tracker:
             return found.experiment_id
 
     def _parents(self) -> list:
-        return self.client.search_runs([self.experiment_id], filter_string=f"tags.`{PARENT_TAG}` = '{self.study_name}'",
+        return self.client.search_runs([self.experiment_id], filter_string=f"tags.`{PARENT_TAG}` = {quoted(self.study_name)}",
                                        order_by=["attributes.start_time ASC"], max_results=100)
 
     def _parent_run(self) -> str:

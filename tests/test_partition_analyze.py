@@ -1,8 +1,7 @@
-"""The analysis API, task=analyze's concurrency report and task=survey."""
+"""The analysis API and task=analyze's concurrency report (task=survey: test_partition_survey.py)."""
 import json
 
 import numpy as np
-import pandas as pd
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
@@ -120,54 +119,6 @@ def test_units_must_be_positive(tmp_path):
     arch = create_architecture("dp", 8, 0, input_size=16)
     with pytest.raises(ValueError, match="units must be >= 1, got 0"):
         concurrency_report(arch, cfg, tmp_path / "architecture.json")
-
-
-@pytest.mark.parametrize("workers", [1, 2])
-def test_survey_writes_every_sample_and_a_summary(tmp_path, workers, capsys):
-    from partition.survey import survey_task
-
-    cfg = validate(compose_config(
-        "task=survey", "analysis.survey.samples=2", "analysis.survey.nodes=[16]",
-        "analysis.survey.units=[2,3]", f"analysis.survey.workers={workers}", "analysis.survey.chunksize=1"))
-    result = survey_task(cfg, tmp_path)
-    frame = pd.read_csv(result["csv"])
-    assert len(frame) == 2 * 5 * 1 * 2 == result["analyses"]
-    assert set(frame.generator) == {"er", "ba", "ws", "dp", "fb"}
-    assert sorted(result["ranking"]) == ["ba", "dp", "er", "fb", "ws"]
-    for gen, row in result["summary"].items():
-        assert row["cs_q1"] <= row["cs_median"] <= row["cs_q3"]
-        assert row["cs_median"] == pytest.approx(frame[frame.generator == gen].cs.median())
-    for plot in result["plots"]:
-        assert (tmp_path / plot.split("/")[-1]).stat().st_size > 1000
-    assert "ranking by median CS" in capsys.readouterr().out
-
-
-def test_survey_uses_the_composed_generator_parameters():
-    from partition.survey import generator_kwargs
-
-    cfg = validate(compose_config("generator=dp", "generator.beta=0.3"))
-    assert generator_kwargs(cfg, "dp")["params"]["beta"] == 0.3
-    assert generator_kwargs(cfg, "fb")["orientation"] == "index"
-
-
-def test_survey_params_override_one_generator_and_are_checked():
-    from partition.survey import generator_kwargs
-
-    cfg = validate(compose_config("+analysis.survey.params.er.p=0.05", "+analysis.survey.params.fb.per_stage=true"))
-    assert generator_kwargs(cfg, "er")["params"] == {"p": 0.05}
-    assert generator_kwargs(cfg, "fb")["params"]["per_stage"] is True
-    assert generator_kwargs(cfg, "ws")["params"] == {"k": 4, "p": 0.25}
-    assert generator_kwargs(cfg, "er", {"p": 0.2})["params"] == {"p": 0.2}  # explicit overrides win
-    with pytest.raises(ValueError, match=r"analysis.survey.params.ws: unknown parameter\(s\) \['m'\]"):
-        generator_kwargs(cfg, "ws", {"m": 2})
-    with pytest.raises(ValueError, match=r"analysis.survey.params.er: unknown parameter\(s\) \['q'\]"):
-        generator_kwargs(validate(compose_config("+analysis.survey.params.er.q=1")), "er")
-    with pytest.raises(ValueError, match=r"analysis.survey.params.er: generator.p must be in \[0, 1\], got 2.0"):
-        generator_kwargs(validate(compose_config("+analysis.survey.params.er.p=2.0")), "er")
-    with pytest.raises(ValueError, match="'xx' is not one of the surveyed generators"):
-        validate(compose_config("+analysis.survey.params.xx.p=0.1"))
-    with pytest.raises(ValueError, match="no defaults"):
-        generator_kwargs(cfg, "resnet50")
 
 
 def test_best_option_prefers_balanced_then_most_balanced():

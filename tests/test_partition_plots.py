@@ -24,7 +24,7 @@ def figures(monkeypatch):
 
 
 def case(generator, nodes, seed=0, units=4):
-    arch = create_architecture(generator, nodes, seed, staging="probabilistic", input_size=16)
+    arch = create_architecture(generator, nodes, seed, staging="probabilistic", input_size=16, orientation="dfs")
     return arch, analyze(arch, units), prepare(arch).paths
 
 
