@@ -155,7 +155,7 @@ def main() -> None:
     parser.add_argument("--nice", type=int, default=0, help="worker priority (negative needs root): shields the timing from other jobs")
     parser.add_argument("--pin", action="store_true", help="pin worker r to core r")
     parser.add_argument("--memory-format", choices=("channels_last", "contiguous"), default="channels_last",
-                        help="feature-map layout of every run, single and distributed (deploy.memory_format)")
+                        help="feature-map layout of every run, single and distributed (hw.inference.memory_format)")
     parser.add_argument("--compute-policy", choices=("idle", "normal"), default="idle",
                         help="idle: compute threads yield to gloo's transport threads at once (deploy.compute_policy)")
     parser.add_argument("--no-calibrate", dest="calibrate", action="store_false",

@@ -29,8 +29,8 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from hw.config import ProfileConfig  # noqa: E402
-from hw.measure import measure_architectures, pin_threads  # noqa: E402
+from hw.config import InferenceConfig, ProfileConfig  # noqa: E402
+from hw.measure import measure_interleaved, model_and_image, pin_threads  # noqa: E402
 from hw.predictor import LatencyPredictor  # noqa: E402
 from hw.profile import profile  # noqa: E402
 from hw.sampling import EVAL_SEED_OFFSET  # noqa: E402
@@ -71,9 +71,12 @@ def main() -> dict:
     parser.add_argument("--warmup-rounds", type=int, default=3, help="rounds of a discarded first pass")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--json", help="also write the result dict here")
+    parser.add_argument("--eager", action="store_true", help="profile and measure eager forwards (default: the "
+                        "fast path, hw.inference's default, which task=deploy runs)")
     args = parser.parse_args()
 
     settings = ProfileConfig()
+    inference = InferenceConfig(fast_path=not args.eager)
     pin_threads(settings.threads)
     load_start = os.getloadavg()
     t0 = time.monotonic()
@@ -81,15 +84,17 @@ def main() -> dict:
         predictor = LatencyPredictor.load(args.predictor)
         profile_s = predictor.metadata.get("duration_s")
     else:
-        predictor = profile(settings, budget_s=args.budget)
+        predictor = profile(settings, budget_s=args.budget, inference=inference)
         predictor.save(args.save)
         profile_s = time.monotonic() - t0
     archs = held_out_architectures(args.archs, args.seed)
     t1 = time.monotonic()
-    # a throw-away pass first: a fresh process runs its first rounds ~10 % slower (heap growth)
-    measure_architectures(archs, rounds=args.warmup_rounds, quantile=settings.quantile, seed=args.seed + 2)
-    first = np.array(measure_architectures(archs, rounds=args.rounds, quantile=settings.quantile, seed=args.seed))
-    second = np.array(measure_architectures(archs, rounds=args.rounds, quantile=settings.quantile, seed=args.seed + 1))
+    # built (and on the fast path traced) once; a throw-away pass first: a fresh process
+    # runs its first rounds ~10 % slower (heap growth)
+    calls = [lambda model=model, x=x: model(x) for model, x in (model_and_image(a, inference) for a in archs)]
+    measure_interleaved(calls, rounds=args.warmup_rounds, quantile=settings.quantile, seed=args.seed + 2)
+    first = np.array(measure_interleaved(calls, rounds=args.rounds, quantile=settings.quantile, seed=args.seed))
+    second = np.array(measure_interleaved(calls, rounds=args.rounds, quantile=settings.quantile, seed=args.seed + 1))
     measure_s = time.monotonic() - t1
     predicted = np.array([predictor.predict(a) for a in archs])
     macs = np.array([total_macs(a) for a in archs], dtype=float)
@@ -103,7 +108,8 @@ def main() -> dict:
     print(f"\nheld-out architectures: {len(archs)} (er/ba/ws/dp/fb, 20-80 vertices, 32 and 224 px)")
     print(f"profile: {profile_s:.0f} s  measuring: {measure_s:.0f} s  load avg start {load_start[0]:.2f} "
           f"end {os.getloadavg()[0]:.2f}  ({predictor.metadata.get('cpu')}, torch {predictor.metadata.get('torch')}, "
-          f"threads {settings.threads}, clock {settings.clock})")
+          f"threads {settings.threads}, clock {settings.clock}, {'fast path' if inference.fast_path else 'eager'}, "
+          f"{inference.memory_format})")
     print(f"{'model':24s} {'within ±10 %':>13s} {'median error':>13s}")
     for name, share, err in rows:
         print(f"{name:24s} {100 * share:12.0f}% {100 * err:12.1f}%")

@@ -85,7 +85,7 @@ def load_local_predictor(hw: Any, progress: bool = True) -> LatencyPredictor:
 
     log.warning("no latency profile at %s: profiling for %.0f s now (task=profile makes the full one)",
                 path, hw.profile.quick_budget_s)
-    predictor = profile(hw.profile, budget_s=hw.profile.quick_budget_s, progress=progress)
+    predictor = profile(hw.profile, budget_s=hw.profile.quick_budget_s, progress=progress, inference=hw.inference)
     predictor.metadata["quick"] = True
     predictor.save(path)
     return predictor
@@ -109,7 +109,7 @@ class LocalBackend:
     def profile(self, budget_s: float | None = None, progress: bool = True) -> LatencyPredictor:
         from hw.profile import profile
 
-        return profile(self.hw.profile, budget_s=budget_s, progress=progress)
+        return profile(self.hw.profile, budget_s=budget_s, progress=progress, inference=self.hw.inference)
 
     def predict(self, arch: nx.DiGraph) -> float:
         return self.predictor.predict(arch)

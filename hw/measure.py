@@ -15,7 +15,8 @@ a measurement repeatable:
   that churn cost 10-25 % of a 224-px model and depended on what else the process had
   run. PyTorch's CPU performance guide recommends a caching allocator for inference
   for the same reason; raising glibc's mmap/trim thresholds gives the same effect.
-Everything runs under `torch.inference_mode()` after a warm-up.
+Everything runs under `torch.inference_mode()` after a warm-up (`grad=True`: with
+autograd, to time training steps).
 """
 from __future__ import annotations
 
@@ -74,6 +75,7 @@ def measure_interleaved(
     progress: Any = None,
     deadline: float | None = None,
     min_rounds: int = 3,
+    grad: bool = False,
 ) -> list[float]:
     """Latency in seconds of each zero-argument call, measured interleaved.
 
@@ -93,7 +95,7 @@ def measure_interleaved(
     gc_was_enabled = gc.isenabled()
     gc.disable()
     try:
-        with torch.inference_mode():
+        with torch.inference_mode(not grad):
             for call in calls:
                 for _ in range(warmup):
                     call()
@@ -113,20 +115,15 @@ def measure_interleaved(
     return [robust_latency(s, quantile) * 1e-9 for s in samples]
 
 
-def model_and_image(arch: Any) -> tuple[Any, Any]:
-    """The built model of `arch` in eval mode and a random batch-1 image for it."""
+def model_and_image(arch: Any, inference: Any = None) -> tuple[Any, Any]:
+    """The built model of `arch` run the way `inference` (an `hw.config.InferenceConfig`;
+    None: eager, contiguous) says, and a random batch-1 image for it in that layout."""
     import torch
 
     from nas.builder import build_model
+    from nas.fast import inference_model, to_layout
 
     size = arch.graph["input_size"]
-    return build_model(arch).eval(), torch.randn(1, arch.graph.get("in_channels", 3), size, size)
-
-
-def measure_architectures(archs: Sequence[Any], rounds: int = 10, quantile: float = 0.1, clock: str = "thread",
-                          seed: int = 0, progress: Any = None, deadline: float | None = None,
-                          min_rounds: int = 3) -> list[float]:
-    """Measured batch-1 latency (seconds) of each architecture's built model, interleaved."""
-    calls = [lambda model=model, x=x: model(x) for model, x in map(model_and_image, archs)]
-    return measure_interleaved(calls, rounds=rounds, quantile=quantile, clock=clock, seed=seed,
-                               progress=progress, deadline=deadline, min_rounds=min_rounds)
+    fast_path, channels_last = (inference.fast_path, inference.channels_last) if inference is not None else (False, False)
+    image = to_layout(torch.randn(1, arch.graph.get("in_channels", 3), size, size), channels_last)
+    return inference_model(build_model(arch), fast_path, channels_last), image

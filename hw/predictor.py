@@ -10,7 +10,9 @@ An architecture's single-unit latency is Σ over vertices of
 `scale · Σ op latencies + per_vertex + per_input · fan-in + per_byte · output bytes`,
 plus `per_call` once: per-op timers miss the DAG executor's own Python work
 (`ArchitectureNet.forward`, `VertexModule.__call__`) and freeing each vertex's
-inputs, so these constants are fitted on whole architectures (see `hw.profile`).
+inputs, or (profiled for the fast path) hold module Python work its frozen graphs do
+not do, so these constants are fitted on whole architectures (see `hw.profile`); a
+vertex never costs less than nothing.
 
 Files: `predictor.json` (version, metadata, linear coefficients, overheads and all
 profiling data) and `forests.skops`, loaded with an explicit allow-list of
@@ -94,14 +96,17 @@ class KindModel:
 class Overheads:
     """Executor costs isolated op timings miss (seconds), fitted on whole architectures."""
 
-    scale: float = 1.0
+    scale: float = 1.0  # of every op kind without a scale of its own
     per_vertex: float = 0.0
     per_input: float = 0.0
     per_byte: float = 0.0  # per byte of a vertex's output (allocation, freeing, cache traffic)
     per_call: float = 0.0
+    # op kind → its scale: profiled for the fast path, each kind's ops lose a share of their
+    # eager time of their own (BatchNorm folded into a conv, the module's Python work)
+    kind_scale: dict[str, float] = field(default_factory=dict)
 
     def to_json(self) -> dict:
-        return vars(self).copy()
+        return {**vars(self), "kind_scale": dict(self.kind_scale)}
 
 
 @dataclass
@@ -153,9 +158,11 @@ class LatencyPredictor:
         o = self.overheads
         result = {}
         for v, ops in per_vertex.items():
-            compute = sum(next(times) for _ in ops)
-            result[v] = (o.scale * compute + o.per_vertex + o.per_input * arch.in_degree(v)
-                         + o.per_byte * output_bytes(arch, v))
+            timed = [(op.kind, next(times)) for op in ops]
+            compute = (o.scale * sum(t for kind, t in timed if kind not in o.kind_scale)
+                       + sum(o.kind_scale[kind] * t for kind, t in timed if kind in o.kind_scale))
+            result[v] = max(0.0, compute + o.per_vertex + o.per_input * arch.in_degree(v)
+                            + o.per_byte * output_bytes(arch, v))
         return result
 
     def predict(self, arch: nx.DiGraph) -> float:
@@ -163,8 +170,16 @@ class LatencyPredictor:
         return float(sum(self.vertex_latencies(arch).values())) + self.overheads.per_call
 
     def op_sum(self, arch: nx.DiGraph) -> float:
-        """Σ of isolated op latencies (no overheads): the calibration regressor."""
-        return float(self.predict_ops([op for ops in architecture_ops(arch).values() for op in ops]).sum())
+        """Σ of isolated op latencies (no overheads)."""
+        return float(sum(self.kind_sums(arch).values()))
+
+    def kind_sums(self, arch: nx.DiGraph) -> dict[str, float]:
+        """Σ of isolated op latencies per op kind (no overheads): the calibration regressors."""
+        ops = [op for vertex_ops in architecture_ops(arch).values() for op in vertex_ops]
+        sums: dict[str, float] = {}
+        for op, t in zip(ops, self.predict_ops(ops), strict=True):
+            sums[op.kind] = sums.get(op.kind, 0.0) + float(t)
+        return sums
 
     # ------------------------------------------------------------ files
 

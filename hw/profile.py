@@ -17,13 +17,22 @@ Phases, each with a share of the wall-clock budget:
 3. coverage (5 %): kinds the sampled architectures never produce, timed alone;
 4. fitting: one model per op kind, then the executor overheads the per-op timers miss
    (per-vertex Python dispatch, per-input list handling, freeing tensors in
-   proportion to their bytes, one per-call cost, a common scale) by non-negative
-   least squares on the calibration architectures' plain forwards from phase 1;
+   proportion to their bytes, one per-call cost, a common scale) by bounded least
+   squares on the calibration architectures' plain forwards from phase 1;
 5. references (5 %): torchvision models timed the same way, which `scaled` targets use
    to turn a published device latency into a slowdown factor.
+
+The path profiled is the one deploy runs (`hw.inference`): the calibration forwards run
+on it (the fast path: one frozen graph per model, `nas.fast`) in its memory layout, and
+the ops are timed by hooks in eager forwards in that layout (a frozen graph has no
+module boundaries to time). The op timers then hold per-module Python work that the
+frozen graph does not do (and BatchNorm the graph folds away), in a share that differs
+by kind: so every op kind gets a scale of its own, and the fitted per-vertex and
+per-input terms may be negative (they take module Python work out again).
 """
 from __future__ import annotations
 
+import dataclasses
 import logging
 import os
 import platform
@@ -82,18 +91,21 @@ def instrument(model: Any, now: Callable[[], int], record: list[list[int]]) -> N
 
 
 def measure_in_context(archs: list[nx.DiGraph], settings: Any, deadline: float, seed: int = 0,
-                       progress: bool = True, calibration: Sequence[nx.DiGraph] = ()) -> tuple[list[tuple[Op, float]], list[float]]:
+                       progress: bool = True, calibration: Sequence[nx.DiGraph] = (),
+                       inference: Any = None) -> tuple[list[tuple[Op, float]], list[float]]:
     """(op, latency s) per distinct op of `archs`, timed inside interleaved forwards.
 
     `calibration` architectures run plain (uninstrumented) forwards in the same rounds,
     so the executor overheads are fitted under the very conditions the ops were timed
-    in; their latencies (s) are returned second.
+    in; their latencies (s) are returned second. Both run as `inference` says (see the
+    module doc; None: eager, contiguous).
     """
     now = CLOCKS[settings.clock]
+    eager = dataclasses.replace(inference, fast_path=False) if inference is not None else None
     runs: list[tuple[list[Op], list[list[int]]]] = []  # (ops, their samples) per instrumented arch
     calls: list[Callable[..., Any]] = []
     for i, arch in enumerate([*archs, *calibration]):
-        model, x = model_and_image(arch)
+        model, x = model_and_image(arch, eager if i < len(archs) else inference)
         calls.append(lambda model=model, x=x: model(x))
         if i < len(archs):
             ops = [op for vertex_ops in architecture_ops(arch).values() for op in vertex_ops]
@@ -153,16 +165,38 @@ def cross_validated_errors(samples: list[tuple[Op, float]], seed: int = 0, folds
     return errors
 
 
-def fit_overheads(op_sums: np.ndarray, vertices: np.ndarray, inputs: np.ndarray, nbytes: np.ndarray,
-                  measured: np.ndarray) -> Overheads:
-    """measured ≈ scale·Σops + per_vertex·V + per_input·E + per_byte·B + per_call (NNLS, relative error)."""
-    from scipy.optimize import nnls
+# a kind gets a scale of its own when it occurs in this many calibration architectures and
+# holds this share of their op time (a kind of tiny ops would only fit noise)
+MIN_KIND_ARCHS, MIN_KIND_SHARE = 5, 0.05
 
-    design = np.column_stack([op_sums, vertices, inputs, nbytes, np.ones_like(op_sums)])
-    norm = np.maximum(design.max(0), 1e-12)
-    coef, _ = nnls(design / norm / measured[:, None], np.ones_like(measured))
-    scale, per_vertex, per_input, per_byte, per_call = coef / norm
-    return Overheads(float(scale), float(per_vertex), float(per_input), float(per_byte), float(per_call))
+
+def fit_overheads(op_sums: np.ndarray, vertices: np.ndarray, inputs: np.ndarray, nbytes: np.ndarray,
+                  measured: np.ndarray, kind_sums: Sequence[dict[str, float]] | None = None) -> Overheads:
+    """measured ≈ scale·Σops + per_vertex·V + per_input·E + per_byte·B + per_call (least
+    squares on the relative error; scales, per_byte and per_call >= 0, per_vertex and
+    per_input of either sign: see the module doc).
+
+    With `kind_sums` (Σ op latencies per kind, per architecture) every kind with at least
+    `MIN_KIND_ARCHS` architectures and `MIN_KIND_SHARE` of the op time gets a scale of
+    its own; `scale` covers the rest.
+    """
+    from scipy.optimize import lsq_linear
+
+    total = float(op_sums.sum())
+    kinds = sorted({k for sums in kind_sums or () for k in sums})
+    kinds = [k for k in kinds if sum(sums.get(k, 0) > 0 for sums in kind_sums or ()) >= MIN_KIND_ARCHS
+             and sum(sums.get(k, 0.0) for sums in kind_sums or ()) >= MIN_KIND_SHARE * total]
+    own = np.array([[sums.get(k, 0.0) for k in kinds] for sums in kind_sums or [{}] * len(op_sums)]).reshape(len(op_sums), -1)
+    rest = op_sums - own.sum(1)
+    design = np.column_stack([rest, own, vertices, inputs, nbytes, np.ones_like(op_sums)])
+    norm = np.maximum(np.abs(design).max(0), 1e-12)
+    low = np.array([0.0] * (1 + len(kinds)) + [-np.inf, -np.inf, 0.0, 0.0])
+    coef = lsq_linear(design / norm / measured[:, None], np.ones_like(measured), bounds=(low, np.inf)).x / norm
+    scales = dict(zip(kinds, map(float, coef[1:1 + len(kinds)]), strict=True))
+    per_vertex, per_input, per_byte, per_call = map(float, coef[1 + len(kinds):])
+    # no op outside the own-scale kinds in any calibration architecture: those kinds' median
+    scale = float(coef[0]) if rest.max() > 1e-12 * op_sums.max() else float(np.median(list(scales.values())))
+    return Overheads(scale, per_vertex, per_input, per_byte, per_call, scales)
 
 
 def calibration_terms(arch: nx.DiGraph, predictor: LatencyPredictor) -> tuple[float, float, float, float]:
@@ -186,11 +220,15 @@ def resample_like(arch: nx.DiGraph, seed: int) -> nx.DiGraph | None:
     return None
 
 
-def reference_latencies(names: list[str], settings: Any, deadline: float) -> dict[str, float]:
-    """Measured latency (ms) of torchvision reference models (224×224, batch 1)."""
+def reference_latencies(names: list[str], settings: Any, deadline: float, inference: Any = None) -> dict[str, float]:
+    """Measured latency (ms) of torchvision reference models (224×224, batch 1), run as
+    `inference` says (layout; the fast path: traced and frozen)."""
     import torch
     import torchvision
 
+    from nas.fast import frozen, to_layout
+
+    channels_last = inference is not None and inference.channels_last
     calls, kept = [], []
     for name in names:
         try:
@@ -198,7 +236,10 @@ def reference_latencies(names: list[str], settings: Any, deadline: float) -> dic
         except ValueError:
             log.warning("unknown torchvision reference model %r skipped", name)
             continue
-        x = torch.randn(1, 3, 224, 224)
+        x = to_layout(torch.randn(1, 3, 224, 224), channels_last)
+        model = model.to(memory_format=torch.channels_last) if channels_last else model
+        if inference is not None and inference.fast_path:
+            model = frozen(model, (x,))
         calls.append(lambda model=model, x=x: model(x))
         kept.append(name)
     times = measure_interleaved(calls, rounds=max(settings.min_rounds, 5), quantile=settings.quantile, clock=settings.clock,
@@ -227,10 +268,11 @@ def machine_metadata(settings: Any) -> dict:
 
 
 def profile(settings: Any, budget_s: float | None = None, progress: bool = True,
-            space: ArchSpace = PROFILE_SPACE) -> LatencyPredictor:
+            space: ArchSpace = PROFILE_SPACE, inference: Any = None) -> LatencyPredictor:
     """Profile this machine within `budget_s` (default `settings.budget_s`) and fit the predictor.
 
-    `space` is the distribution profiled and calibrated architectures are drawn from.
+    `space` is the distribution profiled and calibrated architectures are drawn from;
+    `inference` (`hw.inference`) the path and layout profiled (None: eager, contiguous).
     """
     budget = float(budget_s or settings.budget_s)
     start = time.monotonic()
@@ -243,7 +285,8 @@ def profile(settings: Any, budget_s: float | None = None, progress: bool = True,
     deadline += SHARES["ops"] * budget
     pool = list(sample_architectures(settings.pool_architectures, seed=settings.seed, space=space))
     archs = list(sample_architectures(settings.calibration_architectures, seed=CALIBRATION_SEED, space=space))
-    samples, measured = measure_in_context(pool, settings, deadline, settings.seed, progress, calibration=archs)
+    samples, measured = measure_in_context(pool, settings, deadline, settings.seed, progress, calibration=archs,
+                                           inference=inference)
     log.info("profiled %d distinct ops of %d architectures in %.0f s", len(samples), len(pool), time.monotonic() - start)
 
     # 2. adaptive re-sampling where the cross-validated error is high
@@ -264,7 +307,8 @@ def profile(settings: Any, budget_s: float | None = None, progress: bool = True,
         if not fresh:
             break
         per_iteration = (deadline - time.monotonic()) / (settings.adaptive_iterations - iteration)
-        new_samples, _ = measure_in_context(fresh, settings, time.monotonic() + per_iteration, seed, progress)
+        new_samples, _ = measure_in_context(fresh, settings, time.monotonic() + per_iteration, seed, progress,
+                                            inference=inference)
         samples = _merge_samples(samples, new_samples)
         pool += fresh
         log.info("adaptive pass %d: %d ops above %.0f %% error; %d more architectures profiled", iteration + 1,
@@ -278,18 +322,22 @@ def profile(settings: Any, budget_s: float | None = None, progress: bool = True,
     predictor = LatencyPredictor.fit(samples, seed=settings.seed)
 
     # 4. executor overheads from the calibration architectures timed in phase 1
+    # on the fast path each kind keeps its own share of its eager op time (see the module doc)
     terms = np.array([calibration_terms(a, predictor) for a in archs])
-    predictor.overheads = fit_overheads(*terms.T, np.array(measured))  # type: ignore[call-arg]  # numpy: *terms.T is 4 rows
+    kinds = [predictor.kind_sums(a) for a in archs] if inference is not None and inference.fast_path else None
+    predictor.overheads = fit_overheads(*terms.T, np.array(measured), kinds)  # type: ignore[call-arg]  # numpy: *terms.T is 4 rows
 
     # 5. reference models for scaled targets
     deadline += SHARES["references"] * budget
-    references = reference_latencies(list(settings.references), settings, deadline)
+    references = reference_latencies(list(settings.references), settings, deadline, inference)
 
     predictor.metadata = {
         **machine_metadata(settings), "budget_s": budget, "duration_s": round(time.monotonic() - start, 1),
         "created": time.strftime("%Y-%m-%dT%H:%M:%S%z"), "load_before": list(load_before),
         "load_after": list(os.getloadavg()), "references_ms": references, "ops_profiled": len(samples),
         "architectures_profiled": len(pool),
+        "inference": dataclasses.asdict(inference) if inference is not None else {"fast_path": False,
+                                                                                 "memory_format": "contiguous"},
     }
     predictor.data = {
         "ops": [{**op.to_json(), "latency_s": t} for op, t in samples],

@@ -4,6 +4,8 @@ Every vertex is a `nas.builder.VertexModule`: scaling blocks → merge → opera
 """
 from __future__ import annotations
 
+from typing import Any
+
 import torch
 import torch.nn.functional as F
 from torch import nn
@@ -106,7 +108,7 @@ class Single(nn.Module):
 
 class Mean(nn.Module):
     def forward(self, inputs: list[torch.Tensor]) -> torch.Tensor:
-        return torch.stack(inputs).mean(0)
+        return _sum(inputs).div_(len(inputs)) if len(inputs) > 1 else inputs[0]
 
 
 class Concat(nn.Module):
@@ -114,6 +116,60 @@ class Concat(nn.Module):
 
     def forward(self, inputs: list[torch.Tensor]) -> torch.Tensor:
         return torch.cat(inputs, 1)
+
+
+def _sum(inputs: list[torch.Tensor]) -> torch.Tensor:
+    """Σ inputs in the inputs' memory layout (`torch.stack` would make NCHW of NHWC maps)."""
+    out = inputs[0] + inputs[1]
+    for x in inputs[2:]:
+        out.add_(x)
+    return out
+
+
+def weighted_sum(weights: torch.Tensor, inputs: list[torch.Tensor]) -> torch.Tensor:
+    """Σ w_i·x_i in one pass per input (`addcmul_`), in the inputs' layout; no autograd."""
+    w = weights.unbind()
+    out = inputs[0] * w[0]
+    for wi, x in zip(w[1:], inputs[1:], strict=True):
+        out.addcmul_(x, wi)
+    return out
+
+
+def _flat(x: torch.Tensor) -> torch.Tensor | None:
+    """`x` as a flat view in memory order (dense NCHW or NHWC), else None."""
+    if x.is_contiguous():
+        return x.view(-1)
+    if x.dim() == 4 and x.is_contiguous(memory_format=torch.channels_last):
+        return x.permute(0, 2, 3, 1).reshape(-1)
+    return None
+
+
+def _dot(a: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
+    """Σ a·b without the product tensor where both have one dense layout."""
+    fa, fb = _flat(a), _flat(b)
+    if fa is not None and fb is not None and a.stride() == b.stride():
+        return torch.dot(fa, fb)
+    return (a * b).sum()
+
+
+class _InputSigmoidSum(torch.autograd.Function):
+    """Σ w_i·σ(x_i) with a hand-written backward: autograd of the plain formula keeps and
+    re-reads a w_i·σ(x_i) tensor per input and selects every w_i; this saves only σ(x_i)
+    and computes ∂w_i = ⟨g, σ(x_i)⟩ as a dot product, ∂x_i = w_i·g·σ'(x_i)."""
+
+    @staticmethod
+    def forward(ctx: Any, weight: torch.Tensor, *inputs: torch.Tensor) -> torch.Tensor:
+        squashed = [torch.sigmoid(x) for x in inputs]
+        ctx.save_for_backward(weight, *squashed)
+        return weighted_sum(weight, squashed)
+
+    @staticmethod
+    def backward(ctx: Any, grad: torch.Tensor) -> tuple[torch.Tensor | None, ...]:
+        weight, *squashed = ctx.saved_tensors
+        grad_weight = torch.stack([_dot(grad, s) for s in squashed]).to(weight.dtype) if ctx.needs_input_grad[0] else None
+        grads = [torch.ops.aten.sigmoid_backward(grad, s).mul_(w) if needed else None
+                 for w, s, needed in zip(weight.unbind(), squashed, ctx.needs_input_grad[1:], strict=True)]
+        return (grad_weight, *grads)
 
 
 class InputSigmoidSum(nn.Module):
@@ -124,10 +180,9 @@ class InputSigmoidSum(nn.Module):
         self.weight = nn.Parameter(torch.ones(fan_in))
 
     def forward(self, inputs: list[torch.Tensor]) -> torch.Tensor:
-        out = torch.sigmoid(inputs[0]) * self.weight[0]
-        for w, x in zip(self.weight[1:], inputs[1:], strict=True):
-            out = out + w * torch.sigmoid(x)
-        return out
+        if torch.is_grad_enabled() and not torch.jit.is_tracing():
+            return _InputSigmoidSum.apply(self.weight, *inputs)
+        return weighted_sum(self.weight, [torch.sigmoid(x) for x in inputs])
 
 
 class WeightSigmoidSum(nn.Module):
@@ -139,7 +194,10 @@ class WeightSigmoidSum(nn.Module):
 
     def forward(self, inputs: list[torch.Tensor]) -> torch.Tensor:
         weights = torch.sigmoid(self.weight)
-        out = inputs[0] * weights[0]
-        for w, x in zip(weights[1:], inputs[1:], strict=True):
-            out = out + w * x
-        return out
+        if torch.is_grad_enabled() and not torch.jit.is_tracing():
+            w = weights.unbind()
+            out = inputs[0] * w[0]
+            for wi, x in zip(w[1:], inputs[1:], strict=True):
+                out = torch.addcmul(out, x, wi)
+            return out
+        return weighted_sum(weights, inputs)

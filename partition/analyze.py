@@ -133,11 +133,15 @@ class Analyzer:
         epsilons = [e for e in self.epsilons if e < units] or [min(self.epsilons)]
         w_avg = float(hg.weights.sum()) / units
         forced = float(hg.weights.max()) / w_avg if w_avg > 0 else 1.0  # the heaviest vertex's share
-        options = []
-        for name, partitioner in self.partitioners.items():
-            for eps in epsilons if partitioner.sweeps_epsilon else [None]:
-                parts = partitioner(hg, units, eps if eps is not None else 1.0, seed=self.cfg.seed)
-                options.append(self._option(hg, parts, units, eta, name, eps, forced, assignments))
+        runs = [(name, eps) for name, partitioner in self.partitioners.items()
+                for eps in (epsilons if partitioner.sweeps_epsilon else [None])]
+        parts = np.stack([self.partitioners[name](hg, units, eps if eps is not None else 1.0, seed=self.cfg.seed)
+                          for name, eps in runs])
+        # the metrics of every option at once (one bincount, one unique over all of them)
+        part_loads, gamma = metrics.loads(hg.weights, parts, units), metrics.connectivity(hg, parts, units)
+        comms = (gamma - 1) @ hg.costs
+        options = [self._option(hg, p, w, g, int(c), units, eta, name, eps, forced, assignments)
+                   for (name, eps), p, w, g, c in zip(runs, parts, part_loads, gamma, comms, strict=True)]
         best = best_option(options)
         chosen = options[best]
         return Analysis(
@@ -148,12 +152,10 @@ class Analyzer:
             epsilon=chosen.epsilon, units=units, best_option=best, options=options, assignment=chosen.assignment,
         )
 
-    def _option(self, hg: Hypergraph, parts: np.ndarray, units: int, eta: float, name: str,
-                eps: float | None, forced: float, assignments: bool) -> PartitionOption:
+    def _option(self, hg: Hypergraph, parts: np.ndarray, part_loads: np.ndarray, gamma: np.ndarray, comm: int,
+                units: int, eta: float, name: str, eps: float | None, forced: float,
+                assignments: bool) -> PartitionOption:
         cfg = self.cfg
-        part_loads = metrics.loads(hg.weights, parts, units)
-        gamma = metrics.connectivity(hg, parts, units)
-        comm = int(np.dot(hg.costs, gamma - 1))
         imbalance = metrics.imbalance(part_loads)
         comm_norm = metrics.comm_norm(comm, hg.min_cost, units)
         cs = metrics.concurrency_score(imbalance, comm_norm, eta, cfg.a, cfg.b, cfg.c,

@@ -24,8 +24,13 @@ from partition.hypergraph import Hypergraph
 
 
 def loads(weights: np.ndarray, parts: np.ndarray, units: int) -> np.ndarray:
-    """W_p: total vertex weight on each of the `units` parts."""
-    return np.bincount(parts, weights=weights, minlength=units)[:units].astype(np.float64)
+    """W_p: total vertex weight on each of the `units` parts; for a (k, V) stack of
+    partitions, a (k, units) array (one bincount for all: the options of an ε sweep)."""
+    stack = np.atleast_2d(parts)
+    k = len(stack)
+    index = (stack + units * np.arange(k)[:, None]).ravel()
+    out = np.bincount(index, weights=np.tile(weights, k), minlength=k * units).reshape(k, units).astype(np.float64)
+    return out if np.ndim(parts) == 2 else out[0]
 
 
 def imbalance(part_loads: np.ndarray) -> float:
@@ -35,9 +40,12 @@ def imbalance(part_loads: np.ndarray) -> float:
 
 
 def connectivity(hg: Hypergraph, parts: np.ndarray, units: int) -> np.ndarray:
-    """γ_j: the number of distinct parts each net touches."""
-    keys = np.unique(hg.net_of_pin * units + parts[hg.pins])
-    return np.bincount(keys // units, minlength=hg.num_nets)
+    """γ_j: the number of distinct parts each net touches; (k, nets) for a (k, V) stack."""
+    stack = np.atleast_2d(parts)
+    k, nets = len(stack), hg.num_nets
+    keys = np.unique((np.arange(k)[:, None] * nets + hg.net_of_pin) * units + stack[:, hg.pins])
+    gamma = np.bincount(keys // units, minlength=k * nets).reshape(k, nets)
+    return gamma if np.ndim(parts) == 2 else gamma[0]
 
 
 def communication(hg: Hypergraph, parts: np.ndarray, units: int) -> int:

@@ -39,7 +39,7 @@ def reference_output(arch, weights, seed=0, batch=1):
         return model(image)
 
 
-def make_jobs(tmp_path, generators, units, size=16, batch=1, memory_format="contiguous"):
+def make_jobs(tmp_path, generators, units, size=16, batch=1, memory_format="contiguous", fast_path=False):
     """One job per generator with several assignments: METIS, chunks, arbitrary, all-on-root."""
     jobs, refs = [], {}
     for i, generator in enumerate(generators):
@@ -52,7 +52,7 @@ def make_jobs(tmp_path, generators, units, size=16, batch=1, memory_format="cont
             variants["metis"] = deployment_assignment(arch, Target("test", units, 1e9), "metis")[0]
         jobs.append({"name": generator, "arch": str(arch_path), "weights": str(weights), "batch": batch,
                      "input_seed": i, "repeats": 2, "warmup": 0, "variants": variants,  # 2: buffers reused
-                     "memory_format": memory_format})
+                     "memory_format": memory_format, "fast_path": fast_path})
         refs[generator] = (arch, reference_output(arch, weights, seed=i, batch=batch), variants)
     return jobs, refs
 
@@ -69,11 +69,13 @@ def check(report, refs, units, batch=1, atol=1e-6):
             assert job["bytes"][name] == plan.bytes * batch
 
 
-@pytest.mark.parametrize("memory_format", ["contiguous", "channels_last"])
-def test_two_workers_match_one_process_for_every_generator(tmp_path, memory_format):
-    jobs, refs = make_jobs(tmp_path, CI_GENERATORS, units=2, batch=2, memory_format=memory_format)
-    report = launch_local({"jobs": jobs, "timeout_s": 30, "threads": 1}, 2, workdir=tmp_path / "run", deadline_s=240)
-    # channels-last runs other kernels than the NCHW reference: equal up to float rounding
+@pytest.mark.parametrize("memory_format, fast_path", [("contiguous", False), ("channels_last", False),
+                                                     ("channels_last", True)])
+def test_two_workers_match_one_process_for_every_generator(tmp_path, memory_format, fast_path):
+    jobs, refs = make_jobs(tmp_path, CI_GENERATORS, units=2, batch=2, memory_format=memory_format, fast_path=fast_path)
+    report = launch_local({"jobs": jobs, "timeout_s": 60, "threads": 1}, 2, workdir=tmp_path / "run", deadline_s=300)
+    # channels-last (and BatchNorm folded into the convs on the fast path) runs other
+    # kernels than the NCHW eager reference: equal up to float rounding
     check(report, refs, 2, batch=2, atol=1e-6 if memory_format == "contiguous" else 1e-5)
     assert any(report["jobs"][g]["messages"]["metis"] > 0 for g in CI_GENERATORS)  # really distributed
 
@@ -117,10 +119,11 @@ ALL_GENERATORS = sorted(set(GENERATORS.names()) | set(BASELINES.names()))
 
 
 @pytest.mark.slow
+@pytest.mark.parametrize("fast_path", [False, True])
 @pytest.mark.parametrize("memory_format", ["contiguous", "channels_last"])
 @pytest.mark.parametrize("units", [1, 2, 3, 4])
-def test_one_to_four_workers_match_one_process_for_every_generator(tmp_path, units, memory_format):
-    jobs, refs = make_jobs(tmp_path, ALL_GENERATORS, units=units, memory_format=memory_format)
+def test_one_to_four_workers_match_one_process_for_every_generator(tmp_path, units, memory_format, fast_path):
+    jobs, refs = make_jobs(tmp_path, ALL_GENERATORS, units=units, memory_format=memory_format, fast_path=fast_path)
     report = launch_local({"jobs": jobs, "timeout_s": 60, "threads": 1}, units, workdir=tmp_path / "run", deadline_s=600)
     check(report, refs, units, atol=1e-6 if memory_format == "contiguous" else 1e-5)
 

@@ -29,11 +29,12 @@ def test_deploy_reports_measured_and_predicted_latency(tmp_path):
     assert result["ping_pong_link"]["latency_ms"] >= 0  # measured, not a model
     timeline = result["timeline"]  # the last timed inference, per rank
     trace = json.loads((tmp_path / "timeline.json").read_text())["traceEvents"]
-    computed = {e["name"] for e in trace if e.get("cat") == "compute"}
+    # on the fast path (the default) a run of vertices between a receive and a send is one step, "a+b+c"
+    computed = {v for e in trace if e.get("cat") == "compute" for v in e["name"].split("+")}
     assert {str(v) for v in range(8)} | {"input", "output"} <= computed
     assert (tmp_path / "timeline.png").stat().st_size > 1000
     assert [r["rank"] for r in timeline["ranks"]] == [0, 1]
-    assert sum(r["steps"] for r in timeline["ranks"]) >= 10
+    assert all(r["steps"] >= 1 for r in timeline["ranks"])
     for r in timeline["ranks"]:
         assert 0 <= r["compute_ms"] <= r["finish_ms"] <= result["measured"]["p90_ms"] * 5
     saved = json.loads((tmp_path / "assignment.json").read_text())

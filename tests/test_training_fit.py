@@ -154,3 +154,22 @@ def test_channels_last_training_computes_the_same_function():
     x = torch.randn(4, 3, 16, 16)
     with torch.no_grad():
         assert torch.allclose(module(x), plain(x), rtol=1e-4, atol=1e-5)
+
+
+def test_gpu_training_options_compose():
+    from training.datamodules import create_datamodule
+
+    cfg = quick_cfg("train.precision=bf16-mixed", "train.compile=true", "data.num_workers=1", "data.pin_memory=true",
+                    "data.persistent_workers=false")
+    assert (cfg.train.precision, cfg.train.compile) == ("bf16-mixed", True)
+    loader = create_datamodule(cfg.data, cfg.train.batch_size, cfg.train.eval_batch_size).train_dataloader()
+    assert (loader.num_workers, loader.pin_memory, loader.persistent_workers) == (1, True, False)
+    with pytest.raises(ValueError, match="train.precision"):
+        quick_cfg("train.precision=fp8")
+
+
+def test_bf16_mixed_precision_trains_a_tiny_step_on_cpu():
+    cfg = quick_cfg("train.precision=bf16-mixed", "data.fraction=0.1", "train.bn_calibration_batches=1")
+    result = train_architecture(architecture_from_config(cfg), cfg)
+    assert result["epochs"] == 1 and torch.isfinite(torch.tensor(result["train_loss"]))
+    assert 0 <= result["test_acc"] <= 100

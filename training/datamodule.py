@@ -141,8 +141,9 @@ class ImageDataModule(pl.LightningDataModule):
     def _loader(self, split: str, shuffle: bool, batch_size: int) -> DataLoader:
         self.setup()
         workers = self.num_workers
+        pin = self.data.pin_memory if self.data.pin_memory is not None else torch.cuda.is_available()
         return DataLoader(self.splits[split], batch_size=batch_size, shuffle=shuffle, num_workers=workers,
-                          persistent_workers=workers > 0, pin_memory=torch.cuda.is_available())
+                          persistent_workers=workers > 0 and self.data.persistent_workers, pin_memory=pin)
 
     def train_dataloader(self) -> DataLoader:
         return self._loader("train", True, self.batch_size)

@@ -84,6 +84,8 @@ def train_architecture(arch: nx.DiGraph, cfg: Any, callbacks: Iterable[pl.Callba
         model = build_model(arch)
         if weights is not None:
             model.load_state_dict(read_state_dict(weights, mmap=False))
+        if train.compile:
+            model.compile()  # in place: the state_dict keys stay those of the model
         module = ArchitectureClassifier(
             model, optimizer=instantiate(train.optimizer),
             scheduler=instantiate(train.scheduler) if train.scheduler else None,

@@ -1,7 +1,7 @@
 """Schema of the `deploy` config group (`task=deploy`): how the distributed run is made.
 
-The unit count and the link model come from the `hw` group (`hw.units`, `hw.link`),
-as for every other task.
+The unit count, the link model and how a unit runs its vertices (`hw.inference`: fast
+path, memory layout) come from the `hw` group, as for every other task.
 """
 from __future__ import annotations
 
@@ -15,7 +15,6 @@ PARTITIONERS = ("metis", "heft", "chunks")
 ORDERS = ("schedule", "topological")
 COSTS = ("profile", "predictor", "macs")
 COMPUTE_POLICIES = ("idle", "normal")
-MEMORY_FORMATS = ("channels_last", "contiguous")
 TESTBEDS = ("none", "emulated")
 
 
@@ -36,9 +35,6 @@ class DeployConfig:
     # idle: the compute thread runs under SCHED_IDLE, so gloo's transport threads preempt
     # it the moment a message moves (see hw/runtime/worker.py) | normal: no change
     compute_policy: str = "idle"
-    # channels_last: feature maps as NHWC end to end (CPU separable convs and max-pools
-    # ~2x faster at 224 px; sent over gloo as an NHWC view, no copy) | contiguous (NCHW)
-    memory_format: str = "channels_last"
     timeout_s: float = 60.0  # connect / receive / barrier timeout of every worker
     deadline_s: float = 1800.0  # the launcher's bound on the whole run
     port: int = 0  # MASTER_PORT (0: a free one on 127.0.0.1; on the testbed, 29500)
@@ -49,8 +45,7 @@ class DeployConfig:
 
     def __post_init__(self) -> None:
         for key, choices in (("partitioner", PARTITIONERS), ("order", ORDERS), ("costs", COSTS),
-                             ("compute_policy", COMPUTE_POLICIES), ("memory_format", MEMORY_FORMATS),
-                            ("testbed", TESTBEDS)):
+TESTBEDS = ("none", "emulated")
             require_one_of(f"deploy.{key}", getattr(self, key), choices)
         require(self.repeats >= 1, f"deploy.repeats must be >= 1, got {self.repeats}")
         require(self.warmup >= 0, f"deploy.warmup must be >= 0, got {self.warmup}")

@@ -2,8 +2,9 @@
 
 - `profiled_costs`: time every vertex module of the real model on this machine, one
   thread, on the calling thread's CPU clock (descheduling by other jobs is not
-  counted), a low quantile over interleaved repeats — what a deployment would do on
-  the device before choosing its schedule;
+  counted), a low quantile over interleaved repeats, in the layout and on the path
+  (eager, or one frozen graph per vertex) the deployment runs — what a deployment
+  would do on the device before choosing its schedule;
 - `predicted_costs`: the unit latency model of `hw/` (`hw.backends`: the
   operation-wise predictor), no torch run needed;
 - `mac_costs`: MACs at a nominal rate; a last resort that ignores memory-bound ops.
@@ -20,22 +21,23 @@ import numpy as np
 import torch
 
 from nas.builder import build_model
+from nas.fast import inference_model, to_layout
 
 
 def profiled_costs(arch: nx.DiGraph, weights: str | Path | None = None, repeats: int = 7,
                    quantile: float = 0.25, threads: int = 1, seed: int = 0,
-                   channels_last: bool = False) -> dict[Hashable, float]:
-    """Seconds each vertex takes in this process (one thread), in the memory layout the
-    deployment will use."""
+                   channels_last: bool = False, fast_path: bool = False) -> dict[Hashable, float]:
+    """Seconds each vertex takes in this process (one thread), in the memory layout and on
+    the path the deployment will use."""
     torch.set_num_threads(threads)
-    model = build_model(arch).eval()
+    built = build_model(arch)
     if weights is not None:
-        model.load_state_dict(torch.load(weights, map_location="cpu", weights_only=True))
+        built.load_state_dict(torch.load(weights, map_location="cpu", weights_only=True))
+    model = inference_model(built, fast_path, channels_last, per_vertex=True)
     size = arch.graph["input_size"]
     image = torch.randn((1, arch.graph.get("in_channels", 3), size, size), generator=torch.Generator().manual_seed(seed))
-    if channels_last:
-        model, image = model.to(memory_format=torch.channels_last), image.contiguous(memory_format=torch.channels_last)
-    samples: dict[str, list[float]] = {step.vertex: [] for step in model.plan}
+    image = to_layout(image, channels_last)
+    samples: dict[str, list[float]] = {step.vertex: [] for step in built.plan}
     start = [0.0]
 
     def begin(step: Any, values: dict) -> None:

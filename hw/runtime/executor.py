@@ -6,7 +6,8 @@ worker computes its next vertex while its output is still on the wire. Ranks run
 vertices as subsequences of one global topological order (the plan's), which makes the
 exchange deadlock-free: a rank only ever waits for a vertex earlier in that order.
 Every wait has a timeout: a peer that died (connection closed) or stalls ends the
-inference with an error instead of a hang.
+inference with an error instead of a hang. On the fast path (`nas.fast`) each run of
+vertices between a receive and a send is one frozen graph, traced in the first inference.
 """
 from __future__ import annotations
 
@@ -23,6 +24,7 @@ from torch import nn
 from hw.runtime.plan import IMAGE, RESULT, RankPlan, Step
 from hw.schedule import Vertex
 from nas.execute import run
+from nas.fast import TracedPlan
 
 
 def gloo_message(err: BaseException) -> str:
@@ -55,14 +57,23 @@ def receive_buffer(shape: tuple[int, ...], channels_last: bool) -> tuple[torch.T
 
 class RankExecutor:
     """`channels_last`: feature maps in channels-last layout end to end (~2x faster
-    separable convs and max-pools on CPU at 224 px); the modules must be converted too."""
+    separable convs and max-pools on CPU at 224 px); the modules must be converted too.
+    `fast_path`: the vertices between a receive and a send run as one traced graph."""
 
     def __init__(self, plan: RankPlan, modules: Mapping[Vertex, nn.Module], batch: int, timeout_s: float,
-                 channels_last: bool = False, send: Callable[..., Any] = dist.isend) -> None:
+                 channels_last: bool = False, fast_path: bool = False,
+                 send: Callable[..., Any] = dist.isend) -> None:
         self.plan = plan
         self.send = send  # dist.isend's signature, returns a Work (a testbed's delayed sender)
         self.modules = modules
         self.channels_last = channels_last
+        self.steps, self.compute = plan.steps, self._compute
+        if fast_path:
+            incoming = {t.tensor for t in plan.recvs}
+            traced = TracedPlan(plan.steps, modules, cut_before=lambda step: any(u in incoming for u in step.inputs),
+                                cut_after=lambda step: bool(step.sends), alone=lambda step: step.vertex in (IMAGE, RESULT),
+                                fallback=self._compute)
+            self.steps, self.compute = traced.steps, traced.compute
         self.timeout = timedelta(seconds=timeout_s)
         received = {t.tensor: receive_buffer((batch, *t.shape), channels_last) for t in plan.recvs}
         self.buffers = {name: wire for name, (wire, _) in received.items()}
@@ -97,7 +108,7 @@ class RankExecutor:
         self._received, self.pending = self.pending, {}
         self._image, self._sends = image, []
         self.busy_s, self.trace, self.origin = 0.0, [], time.perf_counter()
-        result = run(self.plan.steps, self._compute, {}, self._receive, self._send).get(RESULT)
+        result = run(self.steps, self.compute, {}, self._receive, self._send).get(RESULT)
         for work, _tensor in self._sends:
             self._wait(work, "sending")
         return None if result is None else result.clone()
@@ -120,7 +131,10 @@ class RankExecutor:
     def _send(self, step: Step, out: torch.Tensor) -> None:
         end = time.perf_counter()
         self.busy_s += end - self._start
-        self.trace.append((step.vertex, self._waited - self.origin, self._start - self.origin, end - self.origin))
+        # a segment (fast path): one entry named by its vertices, "a+b+c"; it sends after its last step
+        label = "+".join(str(s.vertex) for s in step.steps) if hasattr(step, "steps") else step.vertex
+        self.trace.append((label, self._waited - self.origin, self._start - self.origin, end - self.origin))
+        step = getattr(step, "last", step)
         if step.sends:
             wire = to_wire(out, self.channels_last)
             for dst in step.sends:

@@ -72,10 +72,10 @@ def latency_stats(samples_ms: list[float]) -> dict[str, float]:
 
 
 def vertex_costs(arch: nx.DiGraph, source: str, weights: Path | None = None, hw_cfg: Any = None,
-                 channels_last: bool = False) -> dict[Vertex, float]:
+                 channels_last: bool = False, fast_path: bool = False) -> dict[Vertex, float]:
     """Seconds per vertex: timed here (`profile`), hw/'s unit model (`predictor`), or MACs."""
     if source == "profile":
-        return profiled_costs(arch, weights, channels_last=channels_last)
+        return profiled_costs(arch, weights, channels_last=channels_last, fast_path=fast_path)
     if source == "predictor":
         from hw.backends import create_backend
 
@@ -84,9 +84,11 @@ def vertex_costs(arch: nx.DiGraph, source: str, weights: Path | None = None, hw_
 
 
 def deploy_job(name: str, arch_path: Path, weights: Path, variants: dict[str, Any], repeats: int,
-               warmup: int, input_seed: int = 0, memory_format: str = "contiguous") -> dict[str, Any]:
+               warmup: int, input_seed: int = 0, memory_format: str = "contiguous",
+               fast_path: bool = False) -> dict[str, Any]:
     return {"name": name, "arch": str(arch_path), "weights": str(weights), "batch": 1, "input_seed": input_seed,
-            "repeats": repeats, "warmup": warmup, "variants": variants, "memory_format": memory_format}
+            "repeats": repeats, "warmup": warmup, "variants": variants, "memory_format": memory_format,
+            "fast_path": fast_path}
 
 
 def link_job(repeats: int = 30) -> dict[str, Any]:
@@ -98,7 +100,7 @@ def deploy_task(cfg: Any, out_dir: Path) -> dict[str, Any]:
     from nas.arch import save
     from nas.factory import architecture_from_config
 
-    deploy, target = cfg.deploy, target_from_config(cfg.hw)
+    deploy, target, inference = cfg.deploy, target_from_config(cfg.hw), cfg.hw.inference
     units = target.units
     arch = architecture_from_config(cfg)
     out_dir = Path(out_dir)
@@ -109,7 +111,8 @@ def deploy_task(cfg: Any, out_dir: Path) -> dict[str, Any]:
             raise FileNotFoundError(f"deploy.weights: file not found: {deploy.weights}")
     else:
         weights = save_random_weights(arch, out_dir / "weights.pt", deploy.weight_seed)
-    costs = vertex_costs(arch, deploy.costs, weights, cfg.hw, deploy.memory_format == "channels_last")
+    costs = vertex_costs(arch, deploy.costs, weights, cfg.hw, inference.memory_format == "channels_last",
+                         inference.fast_path)
     emulation = emulation_for(cfg.hw, units) if deploy.testbed == "emulated" else None
     if emulation is not None:  # the capped unit's costs; the predictor's already carry the target's factor
         costs = emulation.scale(costs, emulation.slowdown if deploy.costs == "predictor" else 1.0)
@@ -123,7 +126,7 @@ def deploy_task(cfg: Any, out_dir: Path) -> dict[str, Any]:
     if units > 1:
         variants["single"] = single_unit(arch)
     jobs = [deploy_job("arch", arch_path, weights, variants, deploy.repeats, deploy.warmup, deploy.input_seed,
-                       deploy.memory_format)]
+                       inference.memory_format, inference.fast_path)]
     if units > 1:
         jobs.append(link_job(30 if emulation is None else 10))  # a slow link: fewer rounds
     spec = {"timeout_s": deploy.timeout_s, "threads": deploy.threads, "compute_policy": deploy.compute_policy, "jobs": jobs}
@@ -137,7 +140,8 @@ def deploy_task(cfg: Any, out_dir: Path) -> dict[str, Any]:
         "testbed": testbed,
         "threads": deploy.threads,
         "compute_policy": report["compute_policy"],  # as the root worker ran it
-        "memory_format": deploy.memory_format,
+        "memory_format": inference.memory_format,
+        "fast_path": inference.fast_path,
         "repeats": deploy.repeats,
         "partition": partition_info,
         "vertices_per_unit": job["vertices_per_rank"]["distributed"],

@@ -124,7 +124,8 @@ def run_job(job: dict[str, Any], rank: int, world_size: int, timeout_s: float,
     channels_last = job.get("memory_format", "contiguous") == "channels_last"
     modules = build_vertex_modules(arch, owned, job["weights"], channels_last) if owned else {}
     batch = int(job.get("batch", 1))
-    executors = {name: RankExecutor(plan.ranks[rank], modules, batch, timeout_s, channels_last, send=send)
+    fast_path = bool(job.get("fast_path", False))
+    executors = {name: RankExecutor(plan.ranks[rank], modules, batch, timeout_s, channels_last, fast_path, send=send)
                  for name, plan in plans.items()}
     image = make_image(job, tensor_shape(arch, IMAGE)) if rank == ROOT else None
     warmup, repeats = int(job.get("warmup", 2)), int(job.get("repeats", 10))
