@@ -20,11 +20,11 @@ from optuna.trial import TrialState
 from tqdm.auto import tqdm
 
 from nas.factory import baseline_architecture
+from search.callbacks import EpochMetrics, IntermediateValues
 from search.errors import SearchInterrupted, StudyFailedError
 from search.evaluate import evaluate
 from search.heartbeat import StaleTrialHandler
 from search.identity import keep_identity, study_name, study_params
-from search.intermediate import IntermediateValues
 from search.objectives import Objective, constrain_memory, create_objectives, objective_values
 from search.preflight import preflight
 from search.samplers import BASELINE_ATTR, DUPLICATE_ATTR, create_sampler
@@ -98,7 +98,7 @@ class TrialRunner:
                 self.tracker.end_trial(run_id, "FINISHED")
                 trial.set_user_attr("mlflow_synced", self.tracker.available)
                 return values
-            epochs = self.tracker.epoch_logger(run_id)
+            epochs = EpochMetrics(self.tracker, run_id)
             metrics, model = evaluate(arch, self.cfg, out_dir, [epochs, IntermediateValues(trial)], self._data())
             values = objective_values(self.objectives, metrics)
             if not all(math.isfinite(v) for v in values):

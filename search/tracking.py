@@ -22,7 +22,6 @@ import warnings
 from pathlib import Path
 from typing import Any, Callable, Iterable, Iterator
 
-import lightning.pytorch as pl
 
 log = logging.getLogger(__name__)
 
@@ -361,27 +360,3 @@ class Tracker:
         Left open, it stays RUNNING while other workers of the study are busy."""
         if self.parent_id:
             self._call(self.client.set_terminated, self.parent_id, status, end_time=end_time)
-
-    def epoch_logger(self, run_id: str | None) -> pl.Callback:
-        return EpochMetrics(self, run_id)
-
-
-class EpochMetrics(pl.Callback):
-    """Logs each epoch's train_* and val_* metrics into the trial's run at step = epoch (from 0).
-
-    Not Lightning's `MLFlowLogger(run_id=...)`, though it logs into the given nested run:
-    Lightning's `finalize` after `fit` and `test` marks the run FINISHED before the trial
-    has logged its results (or failed); it calls MLflow directly, so a store locked by
-    another worker or a lost server fails the trial, where `Tracker` retries, then turns
-    into a no-op; and its step is the optimizer step, not the epoch.
-    """
-
-    def __init__(self, tracker: Tracker, run_id: str | None) -> None:
-        self.tracker, self.run_id = tracker, run_id
-        self.logged: set[str] = set()  # keys with a per-epoch history: not logged again at the end
-
-    def on_train_epoch_end(self, trainer: pl.Trainer, pl_module: pl.LightningModule) -> None:
-        # the epoch's validation has run by now, and its train_* means are final
-        values = {k: float(v) for k, v in trainer.callback_metrics.items() if k.startswith(("val_", "train_"))}
-        self.tracker.log_metrics(self.run_id, values, step=trainer.current_epoch)
-        self.logged.update(values)
