@@ -374,4 +374,4 @@ def run_search(cfg: Any) -> dict:
     `task=search` (app/search.py) starts `search.n_workers` > 1 processes with run_workers."""
     search = Search(cfg)
     search.optimize()
-    return search.finish(close=None if cfg.search.worker is not None else True)
+    return search.finish()  # the parent run stays open while another process runs trials of the study
