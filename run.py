@@ -1,6 +1,7 @@
 """Thin Hydra entry point: compose the config, validate it, dispatch on `task` (see app/).
 
-The last stdout line is the task's result as one JSON object.
+The last stdout line is the task's result as one JSON object; a short human summary of
+it (`partition.summary`) goes to stderr just before.
 """
 from __future__ import annotations
 
@@ -11,6 +12,7 @@ import hydra
 from omegaconf import DictConfig
 
 from app import TASKS, USER_ERRORS, register_configs, validate
+from partition.summary import print_summary
 
 register_configs()
 
@@ -25,6 +27,7 @@ def main(cfg: DictConfig) -> dict | None:
             raise
         print(f"error: {err}", file=sys.stderr)
         sys.exit(2)
+    print_summary(result)  # a few lines for a person, on stderr
     print(json.dumps(result, default=str))
     return result
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
-from typing import Any, Optional
+from typing import Any
 
 from hydra.core.config_store import ConfigStore
 from omegaconf import II, MISSING, DictConfig, OmegaConf
@@ -22,6 +22,7 @@ import nas.config
 import partition.config
 import search.config
 import training.config
+from app.strict import check_strict
 from app.tasks import TASKS
 from nas.checks import require, require_one_of
 
@@ -37,7 +38,7 @@ class Config:
     input_size: int = II("data.input_size")  # square input side in pixels
     num_classes: int = II("data.num_classes")
     in_channels: int = II("data.in_channels")
-    arch: Optional[str] = None  # architecture file (node-link JSON); overrides the generator
+    arch: str | None = None  # architecture file (node-link JSON); overrides the generator
     verbose: bool = False  # a failing task raises with its traceback instead of one line
     generator: Any = MISSING
     staging: Any = MISSING
@@ -68,7 +69,7 @@ def register_configs() -> None:
 def validate(cfg: DictConfig) -> Config:
     """Composed config → dataclass objects; raises ValueError with a one-line message."""
     try:
-        return OmegaConf.to_object(cfg)
+        return check_strict(OmegaConf.to_object(cfg))
     except OmegaConfBaseException as err:  # e.g. an interpolation into a key set to null
         first = str(err).strip().splitlines()[0] if str(err).strip() else type(err).__name__
         key = getattr(err, "full_key", None)

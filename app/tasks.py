@@ -1,8 +1,9 @@
 """The task registry `run.py` dispatches on, and what every task shares."""
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 from nas.checks import INPUT_ERRORS
 from nas.registry import Registry

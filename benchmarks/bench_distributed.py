@@ -41,9 +41,9 @@ from hw.analyze import latency_report
 from hw.runtime.launch import launch_local
 from hw.runtime.plan import single_unit
 from hw.runtime.task import link_job, metis_assignment, vertex_costs
+from hw.runtime.weights import save_random_weights
 from hw.schedule import heft_assignment, simulate
 from hw.target import Link, Target, fit_link
-from hw.runtime.weights import save_random_weights
 from nas.arch import save
 from nas.factory import create_architecture
 

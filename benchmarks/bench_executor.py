@@ -20,6 +20,7 @@ import torch
 import torchvision
 
 from nas.builder import build_model
+from nas.execute import IMAGE
 from nas.factory import random_architecture
 
 
@@ -40,11 +41,11 @@ def dispatch_overhead(nodes: int = 40) -> tuple[float, float]:
                                staging_params={"channels": 4, "max_channels": 4, "min_size": 1}, input_size=8)
     model = build_model(arch).eval()
     x = torch.randn(1, 3, 8, 8)
-    vertices = [(model.vertices[name], preds) for name, preds, _ in model.plan[1:]]
+    steps = [(step.vertex, model.vertices[step.vertex], step.inputs) for step in model.plan]
 
     def bare_loop():
-        values = {"input": model.vertices["input"].op(x)}
-        for (module, preds), (name, _, _) in zip(vertices, model.plan[1:]):
+        values = {IMAGE: x}
+        for name, module, preds in steps:
             values[name] = module([values[u] for u in preds])
 
     with torch.inference_mode():

@@ -6,7 +6,7 @@
 - `ops`: an architecture as the modules the builder executes, with nn-Meter features;
 - `measure` / `profile` / `sampling`: robust timing, `task=profile` (ops timed inside
   sampled architectures, adaptive re-sampling, executor-overhead calibration);
-- `predictor`: one regressor per op kind + overheads, saved as JSON + allow-listed skops;
+- `predictor`: one regressor per op kind of `nas.ops` (its nn-Meter features) + overheads, saved as JSON + allow-listed skops;
 - `schedule`: THE list scheduler (distributed latency, HEFT placement, the start order
   the deployed workers follow) and its one input/output rule;
 - `memory`: weights + peak activations per unit, and the Optuna constraint value;

@@ -74,5 +74,5 @@ def analyze_summary(cfg: Any, arch: nx.DiGraph, assignment: Mapping[Vertex, int]
     backend = create_backend(cfg.hw)
     report = latency_report(arch, assignment or {v: 0 for v in arch}, target_from_config(cfg.hw),
                             backend.vertex_latencies(arch), backend.predict(arch), cfg.hw.schedule_order)
-    report = {**report.to_json(), "latency_model": backend.describe()}
-    return {**{k: report.pop(k) for k in ANALYZE_KEYS}, "hw": report}
+    summary = {**report.to_json(), "latency_model": backend.describe()}
+    return {**{k: summary.pop(k) for k in ANALYZE_KEYS}, "hw": summary}

@@ -10,7 +10,6 @@ the `local` target (this machine, `conf/hw/local.yaml`); other targets set what 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Optional
 
 from hydra.core.config_store import ConfigStore
 
@@ -57,8 +56,8 @@ class ComputeConfig:
     # reference_latency_ms / (local measured latency of reference_model) when both are
     # set, else the explicit `slowdown`.
     slowdown: float = 1.0
-    reference_model: Optional[str] = None  # torchvision model timed by task=profile
-    reference_latency_ms: Optional[float] = None  # published latency of it on the device
+    reference_model: str | None = None  # torchvision model timed by task=profile
+    reference_latency_ms: float | None = None  # published latency of it on the device
     source: str = "measured by task=profile (batch 1, 1 intra-op thread, thread CPU time, interleaved rounds)"
 
     def __post_init__(self) -> None:

@@ -19,10 +19,12 @@ Everything runs under `torch.inference_mode()` after a warm-up.
 """
 from __future__ import annotations
 
+import contextlib
 import gc
 import random
 import time
-from typing import Any, Callable, Sequence
+from collections.abc import Callable, Sequence
+from typing import Any
 
 import numpy as np
 
@@ -53,10 +55,8 @@ def pin_threads(threads: int = 1, allocator: bool = True) -> None:
         tune_allocator()
 
     torch.set_num_threads(threads)
-    try:
+    with contextlib.suppress(RuntimeError):  # only settable before the first parallel work
         torch.set_num_interop_threads(threads)
-    except RuntimeError:  # only settable before the first parallel work
-        pass
 
 
 def robust_latency(samples: Sequence[float], quantile: float) -> float:
@@ -113,19 +113,20 @@ def measure_interleaved(
     return [robust_latency(s, quantile) * 1e-9 for s in samples]
 
 
-def measure_architectures(archs: Sequence[Any], rounds: int = 10, quantile: float = 0.1, clock: str = "thread",
-                          seed: int = 0, progress: Any = None, deadline: float | None = None,
-                          min_rounds: int = 3) -> list[float]:
-    """Measured batch-1 latency (seconds) of each architecture's built model, interleaved."""
+def model_and_image(arch: Any) -> tuple[Any, Any]:
+    """The built model of `arch` in eval mode and a random batch-1 image for it."""
     import torch
 
     from nas.builder import build_model
 
-    calls = []
-    for arch in archs:
-        model = build_model(arch).eval()
-        size, channels = arch.graph["input_size"], arch.graph.get("in_channels", 3)
-        x = torch.randn(1, channels, size, size)
-        calls.append(lambda model=model, x=x: model(x))
+    size = arch.graph["input_size"]
+    return build_model(arch).eval(), torch.randn(1, arch.graph.get("in_channels", 3), size, size)
+
+
+def measure_architectures(archs: Sequence[Any], rounds: int = 10, quantile: float = 0.1, clock: str = "thread",
+                          seed: int = 0, progress: Any = None, deadline: float | None = None,
+                          min_rounds: int = 3) -> list[float]:
+    """Measured batch-1 latency (seconds) of each architecture's built model, interleaved."""
+    calls = [lambda model=model, x=x: model(x) for model, x in map(model_and_image, archs)]
     return measure_interleaved(calls, rounds=rounds, quantile=quantile, clock=clock, seed=seed,
                                progress=progress, deadline=deadline, min_rounds=min_rounds)

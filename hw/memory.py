@@ -11,7 +11,8 @@ measurements: allocator slack and framework buffers belong in the target's
 """
 from __future__ import annotations
 
-from typing import Any, Mapping
+from collections.abc import Mapping
+from typing import Any
 
 import networkx as nx
 

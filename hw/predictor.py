@@ -21,15 +21,16 @@ profiling data.
 from __future__ import annotations
 
 import json
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Iterable
+from typing import Any
 
 import networkx as nx
 import numpy as np
 
-from hw.ops import FEATURES, KINDS, Op, architecture_ops, features
-from nas.arch import DTYPE_BYTES
+from nas.arch import output_bytes
+from nas.ops import FEATURES, OPS, Op, architecture_ops
 
 FORMAT_VERSION = 2
 LINEAR_TERMS = ("one", "fan_in", "macs", "elements", "out_elements", "params")
@@ -46,13 +47,8 @@ TRUSTED_TYPES = [
 ]
 
 
-def output_bytes(arch: nx.DiGraph, v: Any) -> int:
-    attrs = arch.nodes[v]
-    return int(attrs["channels"]) * max(int(attrs["size"]), 1) ** 2 * DTYPE_BYTES
-
-
 def feature_matrix(ops: Iterable[Op]) -> np.ndarray:
-    return np.array([[features(op)[name] for name in FEATURES] for op in ops], dtype=float).reshape(-1, len(FEATURES))
+    return np.array([[op.features()[name] for name in FEATURES] for op in ops], dtype=float).reshape(-1, len(FEATURES))
 
 
 def linear_design(x: np.ndarray) -> np.ndarray:
@@ -69,7 +65,7 @@ class KindModel:
     samples: int = 0
 
     @classmethod
-    def fit(cls, x: np.ndarray, y: np.ndarray, seed: int = 0, trees: int = 100) -> "KindModel":
+    def fit(cls, x: np.ndarray, y: np.ndarray, seed: int = 0, trees: int = 100) -> KindModel:
         from scipy.optimize import nnls
 
         design = linear_design(x)
@@ -122,7 +118,7 @@ class LatencyPredictor:
     # ------------------------------------------------------------ fitting
 
     @classmethod
-    def fit(cls, samples: list[tuple[Op, float]], seed: int = 0, **kw: Any) -> "LatencyPredictor":
+    def fit(cls, samples: list[tuple[Op, float]], seed: int = 0, **kw: Any) -> LatencyPredictor:
         """One model per kind with samples; every kind falls back to a pooled linear model."""
         by_kind: dict[str, list[tuple[Op, float]]] = {}
         for op, latency in samples:
@@ -145,7 +141,7 @@ class LatencyPredictor:
             by_kind.setdefault(op.kind, []).append(op)
         for kind, group in by_kind.items():
             model = self.models.get(kind, self.fallback)
-            for op, t in zip(group, model.predict(feature_matrix(group))):
+            for op, t in zip(group, model.predict(feature_matrix(group)), strict=True):
                 self._cache[op] = float(t)
         return np.array([self._cache[op] for op in ops])
 
@@ -193,7 +189,7 @@ class LatencyPredictor:
         return directory
 
     @classmethod
-    def load(cls, directory: str | Path) -> "LatencyPredictor":
+    def load(cls, directory: str | Path) -> LatencyPredictor:
         """Load a saved predictor; refuses files of another format or with unexpected types."""
         directory = Path(directory)
         path = directory / "predictor.json"
@@ -209,7 +205,7 @@ class LatencyPredictor:
             raise ValueError(f"{path}: predictor features differ from this version; re-run task=profile")
         forests = _load_forests(directory / "forests.skops")
         models = {k: KindModel(np.array(m["coef"]), forests.get(k) if forests is not None else None, m["samples"])
-                  for k, m in doc["models"].items() if k in KINDS}
+                  for k, m in doc["models"].items() if k in OPS}
         predictor = cls(models, KindModel(np.array(doc["fallback"])), Overheads(**doc["overheads"]),
                         doc.get("metadata", {}), doc.get("data", {}))
         if forests is None:  # version skew: rebuild the forests from the stored samples

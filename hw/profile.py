@@ -24,23 +24,22 @@ Phases, each with a share of the wall-clock budget:
 """
 from __future__ import annotations
 
-import gc
 import logging
 import os
 import platform
 import random
 import time
-from typing import Any, Callable
+from collections.abc import Callable, Sequence
+from typing import Any
 
 import networkx as nx
 import numpy as np
 
-from hw.measure import CLOCKS, measure_interleaved, pin_threads
-from hw.ops import Op, architecture_ops, instantiate
-from hw.predictor import KindModel, LatencyPredictor, Overheads, feature_matrix, output_bytes
-from hw.sampling import EVAL_SEED_OFFSET, PROFILE_SPACE, ArchSpace, perturb, profilable, sample_architectures
-from nas.arch import total_macs
-from nas.dag import INPUT, OUTPUT
+from hw.measure import CLOCKS, measure_interleaved, model_and_image, pin_threads
+from hw.predictor import KindModel, LatencyPredictor, Overheads, feature_matrix
+from hw.sampling import EVAL_SEED_OFFSET, PROFILE_SPACE, ArchSpace, profilable, sample_architectures
+from nas.arch import output_bytes, total_macs
+from nas.ops import OPS, Op, architecture_ops, instantiate
 
 log = logging.getLogger(__name__)
 SHARES = {"ops": 0.70, "adaptive": 0.15, "coverage": 0.05, "references": 0.05}  # the rest: fitting
@@ -66,97 +65,50 @@ def timer_overhead(clock: str, repeats: int = 2000) -> int:
     return int(np.median(samples))
 
 
-def timed_forward(model: Any, x: Any, now: Callable[[], int], record: list[list[int]]) -> Any:
-    """`ArchitectureNet.forward` with a timer around every module call.
+def instrument(model: Any, now: Callable[[], int], record: list[list[int]]) -> None:
+    """Time every op's module inside `model`'s own forward (torch forward hooks).
 
-    `record[i]` collects the durations of the i-th call, in the order of
-    `hw.ops.architecture_ops` (per vertex: stem, or scalers, merge, op).
+    `record[i]` collects the durations of the i-th op of `nas.ops.architecture_ops`
+    (per vertex, in topological order: stem, or scalers, merge, operation).
     """
-    values: dict[str, Any] = {}
-    slot = 0
-    for name, preds, free in model.plan:
-        vertex = model.vertices[name]
-        if name == INPUT:
-            start = now()
-            values[name] = vertex.op(x)
-            record[slot].append(now() - start)
-            slot += 1
-            continue
-        scaled = []
-        for scale, u in zip(vertex.scalers, preds):
-            start = now()
-            scaled.append(scale(values[u]))
-            record[slot].append(now() - start)
-            slot += 1
-        start = now()
-        merged = vertex.merge(scaled)
-        record[slot].append(now() - start)
-        start = now()
-        values[name] = vertex.op(merged)
-        record[slot + 1].append(now() - start)
-        slot += 2
-        for u in free:
-            del values[u]
-    return values[OUTPUT]
+    start = [0]
+
+    def begin(module: Any, args: Any) -> None:
+        start[0] = now()
+
+    for samples, part in zip(record, (p for vertex in model.vertices.values() for p in vertex.parts), strict=True):
+        part.register_forward_pre_hook(begin)
+        part.register_forward_hook(lambda module, args, out, samples=samples: samples.append(now() - start[0]))
 
 
 def measure_in_context(archs: list[nx.DiGraph], settings: Any, deadline: float, seed: int = 0,
-                       progress: bool = True, calibration: list[nx.DiGraph] = ()) -> tuple[list[tuple[Op, float]], list[float]]:
+                       progress: bool = True, calibration: Sequence[nx.DiGraph] = ()) -> tuple[list[tuple[Op, float]], list[float]]:
     """(op, latency s) per distinct op of `archs`, timed inside interleaved forwards.
 
     `calibration` architectures run plain (uninstrumented) forwards in the same rounds,
     so the executor overheads are fitted under the very conditions the ops were timed
     in; their latencies (s) are returned second.
     """
-    import torch
-
-    from nas.builder import build_model
-
     now = CLOCKS[settings.clock]
-
-    def built(arch: nx.DiGraph) -> tuple[Any, Any]:
-        size = arch.graph["input_size"]
-        return build_model(arch).eval(), torch.randn(1, arch.graph.get("in_channels", 3), size, size)
-
-    runs = []
-    for arch in archs:
-        ops = [op for vertex_ops in architecture_ops(arch).values() for op in vertex_ops]
-        runs.append((*built(arch), ops, [[] for _ in ops]))
-    plain = [(*built(arch), None, [[]]) for arch in calibration]
-    everything = runs + plain
+    runs: list[tuple[list[Op], list[list[int]]]] = []  # (ops, their samples) per instrumented arch
+    calls: list[Callable[..., Any]] = []
+    for i, arch in enumerate([*archs, *calibration]):
+        model, x = model_and_image(arch)
+        calls.append(lambda model=model, x=x: model(x))
+        if i < len(archs):
+            ops = [op for vertex_ops in architecture_ops(arch).values() for op in vertex_ops]
+            runs.append((ops, [[] for _ in ops]))
+            instrument(model, now, runs[-1][1])
     overhead = timer_overhead(settings.clock)
-    rng = random.Random(seed)
-    order = list(range(len(everything)))
-    gc_was_enabled = gc.isenabled()
-    gc.disable()  # a collection inside a timed call is noise, not latency
-    try:
-        with torch.inference_mode(), _bar(settings.rounds, f"profiling {len(archs)}+{len(plain)} architectures", progress) as bar:
-            for model, x, _, _ in everything:  # warm-up
-                model(x)
-            for done in range(settings.rounds):
-                if done >= settings.min_rounds and time.monotonic() > deadline:
-                    break
-                rng.shuffle(order)
-                for i in order:
-                    model, x, ops, record = everything[i]
-                    if ops is None:
-                        start = now()
-                        model(x)
-                        record[0].append(now() - start)
-                    else:
-                        timed_forward(model, x, now, record)
-                bar.update(1)
-    finally:
-        if gc_was_enabled:
-            gc.enable()
+    with _bar(settings.rounds, f"profiling {len(archs)}+{len(calibration)} architectures", progress) as bar:
+        times = measure_interleaved(calls, rounds=settings.rounds, quantile=settings.quantile, clock=settings.clock,
+                                    seed=seed, warmup=1, progress=bar, deadline=deadline, min_rounds=settings.min_rounds)
     per_op: dict[Op, list[float]] = {}
-    for _, _, ops, record in runs:
-        for op, samples in zip(ops, record):
-            t = max(float(np.quantile(samples, settings.quantile)) - overhead, 0.0) * 1e-9
+    for ops, record in runs:
+        for op, samples in zip(ops, record, strict=True):  # samples[0]: the warm-up
+            t = max(float(np.quantile(samples[1:], settings.quantile)) - overhead, 0.0) * 1e-9
             per_op.setdefault(op, []).append(t)
-    samples = [(op, max(float(np.median(ts)), 1e-7)) for op, ts in per_op.items()]
-    whole = [float(np.quantile(record[0], settings.quantile)) * 1e-9 for _, _, _, record in plain]
-    return samples, whole
+    return [(op, max(float(np.median(ts)), 1e-7)) for op, ts in per_op.items()], times[len(archs):]
 
 
 def measure_isolated(ops: list[Op], settings: Any, deadline: float, seed: int = 0) -> list[tuple[Op, float]]:
@@ -173,11 +125,9 @@ def measure_isolated(ops: list[Op], settings: Any, deadline: float, seed: int = 
             continue
         calls.append(lambda module=module, args=args: module(*args))
         kept.append(op)
-    if not calls:
-        return []
     times = measure_interleaved(calls, rounds=settings.rounds, quantile=settings.quantile, clock=settings.clock,
                                 seed=seed, deadline=deadline, min_rounds=settings.min_rounds)
-    return list(zip(kept, times))
+    return list(zip(kept, times, strict=True))
 
 
 # ---------------------------------------------------------------- fitting helpers
@@ -199,7 +149,7 @@ def cross_validated_errors(samples: list[tuple[Op, float]], seed: int = 0, folds
         pred = np.zeros_like(y)
         for train, test in KFold(folds, shuffle=True, random_state=seed).split(x):
             pred[test] = KindModel.fit(x[train], y[train], seed, trees=50).predict(x[test])
-        errors.update({op: abs(p / t - 1) for (op, t), p in zip(rows, pred)})
+        errors.update({op: abs(p / t - 1) for (op, t), p in zip(rows, pred, strict=True)})
     return errors
 
 
@@ -251,11 +201,9 @@ def reference_latencies(names: list[str], settings: Any, deadline: float) -> dic
         x = torch.randn(1, 3, 224, 224)
         calls.append(lambda model=model, x=x: model(x))
         kept.append(name)
-    if not calls:
-        return {}
     times = measure_interleaved(calls, rounds=max(settings.min_rounds, 5), quantile=settings.quantile, clock=settings.clock,
                                 deadline=deadline, min_rounds=3)
-    return {name: t * 1e3 for name, t in zip(kept, times)}
+    return {name: t * 1e3 for name, t in zip(kept, times, strict=True)}
 
 
 def machine_metadata(settings: Any) -> dict:
@@ -331,7 +279,7 @@ def profile(settings: Any, budget_s: float | None = None, progress: bool = True,
 
     # 4. executor overheads from the calibration architectures timed in phase 1
     terms = np.array([calibration_terms(a, predictor) for a in archs])
-    predictor.overheads = fit_overheads(*terms.T, np.array(measured))
+    predictor.overheads = fit_overheads(*terms.T, np.array(measured))  # type: ignore[call-arg]  # numpy: *terms.T is 4 rows
 
     # 5. reference models for scaled targets
     deadline += SHARES["references"] * budget
@@ -349,7 +297,7 @@ def profile(settings: Any, budget_s: float | None = None, progress: bool = True,
                          "seed": a.graph.get("seed"), "input_size": a.graph["input_size"], "measured_s": float(m),
                          "macs": int(total_macs(a)), "op_sum_s": float(t[0]), "vertices": int(t[1]), "edges": int(t[2]),
                          "bytes": int(t[3])}
-                        for a, m, t in zip(archs, measured, terms)],
+                        for a, m, t in zip(archs, measured, terms, strict=True)],
     }
     return predictor
 
@@ -363,24 +311,15 @@ def _merge_samples(old: list[tuple[Op, float]], new: list[tuple[Op, float]]) -> 
 
 
 def _coverage_ops(ops: list[Op], rng: random.Random, per_kind: int = 30) -> list[Op]:
-    """Neighbours for kinds with too few samples (a lone pooling scaler, a concat merge, ...)."""
+    """Neighbours for kinds with too few samples (a lone pooling scaler, a concat merge, ...),
+    drawn by each kind's sampler from the ops of its family."""
     counts: dict[str, int] = {}
     for op in ops:
         counts[op.kind] = counts.get(op.kind, 0) + 1
-    extra: list[Op] = []
-    for op in [o for o in ops if o.kind == "scaler_pool_conv"][:per_kind]:
-        p = op.p
-        if counts.get("scaler_pool", 0) < per_kind:
-            extra.append(Op.make("scaler_pool", cin=p["cin"], cout=p["cin"], in_size=p["in_size"], size=p["size"]))
-        if counts.get("scaler_conv", 0) < per_kind:
-            extra.append(Op.make("scaler_conv", cin=p["cin"], cout=p["cout"], in_size=p["size"], size=p["size"]))
-    if counts.get("merge_concat", 0) < per_kind:
-        for op in [o for o in ops if o.kind.startswith("merge_sum")][:per_kind]:
-            channels = [rng.choice((8, 16, 32, 64, 128)) for _ in op.p["channels"]]
-            extra.append(Op.make("merge_concat", channels=channels, size=op.p["size"]))
-    for kind in ("fc", "conv", "bottleneck"):
-        if 0 < counts.get(kind, 0) < per_kind:
-            seeds = [o for o in ops if o.kind == kind]
-            extra += [perturb(rng.choice(seeds), rng) for _ in range(per_kind - counts[kind])]
+    extra: list = []
+    for kind in OPS.names():
+        entry = OPS.get(kind)
+        seeds = [o for o in ops if o.entry.family == entry.family]
+        extra += [entry.perturb(rng.choice(seeds).p, rng) for _ in range(per_kind - counts.get(kind, 0)) if seeds]
     known = set(ops)
     return [op for op in dict.fromkeys(o for o in extra if o is not None) if op not in known and profilable(op)]

@@ -1,4 +1,4 @@
-"""Where profiled shapes come from: ops of sampled architectures, plus perturbed neighbours.
+"""Where profiled shapes come from: ops of sampled architectures (neighbours: `nas.ops` samplers).
 
 nn-Meter samples kernel configurations from the distribution real models use, then
 adds samples where its predictor errs. Here the "model zoo" is the search space itself:
@@ -11,13 +11,13 @@ drawn with other seeds (`EVAL_SEED_OFFSET`).
 from __future__ import annotations
 
 import random
-from collections import Counter
+from collections.abc import Iterator
 from dataclasses import dataclass, field
-from typing import Any, Iterator
+from typing import Any
 
 import networkx as nx
 
-from hw.ops import Op, architecture_ops
+from nas.ops import Op
 
 RANDOM_GENERATORS = ("er", "ba", "ws", "dp")
 EVAL_SEED_OFFSET = 10**6  # evaluation (held-out) architectures use seeds from here on
@@ -52,7 +52,7 @@ def sample_architecture(rng: random.Random, space: ArchSpace, seed: int) -> nx.D
     common = {"input_size": size, "num_classes": classes, "in_channels": channels}
     if rng.random() < space.baselines_share:
         name = rng.choice(("lcp", "lcp", "cifarnet", "vgg11", "resnet50"))
-        params = {}
+        params: dict[str, Any] = {}
         if name == "lcp":
             params = {"model": rng.choice(("cifarnet", "vgg11")), "splits": rng.choice((1, 2, 4, 8)),
                       "widen": rng.choice((0.0, 0.4))}
@@ -75,15 +75,16 @@ def sample_architecture(rng: random.Random, space: ArchSpace, seed: int) -> nx.D
         return create_architecture("fb", nodes, seed, params=params, **common)
     staging = rng.choice(space.stagings)
     staging_params: dict[str, Any] = dict(space.staging_params)
-    params: dict[str, Any] = {}
+    params = {}
     if randomised:
         c = rng.choice((8, 12, 16, 24, 32, 48, 64, 96))
         staging_params = {"channels": c, "max_channels": c * rng.choice((1, 2, 4, 8, 16)),
                           "min_size": rng.choice((1, 2, 4)), "head_channels": rng.choice((0, 0, 256, 1280)),
                           "p": rng.choice((0.3, 0.5, 0.7))}
-        params = {"er": {"p": rng.uniform(0.05, 0.3)}, "ba": {"m": rng.randint(1, 4)},
+        drawn: dict[str, dict[str, Any]] = {"er": {"p": rng.uniform(0.05, 0.3)}, "ba": {"m": rng.randint(1, 4)},
                   "ws": {"k": rng.choice((2, 4, 6)), "p": rng.uniform(0.1, 0.5)},
-                  "dp": {"beta": rng.uniform(0.4, 0.8)}}[generator]
+                  "dp": {"beta": rng.uniform(0.4, 0.8)}}
+        params = drawn[generator]
     return create_architecture(generator, nodes, seed, params=params, staging=staging,
                                staging_params=staging_params, **common)
 
@@ -94,66 +95,10 @@ def sample_architectures(count: int, seed: int = 0, space: ArchSpace = PROFILE_S
         yield sample_architecture(rng, space, seed * 100_003 + i)
 
 
-def op_pool(archs: Iterator[nx.DiGraph] | list[nx.DiGraph]) -> Counter:
-    """How often each distinct op occurs across `archs`."""
-    pool: Counter = Counter()
-    for arch in archs:
-        for ops in architecture_ops(arch).values():
-            pool.update(ops)
-    return pool
-
-
-# ---------------------------------------------------------------- adaptive re-sampling
-
 MAX_PROFILE_ELEMENTS = 2**23  # skip ops whose tensors/weights exceed ~32 MB (float32)
-
-
-def _scale(value: int, rng: random.Random, low: int = 1) -> int:
-    return max(low, int(round(value * rng.choice((0.5, 0.75, 0.875, 1.0, 1.125, 1.25, 1.5, 2.0)))))
-
-
-def perturb(op: Op, rng: random.Random) -> Op | None:
-    """A random neighbour of `op` (widths and sizes scaled, fan-in ±1), or None."""
-    o = dict(op.p)
-    kind = op.kind
-    if kind == "identity":
-        return None
-    if kind.startswith("merge_"):
-        channels = list(o["channels"])
-        fan_in = max(1 if kind == "merge_single" else 2, len(channels) + rng.choice((-2, -1, 1, 2, 4)))
-        if kind == "merge_single":
-            fan_in = 1
-        c = _scale(max(channels), rng)
-        new = [_scale(x, rng) for x in channels] if kind == "merge_concat" else [c]
-        new = (new * fan_in)[:fan_in]
-        size = _scale(o["size"], rng) if o["size"] else 0
-        return Op.make(kind, channels=new, size=size)
-    if kind.startswith("scaler_"):
-        size = _scale(o["size"], rng) if o["size"] else 0
-        in_size = size * rng.choice((2, 4)) if "pool" in kind else size
-        cin = _scale(o["cin"], rng)
-        cout = _scale(o["cout"], rng) if "conv" in kind else cin
-        if "conv" in kind and cout == cin:
-            cout = cin * 2
-        return Op.make(kind, cin=cin, cout=cout, in_size=in_size, size=size)
-    if kind == "stem":
-        convs = [[k, _scale(c, rng), s] for k, c, s in o["convs"]]
-        return Op.make(kind, cin=o["cin"], size=_scale(o["size"], rng, 8), convs=convs, pool=o["pool"])
-    o["cin"] = _scale(o["cin"], rng)
-    if o.get("size"):
-        o["size"] = _scale(o["size"], rng, 2 if kind != "bottleneck" else 1)
-    if kind in ("node", "conv", "fc", "bottleneck"):
-        o["cout"] = _scale(o["cout"], rng)
-    if kind == "bottleneck":
-        o["width"] = _scale(o["width"], rng)
-    if kind == "head" and o["conv_channels"]:
-        o["conv_channels"] = _scale(o["conv_channels"], rng)
-    return Op.make(kind, **o)
 
 
 def profilable(op: Op) -> bool:
     """Small enough to instantiate and time quickly on a small CPU."""
-    from hw.ops import features
-
-    f = features(op)
+    f = op.features()
     return f["params"] <= MAX_PROFILE_ELEMENTS and f["elements"] <= MAX_PROFILE_ELEMENTS and f["macs"] <= 4e9

@@ -37,10 +37,10 @@ from hw.target import Target
 from nas.arch import DTYPE_BYTES
 from nas.checks import require, require_one_of
 from nas.dag import INPUT, OUTPUT, topological_order
+from nas.execute import IMAGE
 
 Vertex = Hashable  # a graph node id: int (compute vertex), INPUT or OUTPUT
 ROOT = 0
-IMAGE = "<image>"
 RESULT = "<result>"
 ORDERS = ("ready", "topological")
 
@@ -124,7 +124,7 @@ class _Problem:
         self.target = target
         # upward rank: longest remaining path (compute + expected transfer) to the end
         share = (target.units - 1) / target.units  # chance a random consumer sits on another unit
-        self.rank = {IMAGE: 0.0, RESULT: 0.0}
+        self.rank: dict[Vertex, float] = {IMAGE: 0.0, RESULT: 0.0}
         for v in reversed(topo):
             out = self.transfer_s[v] * share
             self.rank[v] = self.cost[v] + max((out + self.rank[w] for w in arch.successors(v)), default=0.0)
@@ -154,7 +154,7 @@ def _list_schedule(pb: _Problem, candidates: Callable[[Vertex], list[int]], heft
             return finish[u]
         return sent.get((u, p), send_s(u) + pb.transfer_s[u])
 
-    ready = [IMAGE]
+    ready: list[Vertex] = [IMAGE]
     while ready:
         best = None
         for s in ready:
@@ -165,6 +165,7 @@ def _list_schedule(pb: _Problem, candidates: Callable[[Vertex], list[int]], heft
                 key = (-pb.rank[s], est + pb.cost[s], pb.position[s]) if heft else (est, -pb.rank[s], pb.position[s])
                 if best is None or key < best[0]:
                     best = (key, s, p, est)
+        assert best is not None  # every ready vertex has a candidate unit
         _, s, p, est = best
         for u in pb.preds[s]:
             if placed[u] != p and (u, p) not in sent:

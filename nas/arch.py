@@ -15,12 +15,15 @@ from typing import Any
 
 import networkx as nx
 
-from nas.dag import INPUT, OUTPUT, add_terminals, inputs_of, topological_order
-from nas.shapes import MERGES, OPS, vertex_cost
+from nas.dag import INPUT, OUTPUT, add_terminals, topological_order
+from nas.filecheck import file_problem
+from nas.ops import vertex_cost, vertex_ops
+from nas.ops.base import entries
+from nas.ops.vertex import Merge
 
 DTYPE_BYTES = 4  # float32 activations
 DERIVED = ("in_channels", "in_size", "size", "macs", "params")
-AGGREGATIONS = ("input_sigmoid", "weight_sigmoid")
+AGGREGATIONS = tuple(sorted({e.aggregation for e in entries("merge") if isinstance(e, Merge) and e.aggregation}))  # the weighted sum's variants
 
 
 class ArchitectureError(ValueError):
@@ -34,32 +37,30 @@ def annotate(arch: nx.DiGraph) -> nx.DiGraph:
     `macs`, `params`; per edge: `bytes` of the tensor it carries (batch 1, float32).
     """
     validate_structure(arch)
-    num_classes = int(arch.graph["num_classes"])
-    input_size = int(arch.graph["input_size"])
-    shapes: dict[Any, tuple[int, int]] = {}
     for v in topological_order(arch):
         attrs = arch.nodes[v]
-        preds = inputs_of(arch, v)
-        in_shapes = [shapes[u] for u in preds] if v != INPUT else [(arch.graph.get("in_channels", 3), input_size)]
         try:
-            cost = vertex_cost(attrs, in_shapes, num_classes)
+            cost = vertex_cost(vertex_ops(arch, v))
         except (KeyError, TypeError, ValueError) as err:
             detail = f"missing attribute {err}" if isinstance(err, KeyError) else str(err)
             raise ArchitectureError(f"vertex {v!r}: {detail}") from None
-        shapes[v] = cost.out_shape
         attrs.update(
             in_channels=cost.in_shape[0], in_size=cost.in_shape[1],
             channels=cost.out_shape[0], size=cost.out_shape[1],
             macs=cost.macs, params=cost.params,
         )
-    for u, v, data in arch.edges(data=True):
-        channels, size = shapes[u]
-        data["bytes"] = channels * max(size, 1) ** 2 * DTYPE_BYTES
+    for u, _, data in arch.edges(data=True):
+        data["bytes"] = output_bytes(arch, u)
     return arch
 
 
+def output_bytes(arch: nx.DiGraph, v: Any) -> int:
+    """Bytes of vertex `v`'s output tensor (batch 1, float32)."""
+    return arch.nodes[v]["channels"] * max(arch.nodes[v]["size"], 1) ** 2 * DTYPE_BYTES
+
+
 def validate_structure(arch: nx.DiGraph) -> None:
-    """One source (`input`), one sink (`output`), no cycle, known ops and merges."""
+    """One source (`input`), one sink (`output`), no cycle, a known aggregation (ops: `annotate`)."""
     if not isinstance(arch, nx.DiGraph) or arch.number_of_nodes() == 0:
         raise ArchitectureError("empty graph: an architecture needs at least one compute vertex")
     _check_graph_numbers(arch)
@@ -78,16 +79,6 @@ def validate_structure(arch: nx.DiGraph) -> None:
         raise ArchitectureError(f"exactly one sink ('output') expected, found {sinks}")
     if arch.graph.get("aggregation", "input_sigmoid") not in AGGREGATIONS:
         raise ArchitectureError(f"aggregation must be one of {AGGREGATIONS}, got {arch.graph.get('aggregation')!r}")
-    for v, attrs in arch.nodes(data=True):
-        if attrs.get("op") not in OPS:
-            raise ArchitectureError(f"vertex {v!r}: op must be one of {', '.join(OPS)}, got {attrs.get('op')!r}")
-        if v != INPUT and attrs.get("merge", "sum") not in MERGES:
-            raise ArchitectureError(f"vertex {v!r}: merge must be one of {', '.join(MERGES)}, got {attrs.get('merge')!r}")
-        channels = attrs.get("channels")
-        if attrs["op"] in ("node", "conv", "fc", "bottleneck") and (
-            not isinstance(channels, int) or isinstance(channels, bool) or channels < 1
-        ):
-            raise ArchitectureError(f"vertex {v!r}: channels must be a positive integer, got {channels!r}")
 
 
 def _check_graph_numbers(arch: nx.DiGraph) -> None:
@@ -162,7 +153,7 @@ def load(path: str | Path, **defaults: Any) -> nx.DiGraph:
         data = json.loads(path.read_text())
     except FileNotFoundError:
         raise ArchitectureError(f"architecture file not found: {path}") from None
-    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as err:
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError, RecursionError) as err:
         raise ArchitectureError(f"{path}: not a JSON file ({err})") from None
     return from_json(data, source=str(path), **defaults)
 
@@ -170,6 +161,8 @@ def load(path: str | Path, **defaults: Any) -> nx.DiGraph:
 def from_json(data: Any, source: str = "architecture", **defaults: Any) -> nx.DiGraph:
     if not isinstance(data, dict) or not isinstance(data.get("nodes"), list):
         raise ArchitectureError(f"{source}: expected node-link JSON with a 'nodes' list")
+    if problem := file_problem(data, source):
+        raise ArchitectureError(problem)
     edge_key = "edges" if "edges" in data else "links"
     if not isinstance(data.get(edge_key, []), list):
         raise ArchitectureError(f"{source}: '{edge_key}' must be a list")

@@ -12,6 +12,9 @@ Parameter defaults are the `generator` schemas' (nas/config.py).
 """
 from __future__ import annotations
 
+from collections.abc import Hashable
+from typing import Literal
+
 import networkx as nx
 
 from nas.checks import require, require_one_of
@@ -24,8 +27,8 @@ BASELINES: Registry = Registry("baseline")
 register_baseline = BASELINES.register
 
 IDENTITY_STEM = {"op": "stem", "convs": [], "pool": 0}
-CIFARNET = [("conv", 64, 5, 3), ("conv", 64, 5, 3), ("fc", 384), ("fc", 192)]
-VGG11 = [64, "M", 128, "M", 256, 256, "M", 512, 512, "M", 512, 512, "M"]
+CIFARNET: list[tuple[str, int, *tuple[int, ...]]] = [("conv", 64, 5, 3), ("conv", 64, 5, 3), ("fc", 384), ("fc", 192)]
+VGG11: list[int | Literal["M"]] = [64, "M", 128, "M", 256, 256, "M", 512, 512, "M", 512, 512, "M"]
 
 
 def _new(name: str, input_size: int, num_classes: int, **graph) -> nx.DiGraph:
@@ -39,7 +42,7 @@ def _chain_layers(model: str, divisor: int = 1, widen: float = 0.0) -> list[dict
         return max(1, round(c / divisor * (1.0 + widen)))
 
     if model == "cifarnet":
-        layers = []
+        layers: list[dict] = []
         for kind, channels, *rest in CIFARNET:
             attrs = {"op": kind, "merge": "single", "channels": width(channels)}
             if kind == "conv":
@@ -47,7 +50,7 @@ def _chain_layers(model: str, divisor: int = 1, widen: float = 0.0) -> list[dict
             layers.append(attrs)
         return layers
     if model == "vgg11":
-        layers: list[dict] = []
+        layers = []
         for item in VGG11:
             if item == "M":
                 layers[-1]["pool"] = 2
@@ -65,7 +68,7 @@ def _head(model: str, merge: str) -> dict:
 def _chain(model: str, input_size: int, num_classes: int) -> nx.DiGraph:
     arch = _new(model, input_size, num_classes)
     arch.add_node(INPUT, **IDENTITY_STEM)
-    previous = INPUT
+    previous: Hashable = INPUT
     for v, attrs in enumerate(_chain_layers(model)):
         arch.add_node(v, **attrs)
         arch.add_edge(previous, v)
@@ -100,7 +103,7 @@ def lcp(
     arch.add_node(OUTPUT, **_head(model, "concat"))
     v = 0
     for _branch in range(splits):
-        previous = INPUT
+        previous: Hashable = INPUT
         for attrs in _chain_layers(model, splits, widen):
             arch.add_node(v, **attrs)
             arch.add_edge(previous, v)
@@ -114,8 +117,9 @@ def resnet50(input_size: int = 224, num_classes: int = 1000, **_) -> nx.DiGraph:
     """torchvision ResNet-50: stem, 16 bottleneck vertices in a chain, avg-pool, FC."""
     arch = _new("resnet50", input_size, num_classes)
     arch.add_node(INPUT, op="stem", convs=[[7, 64, 2]], pool=3)
+    previous: Hashable  # INPUT, then the vertex ids
     previous, v = INPUT, 0
-    for stage, (blocks, width) in enumerate(zip((3, 4, 6, 3), (64, 128, 256, 512))):
+    for stage, (blocks, width) in enumerate(zip((3, 4, 6, 3), (64, 128, 256, 512), strict=True)):
         for block in range(blocks):
             stride = 2 if stage > 0 and block == 0 else 1
             arch.add_node(v, op="bottleneck", merge="single", channels=4 * width, width=width, stride=stride)
@@ -160,8 +164,9 @@ def randwire(
     else:
         sizes = [nodes * f // sum(fractions) for f in fractions]
         sizes[-1] += nodes - sum(sizes)
+    previous: Hashable  # INPUT, then the vertex ids
     previous, offset = INPUT, 0
-    for stage, (size, multiple) in enumerate(zip(sizes, multiples)):
+    for stage, (size, multiple) in enumerate(zip(sizes, multiples, strict=True)):
         graph = watts_strogatz(size, k=min(k, size - 1 - (size - 1) % 2), p=p, seed=seed * 100 + stage)
         for u in range(size):
             arch.add_node(offset + u, op="node", merge="sum", channels=multiple * channels,

@@ -1,14 +1,12 @@
-"""PyTorch modules for the vertex operations of `nas.shapes`.
+"""PyTorch modules of the op kinds (`nas.ops`), whose entries build them and count their costs.
 
-Every vertex is `VertexModule`: scaling blocks → merge → operation. The analytic costs
-in `nas.shapes` mirror exactly what is built here.
+Every vertex is a `nas.builder.VertexModule`: scaling blocks → merge → operation.
 """
 from __future__ import annotations
 
 import torch
 import torch.nn.functional as F
 from torch import nn
-from torchvision.models.resnet import Bottleneck
 
 
 class SeparableConv(nn.Sequential):
@@ -99,65 +97,49 @@ class Scaler(nn.Module):
         return self.conv(x) if self.conv is not None else x
 
 
-class Merge(nn.Module):
-    """Combine a vertex's (scaled) inputs.
-
-    `sum` is the learnable weighted sum: with `input_sigmoid` (the paper) each input is
-    squashed, Σ w_i·σ(x_i); with `weight_sigmoid` (RandWire) the weights are, Σ σ(w_i)·x_i.
-    """
-
-    def __init__(self, mode: str, fan_in: int, aggregation: str) -> None:
-        super().__init__()
-        self.mode, self.aggregation = mode, aggregation
-        if mode == "sum":
-            init = torch.zeros(fan_in) if aggregation == "weight_sigmoid" else torch.ones(fan_in)
-            self.weight = nn.Parameter(init)
+class Single(nn.Module):
+    """The merge of one input: that input."""
 
     def forward(self, inputs: list[torch.Tensor]) -> torch.Tensor:
-        if self.mode == "single":
-            return inputs[0]
-        if self.mode == "concat":
-            if any(x.dim() == 2 for x in inputs):
-                return torch.cat([x.flatten(1) for x in inputs], 1)
-            return torch.cat(inputs, 1)
-        if self.mode == "mean":
-            return torch.stack(inputs).mean(0)
-        if self.aggregation == "weight_sigmoid":
-            weights = torch.sigmoid(self.weight)
-            out = inputs[0] * weights[0]
-            for w, x in zip(weights[1:], inputs[1:]):
-                out = out + w * x
-            return out
+        return inputs[0]
+
+
+class Mean(nn.Module):
+    def forward(self, inputs: list[torch.Tensor]) -> torch.Tensor:
+        return torch.stack(inputs).mean(0)
+
+
+class Concat(nn.Module):
+    """Along channels (features, for flat inputs)."""
+
+    def forward(self, inputs: list[torch.Tensor]) -> torch.Tensor:
+        return torch.cat(inputs, 1)
+
+
+class InputSigmoidSum(nn.Module):
+    """The paper's learnable weighted sum: each input squashed, Σ w_i·σ(x_i) (w_i start at 1)."""
+
+    def __init__(self, fan_in: int) -> None:
+        super().__init__()
+        self.weight = nn.Parameter(torch.ones(fan_in))
+
+    def forward(self, inputs: list[torch.Tensor]) -> torch.Tensor:
         out = torch.sigmoid(inputs[0]) * self.weight[0]
-        for w, x in zip(self.weight[1:], inputs[1:]):
+        for w, x in zip(self.weight[1:], inputs[1:], strict=True):
             out = out + w * torch.sigmoid(x)
         return out
 
 
-def build_op(attrs: dict, num_classes: int, in_channels: int = 3) -> nn.Module:
-    """The operation of one annotated vertex (after its merge)."""
-    op, cin, size, cout = attrs["op"], attrs["in_channels"], attrs["in_size"], attrs["channels"]
-    if op == "node":
-        return NodeOp(cin, cout, attrs.get("stage", False), attrs.get("downsample", "maxpool"))
-    if op == "conv":
-        layers = [ConvBNReLU(cin, cout, attrs.get("kernel", 3), attrs.get("stride", 1))]
-        if attrs.get("pool", 0):
-            layers.append(max_pool(attrs["pool"]))
-        return nn.Sequential(*layers)
-    if op == "fc":
-        fin = cin * size * size if size else cin
-        return nn.Sequential(nn.Flatten(), nn.Linear(fin, cout), nn.ReLU(inplace=True))
-    if op == "bottleneck":
-        stride, width = attrs.get("stride", 1), attrs["width"]
-        downsample = None
-        if stride != 1 or cin != cout:
-            downsample = nn.Sequential(nn.Conv2d(cin, cout, 1, stride, bias=False), nn.BatchNorm2d(cout))
-        return Bottleneck(cin, width, stride, downsample, base_width=64)
-    if op == "merge":
-        return nn.Identity()
-    if op == "stem":
-        return Stem(in_channels, attrs.get("convs", []), attrs.get("pool", 0))
-    if op == "head":
-        return Head(cin, size, num_classes, attrs.get("conv_channels", 0), attrs.get("pool", "avg"),
-                    attrs.get("hidden", []))
-    raise ValueError(f"unknown op {op!r}")
+class WeightSigmoidSum(nn.Module):
+    """RandWire's learnable weighted sum: the weights squashed, Σ σ(w_i)·x_i (w_i start at 0)."""
+
+    def __init__(self, fan_in: int) -> None:
+        super().__init__()
+        self.weight = nn.Parameter(torch.zeros(fan_in))
+
+    def forward(self, inputs: list[torch.Tensor]) -> torch.Tensor:
+        weights = torch.sigmoid(self.weight)
+        out = inputs[0] * weights[0]
+        for w, x in zip(weights[1:], inputs[1:], strict=True):
+            out = out + w * x
+        return out

@@ -1,74 +1,58 @@
 """Architecture → `torch.nn.Module` that executes the DAG."""
 from __future__ import annotations
 
+from typing import Any
+
 import networkx as nx
 import torch
 from torch import nn
 
 from nas.arch import annotate
-from nas.blocks import Merge, Scaler, build_op
-from nas.dag import INPUT, OUTPUT, inputs_of, topological_order
+from nas.dag import OUTPUT, topological_order
+from nas.execute import IMAGE, Hook, run, vertex_plan
+from nas.ops import Op, vertex_ops
 
 
 class VertexModule(nn.Module):
-    """Scaling blocks → merge → operation, for one vertex."""
+    """One vertex: a module per op of `nas.ops.vertex_ops` (scaling blocks → merge → operation)."""
 
-    def __init__(self, attrs: dict, in_shapes: list[tuple[int, int]], aggregation: str,
-                 num_classes: int, image_channels: int) -> None:
+    def __init__(self, ops: list[Op]) -> None:
         super().__init__()
-        merge = attrs.get("merge", "sum")
-        if in_shapes:
-            size = min(s for _, s in in_shapes)
-            cmax = max(c for c, _ in in_shapes)
-            self.scalers = nn.ModuleList(
-                Scaler(c, c if merge == "concat" else cmax, size) for c, _ in in_shapes
-            )
-            self.merge = Merge(merge, len(in_shapes), aggregation)
-        self.op = build_op(attrs, num_classes, image_channels)
+        *combine, operation = ops
+        self.scalers = nn.ModuleList(op.module() for op in combine[:-1])
+        self.merge = combine[-1].module() if combine else None  # None: the stem reads the image
+        self.op = operation.module()
+
+    @property
+    def parts(self) -> list[nn.Module]:
+        """Its modules in the order they run, one per op."""
+        return [*self.scalers, *([self.merge] if self.merge is not None else []), self.op]
 
     def forward(self, inputs: list[torch.Tensor]) -> torch.Tensor:
-        return self.op(self.merge([scale(x) for scale, x in zip(self.scalers, inputs)]))
+        if self.merge is None:
+            return self.op(inputs[0])
+        return self.op(self.merge([scale(x) for scale, x in zip(self.scalers, inputs, strict=True)]))
+
+
+def vertex_module(arch: nx.DiGraph, v: Any) -> VertexModule:
+    """The module of vertex `v` of an annotated architecture."""
+    return VertexModule(vertex_ops(arch, v))
 
 
 class ArchitectureNet(nn.Module):
-    """Runs vertices in topological order, keeping each output only until its last use.
-
-    `plan` lists, per vertex, the vertices it reads and the outputs that can be dropped
-    once it has run, so peak memory follows the DAG's live tensors, not its size.
-    """
+    """Runs the vertices by `plan` (`nas.execute`); `before`/`after` hooks see every step."""
 
     def __init__(self, arch: nx.DiGraph) -> None:
         super().__init__()
-        arch = annotate(arch.copy())
-        self.arch = arch
-        order = topological_order(arch)
-        num_classes = arch.graph["num_classes"]
-        aggregation = arch.graph.get("aggregation", "input_sigmoid")
-        image_channels = arch.graph.get("in_channels", 3)
-        self.vertices = nn.ModuleDict()
-        shapes = {v: (arch.nodes[v]["channels"], arch.nodes[v]["size"]) for v in order}
-        position = {v: i for i, v in enumerate(order)}
-        last_use = {u: max((position[w] for w in arch.successors(u)), default=len(order)) for u in order}
-        self.plan: list[tuple[str, list[str], list[str]]] = []
-        for i, v in enumerate(order):
-            preds = inputs_of(arch, v)
-            self.vertices[str(v)] = VertexModule(
-                arch.nodes[v], [shapes[u] for u in preds], aggregation, num_classes, image_channels
-            )
-            free = [str(u) for u in preds if last_use[u] == i]
-            self.plan.append((str(v), [str(u) for u in preds], free))
+        self.arch = arch = annotate(arch.copy())
+        self.vertices = nn.ModuleDict({str(v): vertex_module(arch, v) for v in topological_order(arch)})
+        self.plan = vertex_plan(arch)
 
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        values: dict[str, torch.Tensor] = {}
-        for name, preds, free in self.plan:
-            module = self.vertices[name]
-            if name == INPUT:
-                values[name] = module.op(x)
-                continue
-            values[name] = module([values[u] for u in preds])
-            for u in free:
-                del values[u]
-        return values[OUTPUT]
+    def forward(self, x: torch.Tensor, before: Hook | None = None, after: Hook | None = None) -> torch.Tensor:
+        return run(self.plan, self._compute, {IMAGE: x}, before, after)[OUTPUT]
+
+    def _compute(self, vertex: str, inputs: list[torch.Tensor]) -> torch.Tensor:
+        return self.vertices[vertex](inputs)
 
 
 def build_model(arch: nx.DiGraph) -> ArchitectureNet:

@@ -11,6 +11,7 @@ from nas.checks import require_one_of
 from nas.config import GENERATOR_SCHEMAS, ChainConfig, GeneratorConfig
 from nas.dag import to_dag
 from nas.generators import GENERATORS, create_generator
+from nas.limits import check_memory, check_vertex_count
 from nas.staging import apply_staging
 
 
@@ -45,6 +46,7 @@ def create_architecture(
     generator: str, nodes: int, seed: int = 0, params: dict[str, Any] | None = None, **kwargs: Any
 ) -> nx.DiGraph:
     """Any entry of the `generator` config group: a random-graph generator or a baseline."""
+    check_vertex_count(nodes)
     if generator in GENERATORS:
         return random_architecture(generator, nodes, seed, params, **kwargs)
     require_one_of("generator", generator, GENERATORS.names() + BASELINES.names())
@@ -60,8 +62,8 @@ def architecture_from_config(cfg: Any) -> nx.DiGraph:
         arch = load(cfg.arch, input_size=cfg.input_size, num_classes=cfg.num_classes,
                     staging=cfg.staging.name, staging_params=cfg.staging.params())
         arch.graph.update(input_size=cfg.input_size, num_classes=cfg.num_classes, in_channels=cfg.in_channels)
-        return annotate(arch)
-    return _from_generator(cfg.generator.name, cfg.generator, cfg)
+        return check_memory(annotate(arch), cfg)
+    return check_memory(_from_generator(cfg.generator.name, cfg.generator, cfg), cfg)
 
 
 def baseline_architecture(name: str, cfg: Any) -> nx.DiGraph:

@@ -76,5 +76,5 @@ def distance_probability(
     keep = rng.random(prob.shape) < prob
     graph = nx.Graph()
     graph.add_nodes_from(range(n))
-    graph.add_edges_from(zip(i[keep].tolist(), j[keep].tolist()))
+    graph.add_edges_from(zip(i[keep].tolist(), j[keep].tolist(), strict=True))
     return graph

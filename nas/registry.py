@@ -6,7 +6,8 @@ registry names one-to-one, and tests parametrise over `registry.names()`.
 """
 from __future__ import annotations
 
-from typing import Any, Callable, Generic, TypeVar
+from collections.abc import Callable
+from typing import Any, Generic, TypeVar
 
 T = TypeVar("T", bound=Callable[..., Any])
 

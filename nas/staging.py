@@ -9,7 +9,7 @@ would shrink its map below `min_size`.
 from __future__ import annotations
 
 import random
-from typing import Callable
+from collections.abc import Callable
 
 import networkx as nx
 

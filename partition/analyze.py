@@ -23,8 +23,9 @@ the survey can analyse one architecture on several unit counts cheaply.
 """
 from __future__ import annotations
 
+from collections.abc import Hashable
 from dataclasses import asdict, dataclass, fields
-from typing import Any, Hashable
+from typing import Any
 
 import networkx as nx
 import numpy as np
@@ -63,7 +64,10 @@ class PartitionOption:
     def to_json(self, assignment: bool = False) -> dict:
         """The metrics as JSON-ready data, with the assignment (ids str()-ed) if asked."""
         data = _fields(self, "assignment")
-        return {**data, "assignment": {str(v): u for v, u in self.assignment.items()}} if assignment else data
+        if not assignment:
+            return data
+        assert self.assignment is not None, "this option was analysed without its assignment"
+        return {**data, "assignment": {str(v): u for v, u in self.assignment.items()}}
 
 
 @dataclass(frozen=True)
@@ -158,7 +162,7 @@ class Analyzer:
             partitioner=name, epsilon=eps, cs=cs, comm=comm, comm_norm=comm_norm, imbalance=imbalance,
             entropy=metrics.load_entropy(part_loads), cut_nets=int((gamma > 1).sum()),
             loads=[int(x) for x in part_loads], balanced=eps is None or imbalance <= max(eps, forced) + 1e-9,
-            assignment={v: int(p) for v, p in zip(hg.vertices, parts)} if assignments else None,
+            assignment={v: int(p) for v, p in zip(hg.vertices, parts, strict=True)} if assignments else None,
         )
 
 

@@ -14,8 +14,9 @@ tens of thousands of partitions cost microseconds each.
 """
 from __future__ import annotations
 
+from collections.abc import Hashable, Sequence
 from dataclasses import dataclass, field
-from typing import Any, Hashable, Sequence
+from typing import Any
 
 import networkx as nx
 import numpy as np
@@ -68,7 +69,7 @@ class Hypergraph:
         costs: Sequence[int],
         vertices: Sequence[Hashable] | None = None,
         compute: Sequence[bool] | None = None,
-    ) -> "Hypergraph":
+    ) -> Hypergraph:
         """Build from plain lists (nets as lists of vertex indices, producer first)."""
         require(len(nets) == len(costs), f"{len(nets)} nets but {len(costs)} costs")
         n = len(weights)

@@ -23,8 +23,9 @@ and the analysis calls it once instead of once per ε.
 """
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
-from typing import Callable, Protocol
+from typing import Protocol
 
 import numpy as np
 

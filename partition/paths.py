@@ -12,8 +12,8 @@ so the analysis computes them once per architecture.
 from __future__ import annotations
 
 from collections import Counter
+from collections.abc import Hashable, Sequence
 from dataclasses import dataclass
-from typing import Hashable, Sequence
 
 import networkx as nx
 

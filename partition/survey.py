@@ -8,8 +8,10 @@ parameters of the composed `generator` option when that option is the same gener
 otherwise. Sample s uses seed `cfg.seed + s`, the same for every generator.
 
 Writes `survey.csv` (one row per architecture × unit count), `survey_summary.csv`
-and box plots of CS, normalised communication and the ideal speed-up per generator
-(`survey_cs.png`, `survey_comm.png`, `survey_speedup.png`); prints the summary table
+box plots of CS, normalised communication and the ideal speed-up per generator
+(`survey_cs.png`, `survey_comm.png`, `survey_speedup.png`) and the width-vs-depth
+panels of each generator's median-depth sample and the chain baselines
+(`survey_width_depth.png`, the paper's Fig. 10); prints the summary table
 (median and quartiles per generator) and returns it.
 """
 from __future__ import annotations
@@ -17,9 +19,10 @@ from __future__ import annotations
 import multiprocessing as mp
 import os
 import time
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any
 
 import pandas as pd
 from tqdm import tqdm
@@ -28,6 +31,7 @@ from nas.checks import require
 from partition.analyze import Analyzer, prepare
 
 SUMMARY_METRICS = ("cs", "comm_norm", "speedup_bound", "imbalance", "eta")
+BASELINE_NAMES = {"cifarnet": "CifarNet", "vgg11": "VGG-11", "resnet50": "ResNet-50"}  # Fig. 10's chains
 
 
 @dataclass
@@ -54,20 +58,25 @@ def _init_worker(settings: SurveySettings, quiet: bool = False) -> None:
     _WORKER["analyzer"] = Analyzer(settings.analysis)
 
 
+def _build(settings: SurveySettings, generator: str, nodes: int, seed: int) -> Any:
+    from nas.factory import create_architecture
+
+    return create_architecture(
+        generator, nodes, seed, staging=settings.staging, staging_params=settings.staging_params,
+        input_size=settings.input_size, num_classes=settings.num_classes,
+        in_channels=settings.in_channels, **settings.generators.get(generator, {}),
+    )
+
+
 def _analyse_chunk(item: tuple[str, int, list[int]]) -> list[dict]:
     from nas.arch import total_params
-    from nas.factory import create_architecture
 
     generator, nodes, seeds = item
     settings: SurveySettings = _WORKER["settings"]
     analyzer: Analyzer = _WORKER["analyzer"]
     rows = []
     for seed in seeds:
-        arch = create_architecture(
-            generator, nodes, seed, staging=settings.staging, staging_params=settings.staging_params,
-            input_size=settings.input_size, num_classes=settings.num_classes,
-            in_channels=settings.in_channels, **settings.generators[generator],
-        )
+        arch = _build(settings, generator, nodes, seed)
         prep = prepare(arch)
         base = {"generator": generator, "nodes": nodes, "seed": seed,
                 "vertices": prep.paths.compute_vertices, "edges": arch.number_of_edges(),
@@ -154,6 +163,23 @@ def summarize(frame: pd.DataFrame, generators: list[str]) -> pd.DataFrame:
     return summary.reindex([g for g in generators if g in summary.index])
 
 
+def median_profiles(frame: pd.DataFrame, settings: SurveySettings,
+                    baselines: Mapping[str, str] = BASELINE_NAMES) -> dict[str, dict[int, int]]:
+    """Width profiles for the paper's Fig. 10: per generator, the sample of median depth at
+    the largest vertex count; then the chain baselines."""
+    from nas.factory import create_architecture
+
+    nodes = int(frame.nodes.max())
+    picked = {}
+    samples = frame[frame.nodes == nodes].drop_duplicates(["generator", "seed"]).sort_values(["depth", "seed"])
+    for generator in settings.generators:
+        seeds = samples.seed[samples.generator == generator]
+        seed = int(seeds.iloc[(len(seeds) - 1) // 2])
+        picked[f"{generator.upper()} (|V| {nodes}, seed {seed})"] = _build(settings, generator, nodes, seed)
+    picked.update({label: create_architecture(name, 0) for name, label in baselines.items()})  # own input size
+    return {label: prepare(arch).paths.width_profile() for label, arch in picked.items()}
+
+
 def survey_settings(cfg: Any, generators: dict[str, dict] | None = None) -> SurveySettings:
     """The survey's settings from the composed config; `generators` (name → keywords)
     defaults to every surveyed generator's `generator_kwargs`."""
@@ -184,13 +210,15 @@ def survey_task(cfg: Any, out_dir: Path) -> dict:
           f"(input {cfg.input_size} px, staging {cfg.staging.name}); median and quartiles per generator:")
     print(summary.round(3).to_string())
     print("ranking by median CS (best first):", " < ".join(g.upper() for g in ranking))
-    from partition.plots import plot_survey_metric
+    from partition.plots import plot_survey_metric, plot_width_depth_panels
 
     records = frame[["generator", "nodes", "units", "cs", "comm_norm", "speedup_bound"]].to_dict("records")
     plots = [
         plot_survey_metric(records, "cs", out_dir / "survey_cs.png", "concurrency score CS (lower is better)", generators, log=True),
         plot_survey_metric(records, "comm_norm", out_dir / "survey_comm.png", "communication Λ′ = Λ / (U_c·n)", generators, log=True),
         plot_survey_metric(records, "speedup_bound", out_dir / "survey_speedup.png", "ideal speed-up bound", generators),
+        plot_width_depth_panels(median_profiles(frame, settings), out_dir / "survey_width_depth.png",
+                                "width vs depth: each generator's sample of median depth, and the chain baselines"),
     ]
     return {
         "architectures": len(frame) // len(settings.units),

@@ -47,10 +47,8 @@ def concurrency_report(arch: Any, cfg: Any, arch_path: Path) -> ConcurrencyRepor
     if cfg.analysis.plots:
         from partition.plots import plot_partition, plot_width_depth
 
-        title = (f"{arch.graph.get('generator')} on {result.units} units: CS {result.cs:.2f}, "
-                 f"Λ′ {result.comm_norm:.2f}, δw {result.imbalance:.2f}")
         plots = [plot_width_depth(profile, arch_path.with_name("width_depth.png")),
-                 plot_partition(arch, result.assignment, prep.paths.depth, arch_path.with_name("partition.png"), title)]
+                 plot_partition(arch, result, prep.paths.depth, arch_path.with_name("partition.png"))]
     return ConcurrencyReport(result, profile, write_partition(result, arch_path.with_name("partition.json")), plots)
 
 

@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any, Optional
+from typing import Any
 
 from hydra.core.config_store import ConfigStore
 
@@ -23,7 +23,7 @@ class SearchConfig:
     name: str = "default"
     # None: "<generator>-<staging>-<data>-<hw>". A study is also defined by its training
     # recipe, data, space and target: resuming it with other values is refused (search/identity.py).
-    study_name: Optional[str] = None
+    study_name: str | None = None
     # Any Optuna storage URL: a *.journal file for several processes, postgresql://… on a cluster.
     storage: str = "sqlite:///optuna.db"
     sampler: str = "nsga2"  # nsga2 | tpe | random | grid
@@ -32,8 +32,8 @@ class SearchConfig:
     # Or the study's total, like Optuna's MaxTrialsCallback: this run adds trials until the study has this
     # many complete ones (n_trials is then ignored); rerunning after a crash tops it up. Several processes
     # at once may each finish one trial more.
-    total_trials: Optional[int] = None
-    timeout: Optional[float] = None  # seconds for this run; None = no limit
+    total_trials: int | None = None
+    timeout: float | None = None  # seconds for this run; None = no limit
     seed: int = 0  # sampler seed; each trial's own comes from it, the study name and the trial number
     objectives: list[str] = field(default_factory=lambda: ["accuracy", "cs"])  # add latency or params as a third
     accuracy_metric: str = "test_acc"  # what the "accuracy" objective reads (test_acc | val_acc)
@@ -43,7 +43,7 @@ class SearchConfig:
     heartbeat_interval: int = 30  # seconds (0 = off); a trial silent for twice as long is failed and retried
     max_retry: int = 2  # times the trial of a lost (killed) worker is retried
     n_workers: int = 1  # worker processes started on the study (search/workers.py); > 1 needs a journal/server storage
-    worker: Optional[int] = None  # this process is worker i of several (e.g. `-m search.worker=0,1,2,3` on SLURM)
+    worker: int | None = None  # this process is worker i of several (e.g. `-m search.worker=0,1,2,3` on SLURM)
     max_failure_rate: float = 0.5  # stop the study when more of this run's trials fail
     min_trials_for_failure_rate: int = 4  # ... once at least this many have finished
     report_from: str = "optuna"  # task=report reads the study storage (optuna) or the MLflow experiment

@@ -1,8 +1,9 @@
 """Evaluator: one architecture → analysis metrics + training metrics (+ the trained model)."""
 from __future__ import annotations
 
+from collections.abc import Iterable
 from pathlib import Path
-from typing import Any, Iterable
+from typing import Any
 
 import lightning.pytorch as pl
 import networkx as nx
@@ -17,7 +18,7 @@ class CaptureModel(pl.Callback):
     model: nn.Module | None = None
 
     def on_fit_end(self, trainer: pl.Trainer, pl_module: pl.LightningModule) -> None:
-        self.model = pl_module.model
+        self.model = pl_module.model  # type: ignore[assignment]  # torch types Module.__getattr__ as Tensor | Module
 
 
 def evaluate(arch: nx.DiGraph, cfg: Any, out_dir: Path, callbacks: Iterable[pl.Callback] = (),

@@ -38,7 +38,7 @@ def study_name(cfg: Any) -> str:
 
 def defining_config(cfg: Any) -> dict[str, str]:
     """The flattened settings that define a study's results (values as strings)."""
-    plain = OmegaConf.to_container(OmegaConf.structured(cfg), resolve=True)
+    plain: dict[str, Any] = OmegaConf.to_container(OmegaConf.structured(cfg), resolve=True)  # type: ignore[assignment]
     chosen = {key: plain[key] for key in DEFINING_SECTIONS if key in plain}
     chosen["search"] = {key: plain["search"][key] for key in DEFINING_SEARCH_KEYS}
     flat = flatten(chosen)

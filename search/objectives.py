@@ -3,7 +3,7 @@ and the memory constraint its trials must meet."""
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Literal
 
 import optuna
 
@@ -13,8 +13,9 @@ from nas.registry import Registry
 @dataclass(frozen=True)
 class Objective:
     name: str
-    direction: str  # "maximize" | "minimize"
+    direction: Literal["maximize", "minimize"]
     metric: str  # key in the trial's metrics dict
+    unit: str = ""  # of the metric's values, for axes and tables ("": a pure number)
 
 
 OBJECTIVES: Registry = Registry("objective")
@@ -24,19 +25,19 @@ register_objective = OBJECTIVES.register
 @register_objective("accuracy")
 def accuracy(search: Any) -> Objective:
     """Top-1 accuracy (%) of the trained architecture (`search.accuracy_metric`)."""
-    return Objective("accuracy", "maximize", search.accuracy_metric)
+    return Objective("accuracy", "maximize", search.accuracy_metric, "%")
 
 
 @register_objective("cs")
 def concurrency_score(search: Any) -> Objective:
-    """The best partition option's concurrency score; lower distributes better."""
+    """The best partition option's concurrency score (unitless); lower distributes better."""
     return Objective("cs", "minimize", "cs")
 
 
 @register_objective("latency")
 def latency(search: Any) -> Objective:
     """Predicted latency of one inference distributed over the target's units (ms)."""
-    return Objective("latency", "minimize", "predicted_distributed_ms")
+    return Objective("latency", "minimize", "predicted_distributed_ms", "ms")
 
 
 @register_objective("params")

@@ -28,8 +28,10 @@ def check_workers(search: Any) -> None:
 
 def check_space(cfg: Any) -> None:
     """Sample architectures from `space` in a throwaway in-memory study."""
+    from nas.limits import check_vertex_count
     from search.space import sample_architecture
 
+    check_vertex_count(cfg.space.nodes, "space.nodes")
     study = optuna.create_study(sampler=optuna.samplers.RandomSampler(seed=cfg.search.seed))
     errors = []
     for _ in range(SPACE_ATTEMPTS):

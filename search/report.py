@@ -58,9 +58,16 @@ def study_summary(study: optuna.Study, objectives: list[Objective]) -> dict:
     return summary
 
 
+def axis_label(objective: Objective) -> str:
+    """'accuracy (%), higher is better': the unit and the direction an axis reader needs."""
+    better = "higher" if objective.direction == "maximize" else "lower"
+    return f"{objective.name} ({objective.unit or 'unitless'}), {better} is better"
+
+
 def plot_pareto(study: optuna.Study, objectives: list[Objective], path: Path) -> Path:
     """Optuna's Pareto-front plot of objective 2 (x: CS, latency…) against objective 1
-    (y: accuracy), infeasible trials grey; baselines starred and named."""
+    (y: accuracy): the front (over all objectives) apart from dominated and infeasible
+    trials, each point labelled with its trial number, baselines starred and named."""
     from optuna.visualization.matplotlib import plot_pareto_front
 
     study = unique_view(study)
@@ -68,21 +75,37 @@ def plot_pareto(study: optuna.Study, objectives: list[Objective], path: Path) ->
     with matplotlib.rc_context(), warnings.catch_warnings():  # Optuna sets its ggplot style globally
         warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
         if len(objectives) >= 2 and complete:
-            names = [f"{o.name} ({o.direction})" for o in objectives[1::-1]]
-            ax = plot_pareto_front(study, targets=lambda t: (t.values[1], t.values[0]), target_names=names)
+            ax = plot_pareto_front(study, targets=lambda t: (t.values[1], t.values[0]),
+                                   target_names=[axis_label(o) for o in objectives[1::-1]])
+            violated = sorted({name for t in complete for name, c in t.constraints.items() if c > 0})
+            labels = {"Best Trial": "Pareto front (non-dominated)", "Trial": "dominated",
+                      "Feasible Trial": "dominated", "Infeasible Trial": f"infeasible ({', '.join(violated)} constraint)"}
+            for points in ax.collections:  # Optuna's three scatters, by its labels
+                if points.get_label() == "Infeasible Trial":
+                    points.set_facecolor("none")  # Optuna's light grey vanishes on the grey ggplot background
+                    points.set_edgecolor("0.35")
+                points.set_label(labels.get(str(points.get_label()), points.get_label()))  # matplotlib types labels as object
+            baselines = [t for t in complete if t.user_attrs.get(BASELINE_ATTR)]
+            if baselines:
+                ax.scatter([t.values[1] for t in baselines], [t.values[0] for t in baselines], marker="*", s=300,
+                           facecolors="none", edgecolors="black", zorder=3, label="baseline")  # its class shows inside
             for t in complete:
-                if t.user_attrs.get(BASELINE_ATTR):
-                    ax.scatter([t.values[1]], [t.values[0]], marker="*", s=200, color="black")
-                    ax.annotate(t.user_attrs[BASELINE_ATTR], (t.values[1], t.values[0]),
-                                textcoords="offset points", xytext=(5, 5))
+                name = t.user_attrs.get(BASELINE_ATTR)
+                ax.annotate(f"#{t.number}" + (f" {name}" if name else ""), (t.values[1], t.values[0]),
+                            textcoords="offset points", xytext=(5, 4), fontsize=8)
+            ax.legend(fontsize=8)
+            more = f", front over all {len(objectives)} objectives" if len(objectives) > 2 else ""
+            ax.set_title(f"{study.study_name}: {len(complete)} trials (#: trial number){more}", fontsize=10)
         else:
             ax = plt.subplots()[1]
             ax.text(0.5, 0.5, "no complete trials" if not complete else "one objective: no front",
                     ha="center", va="center", transform=ax.transAxes)
-        ax.set_title(study.study_name)
-        ax.figure.tight_layout()
-        ax.figure.savefig(path, dpi=110)
-        plt.close(ax.figure)
+            ax.set_title(study.study_name)
+        fig = ax.get_figure(root=True)
+        assert fig is not None  # ax was drawn on a figure above
+        fig.tight_layout()
+        fig.savefig(path, dpi=110)
+        plt.close(fig)
     return path
 
 
@@ -117,7 +140,7 @@ def with_paper(table: pd.DataFrame, dataset: str) -> pd.DataFrame:
     paper = PAPER_TABLES.get(dataset, {})
     columns = ("paper_mean_acc", "paper_best_acc", "paper_mean_acc_per_param", "paper_best_acc_per_param")
     for i, column in enumerate(columns):
-        table[column] = table["model"].map(lambda m: paper.get(m, (np.nan,) * 4)[i])
+        table[column] = table["model"].map(lambda m, i=i: paper.get(m, (np.nan,) * 4)[i])
     return table
 
 
@@ -185,14 +208,14 @@ def to_markdown(table: pd.DataFrame) -> str:
 
 def report_task(cfg: Any, out_dir: Path) -> dict:
     """Table V/VI of one study (the one this config names), or of `search.report_studies` pooled."""
-    from search.storage import create_storage
     from search.identity import study_name
+    from search.storage import open_existing
 
     patterns = list(cfg.search.report_studies) or [study_name(cfg)]
     if cfg.search.report_from == "mlflow":
         records, datasets = records_from_mlflow(cfg.search.mlflow.tracking_uri, cfg.search.mlflow.experiment, patterns)
     else:
-        storage = create_storage(cfg.search.storage, heartbeat_interval=None)
+        storage = open_existing(cfg.search.storage)
         records, datasets = records_from_storage(storage, patterns, cfg.search.storage)
     if not records:
         raise ValueError("no completed trials with a test accuracy to report; run task=search first")

@@ -1,7 +1,8 @@
 """Optuna samplers by name (`search.sampler`), reseeded per trial (search/seeds.py)."""
 from __future__ import annotations
 
-from typing import Any, Sequence
+from collections.abc import Sequence
+from typing import Any
 
 import optuna
 from optuna.samplers._lazy_random_state import LazyRandomState

@@ -17,6 +17,7 @@ import optuna
 
 from nas.checks import require
 from nas.factory import create_architecture
+from nas.limits import check_memory
 from search.seeds import trial_seed
 
 ARCH_SEED = "arch_seed"  # trial user attr (and parameter name, where the seed is a choice)
@@ -98,8 +99,8 @@ def sample_architecture(trial: optuna.Trial, cfg: Any) -> nx.DiGraph:
         value = suggest(trial, f"{gen.name}.{key}", spec)
         if value is not None:
             params[key] = value
-    return create_architecture(
+    return check_memory(create_architecture(
         gen.name, nodes, seed, params=params, staging=staging, staging_params=staging_params,
         input_size=cfg.input_size, num_classes=cfg.num_classes, in_channels=cfg.in_channels,
         orientation=gen.orientation, aggregation=gen.aggregation,
-    )
+    ), cfg)

@@ -10,13 +10,15 @@ so the trials of a killed worker are failed and retried (search/heartbeat.py).
 from __future__ import annotations
 
 import warnings
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 import optuna
 
 from nas.checks import require
 from search.heartbeat import HeartbeatJournalStorage, StaleTrialHandler
+from search.journal import repair_tail
 
 RDB_SCHEMES = ("sqlite", "postgresql", "mysql")
 URL_HINT = "use sqlite:///optuna.db, a path ending in .journal, or postgresql://user:pass@host/db"
@@ -55,6 +57,14 @@ def storage_exists(url: str) -> bool:
     return True
 
 
+def open_existing(url: str) -> optuna.storages.BaseStorage:
+    """The storage of a read-only task (report, sync): a mistyped path is an error, never a new file."""
+    check_url(url)
+    if not storage_exists(url):
+        raise FileNotFoundError(f"search.storage {url} does not exist; point search.storage at the search's storage")
+    return create_storage(url, heartbeat_interval=None)
+
+
 def create_storage(url: str, heartbeat_interval: int | None = 30, max_retry: int = 2,
                    on_stale: Callable[[optuna.Study, Any], None] | None = None) -> optuna.storages.BaseStorage:
     """Open (creating if needed) the storage at `url`; one-line ValueError when it cannot.
@@ -71,6 +81,7 @@ def create_storage(url: str, heartbeat_interval: int | None = 30, max_retry: int
         path = journal_path(url)
         try:
             path.parent.mkdir(parents=True, exist_ok=True)
+            repair_tail(path)
             backend = JournalFileBackend(str(path))
         except OSError as err:
             raise ValueError(f"cannot open search.storage {url!r}: {err.strerror or err}; "
@@ -78,7 +89,7 @@ def create_storage(url: str, heartbeat_interval: int | None = 30, max_retry: int
         if heartbeat_interval:
             return HeartbeatJournalStorage(backend, heartbeat_interval, stale_trial_callback=on_stale)
         return optuna.storages.JournalStorage(backend)
-    kwargs = {}
+    kwargs: dict[str, Any] = {}
     if heartbeat_interval:
         kwargs = {"heartbeat_interval": heartbeat_interval, "grace_period": 2 * heartbeat_interval,
                   "heartbeat_stale_trial_callback": on_stale}

@@ -11,6 +11,8 @@ import logging
 import math
 import signal
 import warnings
+from collections.abc import Callable
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -26,11 +28,21 @@ from search.evaluate import evaluate
 from search.heartbeat import StaleTrialHandler
 from search.identity import keep_identity, study_name, study_params
 from search.objectives import Objective, constrain_memory, create_objectives, objective_values
+from search.outcome import require_completed
 from search.preflight import preflight
 from search.samplers import BASELINE_ATTR, DUPLICATE_ATTR, create_sampler
 from search.space import ARCH_SEED, sample_architecture
 from search.storage import create_storage
-from search.tracking import INTERRUPTED, RUN_RECORD, Tracker, arch_label, flatten, run_status, split_tables, trial_run_name
+from search.tracking import (
+    INTERRUPTED,
+    RUN_RECORD,
+    Tracker,
+    arch_label,
+    flatten,
+    run_status,
+    split_tables,
+    trial_run_name,
+)
 
 log = logging.getLogger(__name__)
 optuna.logging.set_verbosity(optuna.logging.WARNING)
@@ -296,6 +308,8 @@ class Search:
         self.runner.datamodule = datamodule
         self.guard = FailureGuard(cfg.search.max_failure_rate, cfg.search.min_trials_for_failure_rate)
         self.interrupted = False
+        self.started = datetime.now()  # Optuna's trial timestamps are local and naive
+        self.planned = 0  # trials this run set out to add (set by optimize)
 
     def remaining_trials(self) -> int:
         """Trials this run is to add: `search.n_trials`, or what `search.total_trials` lacks."""
@@ -309,11 +323,11 @@ class Search:
         Anything else that escapes Optuna's loop ends the parent run FAILED first."""
         worker, total = self.cfg.search.worker, self.cfg.search.total_trials
         label = self.name if worker is None else f"{self.name} [worker {worker}]"
-        remaining = self.remaining_trials()
+        remaining = self.planned = self.remaining_trials()
         if remaining == 0:
             return
         progress = Progress(remaining, label, self.objectives)
-        callbacks = [progress, self.guard]
+        callbacks: list[Callable[[optuna.Study, optuna.trial.FrozenTrial], None]] = [progress, self.guard]
         if total is not None:  # other processes add trials too: stop on the study's count, not ours
             callbacks.append(optuna.study.MaxTrialsCallback(total, states=(TrialState.COMPLETE,)))
         try:
@@ -349,6 +363,8 @@ class Search:
                        mlflow_experiment=cfg.search.mlflow.experiment, mlflow_run_id=self.tracker.parent_id,
                        mlflow_available=self.tracker.available)
         self.raise_if_stopped(summary["complete"])
+        if self.planned:  # not in spawned workers: the launcher judges the run
+            require_completed(study, self.started, cfg.search)
         return summary
 
     def raise_if_stopped(self, complete: int | None = None) -> None:

@@ -21,11 +21,11 @@ from optuna.trial import FrozenTrial, TrialState
 from tqdm.auto import tqdm
 
 from search.heartbeat import HEARTBEAT_ATTR
-from search.storage import check_url, create_storage, storage_exists
 from search.identity import study_name
 from search.samplers import DUPLICATE_ATTR
+from search.storage import open_existing
 from search.study import result_attrs, run_tags
-from search.tracking import PARENT_TAG, RUN_RECORD, TRIAL_TAG, Tracker, run_status, split_tables, trial_run_name
+from search.tracking import PARENT_TAG, RUN_RECORD, TRIAL_TAG, Tracker, quoted, run_status, split_tables, trial_run_name
 
 log = logging.getLogger(__name__)
 
@@ -35,10 +35,7 @@ LOST_REASON = "worker lost: no heartbeat (killed or crashed); trial retried as a
 def load_existing_study(cfg: Any, name: str) -> optuna.Study:
     """The study, read without creating a storage or a study that is not there."""
     url = cfg.search.storage
-    check_url(url)
-    if not storage_exists(url):
-        raise FileNotFoundError(f"search.storage {url} does not exist; point search.storage at the search's storage")
-    storage = create_storage(url, heartbeat_interval=None)
+    storage = open_existing(url)
     try:
         return optuna.load_study(study_name=name, storage=storage)
     except KeyError:
@@ -53,7 +50,7 @@ def trial_runs(tracker: Tracker) -> dict[int, Any]:
     token = None
     while True:
         page = tracker._retrying(tracker.client.search_runs, [tracker.experiment_id],
-                                 filter_string=f"tags.`{PARENT_TAG}.parent` = '{tracker.study_name}'",
+                                 filter_string=f"tags.`{PARENT_TAG}.parent` = {quoted(tracker.study_name)}",
                                  max_results=1000, page_token=token)
         for run in page:
             number = int(run.data.tags.get(TRIAL_TAG, -1))

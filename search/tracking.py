@@ -19,9 +19,12 @@ import socket
 import tempfile
 import time
 import warnings
+from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
-from typing import Any, Callable, Iterable, Iterator
+from typing import TYPE_CHECKING, Any
 
+if TYPE_CHECKING:
+    from mlflow.tracking import MlflowClient
 
 log = logging.getLogger(__name__)
 
@@ -34,6 +37,15 @@ TABLES = {"width_profile": ("depth", "width"), "hw.memory_per_unit_mb": ("unit",
 # Errors worth retrying: SQLite's writer lock held by another worker, a dropped connection.
 TRANSIENT = ("database is locked", "database is busy", "connection reset", "server closed the connection")
 RETRIES = 6  # attempts: backoff 0.1, 0.2 … 3.2 s, ~6 s in all
+
+
+def quoted(value: str) -> str:
+    """`value` as a string literal of an MLflow filter, which has no escapes: the quote
+    it does not contain (a study named o'brien is `"o'brien"`)."""
+    for quote in ("'", '"'):
+        if quote not in value:
+            return f"{quote}{value}{quote}"
+    raise ValueError(f"{value!r} holds both ' and \"; MLflow cannot search for it: rename it (search.study_name)")
 
 
 def is_transient(err: BaseException) -> bool:
@@ -93,7 +105,8 @@ def numeric_metrics(metrics: dict) -> dict[str, float]:
 
 def split_tables(metrics: dict) -> tuple[dict[str, float], dict[str, dict[str, float]]]:
     """(finite scalar metrics, TABLES entries as {key: value}) of a (nested) result dict."""
-    scalars, tables = {}, {}
+    scalars: dict[str, float] = {}
+    tables: dict[str, dict[str, float]] = {}
     for key, value in numeric_metrics(metrics).items():
         table = next((name for name in TABLES if key.startswith(name + ".")), None)
         if table is None:
@@ -162,7 +175,7 @@ class Tracker:
         self.study_name, self.tags, self.params, self.reopen = study_name, dict(tags), dict(params or {}), reopen
         self.available = True
         self.parent_id: str | None = None
-        self.client = None
+        self._client: MlflowClient | None = None
         try:
             import mlflow
             from mlflow.tracking import MlflowClient
@@ -171,13 +184,19 @@ class Tracker:
             mlflow.set_tracking_uri(tracking_uri)
             self.tracking_uri = tracking_uri
             with store_lock(tracking_uri):
-                self.client = MlflowClient(tracking_uri)
+                self._client = MlflowClient(tracking_uri)
                 self.experiment_id = self._retrying(self._experiment, experiment)
                 self.parent_id = self._retrying(self._parent_run)
         except Exception as err:  # noqa: BLE001  (any failure to reach MLflow)
             self._unavailable(err)
 
     # -------------------------------------------------------------- plumbing
+    @property
+    def client(self) -> MlflowClient:
+        """The MLflow client: every use is behind a run id or `available`, both set only once it exists."""
+        assert self._client is not None, "MLflow client used while MLflow is unavailable"
+        return self._client
+
     def _unavailable(self, err: BaseException) -> None:
         if self.available:
             warnings.warn(f"MLflow unavailable ({type(err).__name__}: {str(err).splitlines()[0] if str(err) else ''}); "
@@ -226,7 +245,7 @@ class Tracker:
             return found.experiment_id
 
     def _parents(self) -> list:
-        return self.client.search_runs([self.experiment_id], filter_string=f"tags.`{PARENT_TAG}` = '{self.study_name}'",
+        return self.client.search_runs([self.experiment_id], filter_string=f"tags.`{PARENT_TAG}` = {quoted(self.study_name)}",
                                        order_by=["attributes.start_time ASC"], max_results=100)
 
     def _parent_run(self) -> str:
@@ -251,7 +270,7 @@ class Tracker:
 
     # -------------------------------------------------------------- trials
     def trial_tags(self, number: int, tags: dict[str, str]) -> dict[str, str]:
-        return {"mlflow.parentRunId": self.parent_id, TRIAL_TAG: str(number), PARENT_TAG + ".parent": self.study_name,
+        return {"mlflow.parentRunId": self.parent_id or "", TRIAL_TAG: str(number), PARENT_TAG + ".parent": self.study_name,
                 **self.tags, **tags}
 
     def start_trial(self, number: int, tags: dict[str, str]) -> str | None:

@@ -9,11 +9,11 @@ from sklearn.pipeline import Pipeline
 from sklearn.preprocessing import StandardScaler
 
 from hw.config import ProfileConfig
-from hw.ops import Op, architecture_ops, features
 from hw.predictor import LatencyPredictor, Overheads
 from hw.profile import fit_overheads, profile, resample_like
 from hw.sampling import ArchSpace, sample_architectures
 from nas.factory import create_architecture
+from nas.ops import Op, architecture_ops
 
 
 def node(cin, cout, size):
@@ -21,7 +21,7 @@ def node(cin, cout, size):
 
 
 def synthetic_latency(op):
-    f = features(op)
+    f = op.features()
     return 2e-5 + 1e-10 * f["macs"] + 1e-9 * f["elements"]
 
 

@@ -7,7 +7,8 @@ from torch.utils.flop_counter import FlopCounterMode
 
 from nas.arch import annotate, total_macs, total_params
 from nas.builder import build_model, count_parameters
-from nas.dag import INPUT, OUTPUT
+from nas.dag import INPUT, OUTPUT, topological_order
+from nas.execute import IMAGE
 from nas.factory import BASELINES, create_architecture, random_architecture
 from nas.generators import GENERATORS
 from nas.staging import STAGING
@@ -161,11 +162,22 @@ def test_aggregation_variants_differ_and_both_train():
 def test_executor_frees_outputs_after_last_use():
     arch = random_architecture("dp", 30, seed=2, staging_params=SMALL)
     model = build_model(arch)
-    produced, freed = set(), []
-    for name, preds, free in model.plan:
-        assert set(free) <= set(preds)
-        freed += free
-        produced.add(name)
+    produced, freed = {IMAGE}, []
+    for step in model.plan:
+        assert set(step.free) <= set(step.inputs) <= produced
+        freed += step.free
+        produced.add(step.vertex)
     assert sorted(freed) == sorted(produced - {OUTPUT})  # every tensor freed exactly once
     chain = create_architecture("vgg11", 0, input_size=32)
-    assert max(len(preds) for _, preds, _ in build_model(chain).plan) == 1
+    assert max(len(step.inputs) for step in build_model(chain).plan) == 1
+
+
+def test_hooks_see_every_step_and_leave_the_output_unchanged():
+    arch = random_architecture("ws", 12, seed=1, staging_params=SMALL)
+    model, x = build_model(arch).eval(), torch.randn(1, 3, 32, 32)
+    seen, live = [], []
+    with torch.inference_mode():
+        hooked = model(x, lambda step, values: live.append(len(values)), lambda step, out: seen.append(step.vertex))
+        assert torch.equal(hooked, model(x))
+    assert seen == [str(v) for v in topological_order(arch)]
+    assert max(live) < arch.number_of_nodes()  # outputs are dropped after their last use

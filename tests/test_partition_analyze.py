@@ -13,7 +13,6 @@ from partition import metrics
 from partition.analyze import Analyzer, PartitionOption, analyze, best_option, prepare
 from partition.config import AnalysisConfig
 from partition.task import concurrency_report
-from app.config import validate
 from tests.conftest import compose_config
 from tests.test_partition_metrics import chains
 
@@ -62,7 +61,7 @@ def test_communication_matches_the_dag_for_any_assignment(generator, seed, units
     arch = create_architecture(generator, 16, seed, staging="probabilistic", input_size=16)
     prep = prepare(arch)
     parts = np.array(data.draw(st.lists(st.integers(0, units - 1), min_size=len(arch), max_size=len(arch))))
-    assignment = dict(zip(prep.hypergraph.vertices, parts.tolist()))
+    assignment = dict(zip(prep.hypergraph.vertices, parts.tolist(), strict=True))
     assert metrics.communication(prep.hypergraph, parts, units) == naive_communication(arch, assignment)
 
 

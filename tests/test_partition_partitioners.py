@@ -80,7 +80,7 @@ def test_heuristic_groups_chains_and_gathers_on_the_last_unit():
     arch = chains(k, length)
     hg = from_architecture(arch)
     parts = create_partitioner("heuristic")(hg, k + 1, 1.0)
-    assignment = dict(zip(hg.vertices, parts.tolist()))
+    assignment = dict(zip(hg.vertices, parts.tolist(), strict=True))
     assert assignment["input"] == assignment["output"] == k  # the gather unit
     chain_units = [{assignment[v] for v in range(c * length, (c + 1) * length)} for c in range(k)]
     assert sorted(u.pop() for u in chain_units) == [0, 1, 2]

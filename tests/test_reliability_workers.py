@@ -66,7 +66,7 @@ def test_two_independent_run_py_processes_on_one_journal_study(tmp_path):
     args = [*tiny_overrides(tmp_path, "search.n_trials=3")]
     processes = [popen_run_py(*args, f"hydra.run.dir={tmp_path}/run{i}") for i in range(2)]
     results = [p.communicate(timeout=900) for p in processes]
-    for process, (_, err) in zip(processes, results):
+    for process, (_, err) in zip(processes, results, strict=True):
         assert process.returncode == 0, err[-3000:]
     done = trials(str(tmp_path / "optuna.journal"))
     assert [t.state for t in done] == [TrialState.COMPLETE] * 6  # exactly 3 + 3
@@ -103,7 +103,7 @@ def mlflow_server(postgres, tmp_path_factory):
         s.bind(("127.0.0.1", 0))
         port = s.getsockname()[1]
     artifacts = tmp_path_factory.mktemp("mlartifacts")
-    log = open(artifacts / "server.log", "w")
+    log = open(artifacts / "server.log", "w")  # noqa: SIM115 -- the server writes to it until teardown closes it
     server = subprocess.Popen(
         [str(Path(sys.executable).parent / "mlflow"), "server", "--backend-store-uri", postgres.rsplit("/", 1)[0] + "/mlflow",
          "--artifacts-destination", str(artifacts), "--host", "127.0.0.1", "--port", str(port), "--workers", "1"],

@@ -102,7 +102,7 @@ def test_trained_checkpoint_layout_is_accepted(tmp_path):
     plain = build_vertex_modules(arch, names, weights)
     nested = build_vertex_modules(arch, names, tmp_path / "ckpt.pt")
     for name in names:
-        for (k1, v1), (k2, v2) in zip(plain[name].state_dict().items(), nested[name].state_dict().items()):
+        for (k1, v1), (k2, v2) in zip(plain[name].state_dict().items(), nested[name].state_dict().items(), strict=True):
             assert k1 == k2 and torch.equal(v1, v2)
 
 

@@ -1,5 +1,6 @@
 """task=deploy end to end on 2 loopback workers, and its config checks."""
 import json
+from pathlib import Path
 
 import pytest
 
@@ -88,7 +89,7 @@ def test_timeline_aligns_ranks_on_one_clock_and_counts_waits(tmp_path):
     assert rows[1]["wait_ms"] == pytest.approx(2.0) and rows[1]["compute_ms"] == pytest.approx(2.0)
     assert rows[0]["wait_ms"] == 0 and rows[1]["finish_ms"] == pytest.approx(4.0)
     paths = save_timeline(traces, tmp_path / "t", origins=[10.0, 10.001])
-    events = json.loads(open(paths["json"]).read())["traceEvents"]
+    events = json.loads(Path(paths["json"]).read_text())["traceEvents"]
     b = next(e for e in events if e["name"] == "b")
     assert b["ts"] == pytest.approx(3000.0) and b["tid"] == 1  # 1 ms skew + 2 ms own clock, in µs
     assert [e["name"] for e in chrome_trace(traces)["traceEvents"] if e.get("cat") == "wait"] == ["wait → b"]

@@ -32,7 +32,7 @@ def test_report_writes_a_markdown_table_beside_the_papers_figures(tmp_path, caps
 def add_study(storage, name: str, epochs: int, accuracies: list[float], duplicate: bool = False) -> None:
     study = optuna.create_study(study_name=name, storage=create_storage(storage, heartbeat_interval=None))
     study.set_user_attr("dataset", "digits")
-    for i, acc in enumerate(accuracies):
+    for acc in accuracies:
         attrs = {"arch_generator": "dp", "test_acc": acc, "acc_per_param": acc / 10, "epochs": epochs}
         study.add_trial(optuna.create_trial(value=acc, user_attrs=attrs))
     if duplicate:  # a reused result: its twin's values again

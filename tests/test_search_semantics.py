@@ -4,6 +4,7 @@ replaced by a made-up accuracy (the analysis is real), so each test takes second
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 import optuna
 import pytest
@@ -126,5 +127,5 @@ def test_dashboard_and_mlflow_show_names_settings_and_tables(tmp_path, monkeypat
     assert not [k for k in run.data.metrics if k.startswith(("width_profile", "hw.memory_per_unit_mb"))]
     artifacts = {a.path for a in client.list_artifacts(run.info.run_id)}
     assert {"width_profile.json", "hw.memory_per_unit_mb.json"} <= artifacts
-    table = json.loads(open(client.download_artifacts(run.info.run_id, "width_profile.json")).read())
+    table = json.loads(Path(client.download_artifacts(run.info.run_id, "width_profile.json")).read_text())
     assert table["columns"] == ["depth", "width"] and len(table["data"]) >= 1

@@ -112,7 +112,7 @@ def test_every_datamodule_yields_normalised_batches_of_the_configured_shape(name
         x, y = next(iter(loader))
         assert x.shape[1:] == (data.in_channels, data.input_size, data.input_size)
         assert x.dtype == torch.float32 and torch.isfinite(x).all()
-        assert y.dtype == torch.int64 and 0 <= int(y.min()) and int(y.max()) < data.num_classes
+        assert y.dtype == torch.int64 and int(y.min()) >= 0 and int(y.max()) < data.num_classes
     # val/test are not augmented: the same item twice is the same tensor
     assert torch.equal(dm.splits["test"][0][0], dm.splits["test"][0][0])
 

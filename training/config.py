@@ -9,7 +9,7 @@ interpolates them so architectures are built for the data they will be trained o
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any, Optional
+from typing import Any
 
 from hydra.core.config_store import ConfigStore
 
@@ -35,7 +35,7 @@ class DataConfig:
     mean: list[float] = field(default_factory=lambda: [0.5])  # per channel, or one for all
     std: list[float] = field(default_factory=lambda: [0.5])
     download: bool = True  # try to download a missing set (fails cleanly offline)
-    num_workers: Optional[int] = None  # loader processes; None = sized for this machine
+    num_workers: int | None = None  # loader processes; None = sized for this machine
 
     def __post_init__(self) -> None:
         name = f"data={self.name}"
@@ -68,7 +68,7 @@ class FashionMNISTConfig(DataConfig):
 class ImageFolderConfig(DataConfig):
     name: str = "imagefolder"
     # A folder of class sub-folders, or one with train/ [val/] [test/] folders of them.
-    path: Optional[str] = None
+    path: str | None = None
 
     def __post_init__(self) -> None:
         super().__post_init__()
@@ -93,7 +93,7 @@ class TrainConfig:
     # Precise BN: re-estimate BatchNorm statistics on this many training batches before
     # every evaluation (0 = use the running averages); see ArchitectureClassifier.
     bn_calibration_batches: int = 50
-    gradient_clip_val: Optional[float] = None
+    gradient_clip_val: float | None = None
     accelerator: str = "cpu"  # exactly reproducible (deterministic kernels), even where a GPU exists; or auto
     devices: Any = "auto"
     precision: str = "32-true"

@@ -10,12 +10,14 @@ import contextlib
 import math
 import os
 import sys
-from typing import Any, Callable, Sequence
+from collections.abc import Callable
+from typing import Any
 from urllib.error import URLError
 
 import lightning.pytorch as pl
 import numpy as np
 import torch
+from numpy.typing import ArrayLike
 from torch.utils.data import DataLoader, Dataset
 
 from training.transforms import image_transform
@@ -32,7 +34,7 @@ def machine_workers() -> int:
 class Split(Dataset):
     """A split of a raw source (items (image, label), image untransformed) + its transform."""
 
-    def __init__(self, source: Any, indices: Sequence[int], transform: Callable) -> None:
+    def __init__(self, source: Any, indices: ArrayLike, transform: Callable) -> None:
         self.source, self.indices, self.transform = source, np.asarray(indices, dtype=np.int64), transform
 
     def __len__(self) -> int:
@@ -56,7 +58,7 @@ class TensorImages(Dataset):
         return self.images[i], int(self.labels[i])
 
 
-def holdout(indices: Sequence[int], labels: Sequence[int] | None, fraction: float,
+def holdout(indices: ArrayLike, labels: ArrayLike | None, fraction: float,
             seed: int) -> tuple[np.ndarray, np.ndarray]:
     """(kept, held out): a fixed, class-stratified split of `indices` (plain if too small)."""
     from sklearn.model_selection import train_test_split
@@ -83,7 +85,7 @@ def _one_line(err: Exception) -> str:
     return " ".join(str(err).split())
 
 
-def open_dataset(open_: Callable[[bool], Any], present: bool, download: bool, what: str, how: str) -> Any:
+def open_dataset(open_: Callable[..., Any], present: bool, download: bool, what: str, how: str) -> Any:
     """`open_(download)` a torchvision data set; any failure becomes one clear message.
 
     `present` says whether the files are already there; if not, a download is tried when
@@ -113,7 +115,7 @@ class ImageDataModule(pl.LightningDataModule):
         self.data, self.batch_size, self.eval_batch_size = data, batch_size, eval_batch_size
         self.splits: dict[str, Split] = {}
 
-    def load(self) -> dict[str, tuple[Any, Sequence[int]]]:
+    def load(self) -> dict[str, tuple[Any, ArrayLike]]:
         """Per split: the raw source (items (image, label)) and the indices it uses."""
         raise NotImplementedError
 

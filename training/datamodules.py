@@ -7,12 +7,14 @@ the rest. A missing set raises one FileNotFoundError that says how to get it.
 from __future__ import annotations
 
 import gzip
+from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import Any, Callable, Sequence
+from typing import Any
 
 import numpy as np
 import torch
 import torch.nn.functional as F
+from numpy.typing import ArrayLike
 
 from nas.registry import Registry
 from training.datamodule import ImageDataModule, TensorImages, holdout, open_dataset
@@ -20,7 +22,7 @@ from training.datamodule import ImageDataModule, TensorImages, holdout, open_dat
 DATAMODULES: Registry[Callable[..., ImageDataModule]] = Registry("data set")
 register_datamodule = DATAMODULES.register
 
-Sources = dict[str, tuple[Any, Sequence[int]]]
+Sources = dict[str, tuple[Any, ArrayLike]]
 
 
 def create_datamodule(data: Any, batch_size: int, eval_batch_size: int) -> ImageDataModule:
@@ -28,12 +30,12 @@ def create_datamodule(data: Any, batch_size: int, eval_batch_size: int) -> Image
     return DATAMODULES.create(data.name, data=data, batch_size=batch_size, eval_batch_size=eval_batch_size)
 
 
-def _train_val(labels: Sequence[int], data: Any) -> tuple[np.ndarray, np.ndarray]:
+def _train_val(labels: Sequence[int] | np.ndarray, data: Any) -> tuple[np.ndarray, np.ndarray]:
     """Hold `data.val_fraction` of an official training set out for validation."""
     return holdout(np.arange(len(labels)), labels, data.val_fraction, data.split_seed)
 
 
-def _train_val_test(indices: np.ndarray, labels: Sequence[int], data: Any) -> tuple[np.ndarray, ...]:
+def _train_val_test(indices: np.ndarray, labels: ArrayLike, data: Any) -> tuple[np.ndarray, ...]:
     """A set without official splits: `test_fraction` and `val_fraction` of all images held out."""
     rest, test = holdout(indices, labels, data.test_fraction, data.split_seed)
     train, val = holdout(rest, labels, data.val_fraction / (1 - data.test_fraction), data.split_seed)

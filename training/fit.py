@@ -11,7 +11,8 @@ import contextlib
 import logging
 import time
 import warnings
-from typing import Any, Iterable, Iterator
+from collections.abc import Iterable, Iterator
+from typing import Any
 
 import lightning.pytorch as pl
 import networkx as nx

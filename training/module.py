@@ -6,8 +6,9 @@ Logs `train_loss`, `train_acc`, `val_loss`, `val_acc`, `test_loss`, `test_acc` p
 from __future__ import annotations
 
 import inspect
+from collections.abc import Callable
 from itertools import islice
-from typing import Any, Callable
+from typing import Any
 
 import lightning.pytorch as pl
 import torch
@@ -65,7 +66,7 @@ class ArchitectureClassifier(pl.LightningModule):
         if not self.bn_calibration_batches or self._calibrated_at == self.global_step:
             return
         # A loader of its own: re-iterating the fit loop's could disturb its epoch.
-        datamodule = self.trainer.datamodule
+        datamodule = self.trainer.datamodule  # type: ignore[attr-defined]  # Lightning sets it at fit time, untyped
         loader = datamodule.train_dataloader() if datamodule is not None else self.trainer.train_dataloader
         if loader is None:
             return
@@ -95,8 +96,8 @@ class ArchitectureClassifier(pl.LightningModule):
             return optimizer
         extra = {}
         # A per-step schedule of fixed length (OneCycleLR) learns its length from the data.
-        if self.scheduler_interval == "step" and "total_steps" in inspect.signature(self.make_scheduler).parameters:
-            if getattr(self.make_scheduler, "keywords", {}).get("total_steps") is None:
-                extra["total_steps"] = int(self.trainer.estimated_stepping_batches)
+        if (self.scheduler_interval == "step" and "total_steps" in inspect.signature(self.make_scheduler).parameters
+                and getattr(self.make_scheduler, "keywords", {}).get("total_steps") is None):
+            extra["total_steps"] = int(self.trainer.estimated_stepping_batches)
         scheduler = self.make_scheduler(optimizer, **extra)
         return {"optimizer": optimizer, "lr_scheduler": {"scheduler": scheduler, "interval": self.scheduler_interval}}

@@ -6,8 +6,9 @@ epoch 100; torch's schedulers only move the learning rate, so `Milestones` sets 
 from __future__ import annotations
 
 from bisect import bisect_right
-from typing import Sequence
+from collections.abc import Sequence
 
+from torch import Tensor
 from torch.optim import Optimizer
 from torch.optim.lr_scheduler import LRScheduler
 
@@ -36,7 +37,7 @@ class Milestones(LRScheduler):
     def _phase(self) -> int:
         return bisect_right(self.milestones, self.last_epoch)
 
-    def get_lr(self) -> list[float]:
+    def get_lr(self) -> list[float | Tensor]:
         phase = self._phase()
         return list(self.base_lrs) if phase == 0 else [self.lrs[phase - 1]] * len(self.base_lrs)
 
@@ -45,5 +46,5 @@ class Milestones(LRScheduler):
         if self.momenta is None:
             return
         phase = self._phase()
-        for group, base in zip(self.optimizer.param_groups, self.base_momenta):
+        for group, base in zip(self.optimizer.param_groups, self.base_momenta, strict=True):
             group["momentum"] = base if phase == 0 else self.momenta[phase - 1]

@@ -6,7 +6,6 @@ as for every other task.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Optional
 
 from hydra.core.config_store import ConfigStore
 
@@ -27,7 +26,7 @@ class DeployConfig:
     order: str = "schedule"  # each worker's vertex order: simulated start order | topological
     # per-vertex costs that place, order and predict: profile (timed here) | predictor (hw/) | macs
     costs: str = "profile"
-    weights: Optional[str] = None  # state_dict file of trained weights; None = random from weight_seed
+    weights: str | None = None  # state_dict file of trained weights; None = random from weight_seed
     weight_seed: int = 0
     input_seed: int = 0  # the random input image
     repeats: int = 30  # timed inferences per variant (batch 1), median and p90 reported

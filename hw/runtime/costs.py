@@ -11,6 +11,7 @@
 from __future__ import annotations
 
 import time
+from collections.abc import Hashable
 from pathlib import Path
 from typing import Any
 
@@ -19,14 +20,13 @@ import numpy as np
 import torch
 
 from nas.builder import build_model
-from nas.dag import INPUT
 
 
 def profiled_costs(arch: nx.DiGraph, weights: str | Path | None = None, repeats: int = 7,
                    quantile: float = 0.25, threads: int = 1, seed: int = 0,
-                   channels_last: bool = False) -> dict[str, float]:
-    """Seconds each vertex takes in this process (one thread), by vertex name, in the
-    memory layout the deployment will use."""
+                   channels_last: bool = False) -> dict[Hashable, float]:
+    """Seconds each vertex takes in this process (one thread), in the memory layout the
+    deployment will use."""
     torch.set_num_threads(threads)
     model = build_model(arch).eval()
     if weights is not None:
@@ -35,23 +35,26 @@ def profiled_costs(arch: nx.DiGraph, weights: str | Path | None = None, repeats:
     image = torch.randn((1, arch.graph.get("in_channels", 3), size, size), generator=torch.Generator().manual_seed(seed))
     if channels_last:
         model, image = model.to(memory_format=torch.channels_last), image.contiguous(memory_format=torch.channels_last)
-    samples: dict[str, list[float]] = {name: [] for name, _, _ in model.plan}
+    samples: dict[str, list[float]] = {step.vertex: [] for step in model.plan}
+    start = [0.0]
+
+    def begin(step: Any, values: dict) -> None:
+        start[0] = time.thread_time()
+
+    def end(step: Any, out: Any) -> None:
+        samples[step.vertex].append(time.thread_time() - start[0])
+
     with torch.inference_mode():
-        for i in range(repeats + 1):
-            values: dict[str, torch.Tensor] = {}
-            for name, preds, _free in model.plan:
-                module = model.vertices[name]
-                start = time.thread_time()
-                values[name] = module.op(image) if name == INPUT else module([values[u] for u in preds])
-                if i:  # the first pass warms up
-                    samples[name].append(time.thread_time() - start)
-    return {name: float(np.quantile(s, quantile)) for name, s in samples.items()}
+        model(image)  # warm-up
+        for _ in range(repeats):
+            model(image, begin, end)
+    return {v: float(np.quantile(samples[str(v)], quantile)) for v in arch}
 
 
-def predicted_costs(arch: nx.DiGraph, predictor: Any) -> dict[str, float]:
+def predicted_costs(arch: nx.DiGraph, predictor: Any) -> dict[Hashable, float]:
     """Seconds per vertex from hw/'s unit latency model (anything with `vertex_latencies`)."""
-    return {str(v): float(t) for v, t in predictor.vertex_latencies(arch).items()}
+    return {v: float(t) for v, t in predictor.vertex_latencies(arch).items()}
 
 
-def mac_costs(arch: nx.DiGraph, macs_per_s: float = 2e10, per_vertex_s: float = 5e-5) -> dict[str, float]:
-    return {str(v): d["macs"] / macs_per_s + per_vertex_s for v, d in arch.nodes(data=True)}
+def mac_costs(arch: nx.DiGraph, macs_per_s: float = 2e10, per_vertex_s: float = 5e-5) -> dict[Hashable, float]:
+    return {v: d["macs"] / macs_per_s + per_vertex_s for v, d in arch.nodes(data=True)}

@@ -12,13 +12,16 @@ from __future__ import annotations
 
 import re
 import time
+from collections.abc import Mapping
 from datetime import timedelta
 
 import torch
 import torch.distributed as dist
 from torch import nn
 
-from hw.runtime.plan import IMAGE, INPUT, RESULT, RankPlan
+from hw.runtime.plan import IMAGE, RESULT, RankPlan, Step
+from hw.schedule import Vertex
+from nas.execute import run
 
 
 def gloo_message(err: BaseException) -> str:
@@ -53,7 +56,7 @@ class RankExecutor:
     """`channels_last`: feature maps in channels-last layout end to end (~2x faster
     separable convs and max-pools on CPU at 224 px); the modules must be converted too."""
 
-    def __init__(self, plan: RankPlan, modules: dict[str, nn.Module], batch: int, timeout_s: float,
+    def __init__(self, plan: RankPlan, modules: Mapping[Vertex, nn.Module], batch: int, timeout_s: float,
                  channels_last: bool = False) -> None:
         self.plan = plan
         self.modules = modules
@@ -63,11 +66,12 @@ class RankExecutor:
         self.buffers = {name: wire for name, (wire, _) in received.items()}
         self.views = {name: view for name, (_, view) in received.items()}
         self.sources = {t.tensor: t.src for t in plan.recvs}
-        self.pending: dict[str, dist.Work] = {}
+        self.pending: dict[Vertex, dist.Work] = {}
+        self._sends: list[tuple[dist.Work, torch.Tensor]] = []  # this inference's isends, with their tensors
         self.busy_s = 0.0  # compute time of the last inference
         # last inference, per step: (vertex, wait start, compute start, compute end) in
         # seconds from the start of `run`: where a rank waited and for what (timeline.py)
-        self.trace: list[tuple[str, float, float, float]] = []
+        self.trace: list[tuple[Vertex, float, float, float]] = []
         self.origin = 0.0  # time.perf_counter() at the start of the last inference
         self.messages_sent = 0
         self.bytes_sent = 0
@@ -81,51 +85,43 @@ class RankExecutor:
     def post_receives(self) -> None:
         """Post the next inference's receives (before the start signal, so none is late)."""
         if not self.pending:
-            self.pending = {t.tensor: dist.irecv(self.buffers[t.tensor], t.src, tag=t.tag) for t in self.plan.recvs}
+            self.pending = {t.tensor: dist.irecv(self.buffers[t.tensor], t.src, tag=t.tag)  # type: ignore[misc]  # torch: Work | None (None outside the group)
+                            for t in self.plan.recvs}
 
     def run(self, image: torch.Tensor | None = None) -> torch.Tensor | None:
-        """One inference; returns the logits on the rank that owns RESULT, else None."""
+        """One inference (`nas.execute.run` with receives before and sends after each step);
+        returns the logits on the rank that owns RESULT, else None."""
         self.post_receives()
-        pending, self.pending = self.pending, {}
-        values: dict[str, torch.Tensor] = {}
-        sends: list[tuple[dist.Work, torch.Tensor]] = []
-        busy = 0.0
-        result = None
-        trace = []
-        origin = time.perf_counter()
-        for step in self.plan.steps:
-            waited = time.perf_counter()
-            inputs = []
-            for u in step.inputs:
-                if u in pending:
-                    self._wait(pending.pop(u), f"receiving tensor {u} from rank {self.sources[u]}")
-                    values[u] = self.views[u]
-                inputs.append(values[u])
-            start = time.perf_counter()
-            if step.vertex == IMAGE:
-                if image is None:
-                    raise ValueError(f"rank {self.plan.rank} owns the image but got none")
-                out = image.contiguous(memory_format=torch.channels_last) if self.channels_last else image.contiguous()
-            elif step.vertex == RESULT:
-                out = result = inputs[0]
-            elif step.vertex == INPUT:
-                out = self.modules[step.vertex].op(inputs[0])
-            else:
-                out = self.modules[step.vertex](inputs)
-            end = time.perf_counter()
-            busy += end - start
-            trace.append((step.vertex, waited - origin, start - origin, end - origin))
-            values[step.vertex] = out
-            if step.sends:
-                wire = to_wire(out, self.channels_last)
-                for dst in step.sends:
-                    sends.append((dist.isend(wire, dst, tag=step.tag), wire))
-                    self.messages_sent += 1
-                    self.bytes_sent += wire.numel() * wire.element_size()
-            for u in step.free:
-                values.pop(u, None)
-        for work, _tensor in sends:
+        self._received, self.pending = self.pending, {}
+        self._image, self._sends = image, []
+        self.busy_s, self.trace, self.origin = 0.0, [], time.perf_counter()
+        result = run(self.plan.steps, self._compute, {}, self._receive, self._send).get(RESULT)
+        for work, _tensor in self._sends:
             self._wait(work, "sending")
-        self.busy_s = busy
-        self.trace, self.origin = trace, origin
         return None if result is None else result.clone()
+
+    def _receive(self, step: Step, values: dict[Vertex, torch.Tensor]) -> None:
+        self._waited = time.perf_counter()
+        for u in step.inputs:
+            if u in self._received:
+                self._wait(self._received.pop(u), f"receiving tensor {u} from rank {self.sources[u]}")
+                values[u] = self.views[u]
+        self._start = time.perf_counter()
+
+    def _compute(self, vertex: str, inputs: list[torch.Tensor]) -> torch.Tensor:
+        if vertex == IMAGE:
+            if self._image is None:
+                raise ValueError(f"rank {self.plan.rank} owns the image but got none")
+            return self._image.contiguous(memory_format=torch.channels_last) if self.channels_last else self._image.contiguous()
+        return inputs[0] if vertex == RESULT else self.modules[vertex](inputs)
+
+    def _send(self, step: Step, out: torch.Tensor) -> None:
+        end = time.perf_counter()
+        self.busy_s += end - self._start
+        self.trace.append((step.vertex, self._waited - self.origin, self._start - self.origin, end - self.origin))
+        if step.sends:
+            wire = to_wire(out, self.channels_last)
+            for dst in step.sends:
+                self._sends.append((dist.isend(wire, dst, tag=step.tag), wire))  # type: ignore[arg-type]  # torch: Work | None
+                self.messages_sent += 1
+                self.bytes_sent += wire.numel() * wire.element_size()

@@ -78,7 +78,7 @@ class LocalLauncher:
         self.ranks = list(range(world_size)) if ranks is None else ranks  # a subset: tests of missing peers
         self.processes: dict[int, subprocess.Popen] = {}  # rank → process, once started
 
-    def start(self) -> "LocalLauncher":
+    def start(self) -> LocalLauncher:
         job_file = self.workdir / "job.json"
         job_file.write_text(json.dumps(self.spec, indent=1))
         threads = int(self.spec.get("threads", 1))
@@ -91,7 +91,8 @@ class LocalLauncher:
         finally:
             for sig, handler in handlers.items():
                 signal.signal(sig, handler)
-        self.processes = {rank: self.context.subprocess_handlers[i].proc for i, rank in enumerate(self.ranks)}
+        # torch types start_processes as PContext; with an entrypoint string it is a SubprocessContext
+        self.processes = {rank: self.context.subprocess_handlers[i].proc for i, rank in enumerate(self.ranks)}  # type: ignore[attr-defined]
         self.started = time.monotonic()
         return self
 

@@ -25,6 +25,8 @@ import networkx as nx
 from hw.schedule import IMAGE, RESULT, ROOT, Transfer, Vertex, complete_assignment, tensor_shape
 from nas.checks import require
 from nas.dag import INPUT, OUTPUT, compute_vertices, inputs_of, topological_order
+from nas.execute import free_after_last_use
+
 
 @dataclass
 class Step:
@@ -110,20 +112,10 @@ def build_plan(arch: nx.DiGraph, assignment: Mapping[Vertex, int], world_size: i
             recvs[dst].append(t)
         steps[src].append(Step(v, inputs[v], destinations, tag[v]))
     for rank_steps in steps:
-        _add_frees(rank_steps)
+        free_after_last_use(rank_steps)
     ranks = [RankPlan(r, steps[r], recvs[r]) for r in range(world_size)]
     del unit[IMAGE], unit[RESULT]
     return Plan(world_size, unit, ranks, transfers)
-
-
-def _add_frees(steps: list[Step]) -> None:
-    """Mark each tensor for release right after its last local reader."""
-    last: dict[Vertex, int] = {}
-    for i, step in enumerate(steps):
-        for u in step.inputs:
-            last[u] = i
-    for u, i in last.items():
-        steps[i].free.append(u)
 
 
 def topological_chunks(arch: nx.DiGraph, units: int) -> dict[Vertex, int]:
@@ -137,7 +129,7 @@ def topological_chunks(arch: nx.DiGraph, units: int) -> dict[Vertex, int]:
     total = float(sum(weights))
     assignment: dict[Vertex, int] = {}
     done = 0.0
-    for v, w in zip(vertices, weights):
+    for v, w in zip(vertices, weights, strict=True):
         assignment[v] = min(units - 1, int((done + w / 2) / total * units))
         done += w
     return assignment

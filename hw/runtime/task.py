@@ -40,6 +40,7 @@ def metis_assignment(arch: nx.DiGraph, units: int, analysis_cfg: Any = None) -> 
     from partition.analyze import analyze
 
     result = analyze(arch, units, analysis_cfg)
+    assert result.assignment is not None  # analyze() keeps the best option's assignment by default
     assignment = root_first({v: int(u) for v, u in result.assignment.items()})
     keep = ("cs", "comm", "comm_norm", "imbalance", "eta", "partitioner", "epsilon", "speedup_bound")
     return assignment, {k: getattr(result, k) for k in keep}
@@ -68,15 +69,12 @@ def vertex_costs(arch: nx.DiGraph, source: str, weights: Path | None = None, hw_
                  channels_last: bool = False) -> dict[Vertex, float]:
     """Seconds per vertex: timed here (`profile`), hw/'s unit model (`predictor`), or MACs."""
     if source == "profile":
-        costs = profiled_costs(arch, weights, channels_last=channels_last)
-    elif source == "predictor":
+        return profiled_costs(arch, weights, channels_last=channels_last)
+    if source == "predictor":
         from hw.backends import create_backend
 
-        costs = predicted_costs(arch, create_backend(hw_cfg))
-    else:
-        costs = mac_costs(arch)
-    by_name = {str(v): v for v in arch}  # hw.runtime.costs names vertices by their module key
-    return {by_name[str(v)]: c for v, c in costs.items()}
+        return predicted_costs(arch, create_backend(hw_cfg))
+    return mac_costs(arch)
 
 
 def deploy_job(name: str, arch_path: Path, weights: Path, variants: dict[str, Any], repeats: int,

@@ -13,8 +13,7 @@ from pathlib import Path
 import networkx as nx
 import torch
 
-from nas.builder import VertexModule, build_model
-from nas.dag import inputs_of
+from nas.builder import VertexModule, build_model, vertex_module
 
 MARKER = "vertices."
 
@@ -66,13 +65,9 @@ def build_vertex_modules(arch: nx.DiGraph, vertices: Iterable[Hashable], weights
     the builder's `str(v)`); eval mode (conv weights channels-last when `channels_last`)."""
     vertices = list(vertices)
     states = load_vertex_states(weights, [str(v) for v in vertices])
-    aggregation = arch.graph.get("aggregation", "input_sigmoid")
-    num_classes = arch.graph["num_classes"]
-    image_channels = arch.graph.get("in_channels", 3)
     modules: dict[Hashable, VertexModule] = {}
     for v in vertices:
-        in_shapes = [(arch.nodes[u]["channels"], arch.nodes[u]["size"]) for u in inputs_of(arch, v)]
-        module = VertexModule(arch.nodes[v], in_shapes, aggregation, num_classes, image_channels)
+        module = vertex_module(arch, v)
         try:
             module.load_state_dict(states[str(v)], strict=True)
         except RuntimeError as err:

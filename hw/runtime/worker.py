@@ -29,8 +29,8 @@ import torch.distributed as dist
 
 from hw.runtime.executor import PeerError, RankExecutor, gloo_message
 from hw.runtime.plan import IMAGE, ROOT, build_plan
-from hw.schedule import tensor_shape
 from hw.runtime.weights import build_vertex_modules
+from hw.schedule import tensor_shape
 
 
 class ConnectError(RuntimeError):

@@ -20,6 +20,7 @@ import subprocess
 import threading
 from collections.abc import Mapping, Sequence
 from pathlib import Path
+from typing import Any
 
 from hw.testbed import net
 from hw.testbed.cgroups import CpuController, find_cpu_cgroup
@@ -58,7 +59,7 @@ class Testbed:
         # testbed nor the units' small programs need.
         if not 1 <= units <= 250:
             raise ValueError(f"units must be in 1..250, got {units}")
-        if cpu_quota is not None and not 0 < cpu_quota <= os.cpu_count():
+        if cpu_quota is not None and not 0 < cpu_quota <= (os.cpu_count() or 1):
             raise ValueError(f"cpu_quota must be in (0, {os.cpu_count()}] cores, got {cpu_quota}")
         if (bandwidth_mbps is not None and bandwidth_mbps <= 0) or latency_ms < 0:
             raise ValueError(f"need bandwidth_mbps > 0, latency_ms >= 0; got {bandwidth_mbps}, {latency_ms}")
@@ -67,13 +68,13 @@ class Testbed:
         self.units, self.cpu_quota = units, cpu_quota
         self.bandwidth_mbps, self.latency_ms = bandwidth_mbps, latency_ms
         self.prefix, self.state_dir = name_prefix, Path(state_dir)
-        self.subnet = ipaddress.ip_network(subnet) if subnet else None
+        self.subnet = ipaddress.IPv4Network(subnet) if subnet else None
         self.switch = f"{name_prefix}-sw"
         self.namespaces = [f"{name_prefix}-u{rank}" for rank in range(units)]
         self.kernel_delay = False  # netem applies latency_ms (else the transport must)
         self.cgroups: CpuController | None = None
         self.processes: list[subprocess.Popen] = []
-        self._handlers: dict[int, object] = {}
+        self._handlers: dict[int, Any] = {}  # signal number → the handler signal.signal replaced
         self._up = False
 
     # -- the API the launcher uses ------------------------------------------------------
@@ -81,6 +82,7 @@ class Testbed:
 
     def address(self, rank: int) -> str:
         """The unit's IPv4 address, reachable from every other unit of this testbed only."""
+        assert self.subnet is not None, "the testbed has no subnet before start()"
         return net.unit_address(self.subnet, self._rank(rank))
 
     def namespace(self, rank: int) -> str:
@@ -101,7 +103,7 @@ class Testbed:
             raise TestbedError("the testbed is not running (use `with Testbed(...) as bed`)")
         procs = self._cgroup(self._rank(rank)) / "cgroup.procs"
         join = 'echo $$ > "$0" && exec "$@"'
-        enter = [shutil.which("ip"), "netns", "exec", self.namespace(rank)]
+        enter = [shutil.which("ip") or "ip", "netns", "exec", self.namespace(rank)]
         proc = subprocess.Popen(["/bin/sh", "-c", join, str(procs), *enter, *argv],
                                 env=None if env is None else dict(env), **kwargs)
         self.processes.append(proc)
@@ -117,6 +119,7 @@ class Testbed:
     def start(self) -> Testbed:
         require_host()
         self.cgroups = find_cpu_cgroup()
+        assert self.cgroups is not None  # require_host() found one
         self._catch_signals()
         try:
             clean_stale(self.state_dir, self.prefix)
@@ -160,6 +163,7 @@ class Testbed:
         return rank
 
     def _cgroup(self, rank: int | None = None) -> Path:
+        assert self.cgroups is not None, "the testbed has no cgroup before start()"
         run_dir = self.cgroups.root / self.prefix
         return run_dir if rank is None else run_dir / f"u{rank}"
 

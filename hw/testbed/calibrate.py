@@ -134,17 +134,20 @@ def cpu_fidelity(bed: Testbed, iterations: int = 3_000_000, repeats: int = 3, ra
                  workload: str = "python") -> CpuFidelity:
     """Time the same loop uncapped and in unit `rank`, alternately, `repeats` times
     (`iterations` Python steps; the torch workload runs 1 convolution per 20 000)."""
+    if bed.cpu_quota is None:
+        raise ValueError("cpu_fidelity measures a CPU cap: the testbed needs a cpu_quota")
     code = WORKLOADS[workload]
     runs: list[tuple[float, float, float, float]] = []
     for _ in range(repeats):
         free = _result(_python(None, 0, code, iterations))
         capped = _result(_python(bed, rank, code, iterations))
         runs.append((free["cpu_s"], free["wall_s"], capped["wall_s"], capped["cpu_s"]))
-    return CpuFidelity(bed.cpu_quota, *(statistics.median(column) for column in zip(*runs)))
+    return CpuFidelity(bed.cpu_quota, *(statistics.median(column) for column in zip(*runs, strict=True)))
 
 
 def _serve(bed: Testbed, rank: int, code: str, *args: object) -> subprocess.Popen:
     proc = _python(bed, rank, code, bed.address(rank), PORT, *args)
+    assert proc.stdout is not None  # started with stdout=PIPE
     if proc.stdout.readline().strip() != "ready":
         raise RuntimeError(f"the server in unit {rank} did not start")
     return proc

@@ -7,6 +7,7 @@ both handled; the controller is found from /proc/self/mounts.
 """
 from __future__ import annotations
 
+import contextlib
 import math
 import os
 import signal
@@ -54,10 +55,8 @@ class CpuController:
         end = time.monotonic() + grace_s
         while (pids := self.procs(path)) and time.monotonic() < end:
             for pid in pids:
-                try:
+                with contextlib.suppress(ProcessLookupError):
                     os.kill(pid, signal.SIGKILL)
-                except ProcessLookupError:
-                    pass
             time.sleep(0.02)
         path.rmdir()
 

@@ -9,6 +9,7 @@ capped at the target bandwidth, like Mininet's TCLink.
 """
 from __future__ import annotations
 
+import contextlib
 import ipaddress
 import json
 import os
@@ -27,11 +28,11 @@ def host_networks() -> list[ipaddress.IPv4Network]:
     nets = []
     for addr in json.loads(run(["ip", "-j", "-4", "addr", "show"]).stdout or "[]"):
         for info in addr.get("addr_info", []):
-            nets.append(ipaddress.ip_network(f"{info['local']}/{info['prefixlen']}", strict=False))
+            nets.append(ipaddress.IPv4Network(f"{info['local']}/{info['prefixlen']}", strict=False))
     for route in json.loads(run(["ip", "-j", "-4", "route", "show", "table", "all"]).stdout or "[]"):
         dst = route.get("dst", "")
         if dst and dst != "default":
-            nets.append(ipaddress.ip_network(dst if "/" in dst else f"{dst}/32", strict=False))
+            nets.append(ipaddress.IPv4Network(dst if "/" in dst else f"{dst}/32", strict=False))
     return nets
 
 
@@ -40,7 +41,7 @@ def pick_subnet(taken: list[ipaddress.IPv4Network] | None = None) -> ipaddress.I
     run could ever shadow a real one, even though the namespaces are not connected)."""
     taken = host_networks() if taken is None else taken
     for text in CANDIDATE_SUBNETS:
-        net = ipaddress.ip_network(text)
+        net = ipaddress.IPv4Network(text)
         if not any(net.overlaps(other) for other in taken):
             return net
     raise TestbedError(f"every candidate subnet ({', '.join(CANDIDATE_SUBNETS)}) is used on this host")
@@ -113,10 +114,8 @@ def remove_namespace(name: str, grace_s: float = 2.0) -> None:
     end = time.monotonic() + grace_s
     while (pids := [int(p) for p in run(["ip", "netns", "pids", name], check=False).stdout.split()]):
         for pid in pids:
-            try:
+            with contextlib.suppress(ProcessLookupError):
                 os.kill(pid, signal.SIGKILL)
-            except ProcessLookupError:
-                pass
         if time.monotonic() > end:
             break
         time.sleep(0.02)

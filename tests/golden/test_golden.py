@@ -41,7 +41,7 @@ def _same(a, b) -> bool:
     if isinstance(a, dict) and isinstance(b, dict):
         return a.keys() == b.keys() and all(_same(a[k], b[k]) for k in a)
     if isinstance(a, list) and isinstance(b, list):
-        return len(a) == len(b) and all(_same(x, y) for x, y in zip(a, b))
+        return len(a) == len(b) and all(_same(x, y) for x, y in zip(a, b, strict=True))
     return a == b
 
 
@@ -55,7 +55,6 @@ def test_golden_figures_unchanged(case) -> None:
 
 
 def test_golden_covers_every_generator_and_baseline() -> None:
-    from nas.factory import BASELINES
     from nas.generators import GENERATORS
 
 

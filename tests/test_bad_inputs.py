@@ -1,0 +1,188 @@
+"""Bad input, as a user gives it: exit code 2, one `error:` line, no traceback, no hang.
+
+CLI cases run `python run.py` in a subprocess with a timeout (the fast ones together, in
+parallel, once per module); architecture files go through `nas.arch.load`. The tally
+(cases, tracebacks, hangs, wrong exits) is printed at the end of the module.
+"""
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+import time
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import optuna
+import pytest
+
+from nas.arch import ArchitectureError, load, to_json
+from nas.factory import create_architecture
+from search.storage import create_storage
+from tests.reliability_support import tiny_overrides
+
+ROOT = Path(__file__).resolve().parents[1]
+TIMEOUT_S = 120  # generous for a loaded 2-core machine; a case takes ~5 s of CPU
+# Not marked slow: one case per class (config, size, file, storage), run in parallel.
+TINY = ["nodes=8", "input_size=16", "staging.channels=8", "staging.max_channels=32"]
+
+
+@dataclass
+class Case:
+    """`python run.py <args>` must fail with exit 2 and one error line containing `expect`."""
+
+    args: list[str]
+    expect: str
+    setup: object = None  # setup(tmp) -> None, writes the files the case needs
+    search: bool = False  # a search: its storage, MLflow and artifacts go into the case's folder
+    marks: list = field(default_factory=list)
+
+
+def _corrupt_journal(tmp: Path) -> None:
+    path = tmp / "broken.journal"
+    journal = optuna.create_study(study_name="s", storage=create_storage(str(path), heartbeat_interval=None))
+    journal.optimize(lambda t: t.suggest_float("x", 0, 1), n_trials=1)
+    lines = path.read_bytes().splitlines(keepends=True)
+    path.write_bytes(lines[0] + lines[1][:12] + b"\n" + b"".join(lines[2:]))
+
+
+def _star(tmp: Path) -> None:
+    nodes, edges = [{"id": i} for i in range(20001)], [{"source": 0, "target": i} for i in range(1, 20001)]
+    (tmp / "star.json").write_text(json.dumps({"nodes": nodes, "edges": edges}))
+
+
+def _infinite_kernel(tmp: Path) -> None:
+    data = to_json(create_architecture("cifarnet", 8, input_size=32))
+    data["nodes"][1]["kernel"] = float("inf")
+    (tmp / "inf.json").write_text(json.dumps(data))
+
+
+def _deep(tmp: Path) -> None:
+    (tmp / "deep.json").write_text('{"nodes": [{"id": 0, "hidden": ' + "[" * 100_000 + "]" * 100_000 + "}]}")
+
+
+SLOW = [pytest.mark.slow]
+CLI = {
+    # config (issue 19 point 9)
+    "+typo": Case(["task=analyze", *TINY, "+search.n_trails=3"], "search.n_trails is not a setting (did you mean search.n_trials?"),
+    "seed": Case(["task=analyze", *TINY, "seed=-1"], "seed must be >= 0", marks=SLOW),
+    "lr type": Case(["task=train", *TINY, "train.optimizer.lr=abc"], "train.optimizer.lr must be a number", marks=SLOW),
+    "typo no +": Case(["task=analyze", *TINY, "search.n_trails=3"], "n_trails", marks=SLOW + [pytest.mark.xfail(
+        strict=True, reason="Hydra reports composition errors itself (exit 1, several lines) before run.py's main")]),
+    # sizes (point 6)
+    "nodes": Case(["task=analyze", "nodes=100000"], "nodes=100000 is above the limit of 5000 compute vertices"),
+    "star file": Case(["task=analyze", "arch={tmp}/star.json"], "compute vertices=20001 is above the limit", _star,
+                      marks=SLOW),
+    "input size": Case(["task=train", *TINY, "input_size=4096"], "for a batch of 64 at input_size=4096", marks=SLOW),
+    "space nodes": Case(["space.nodes={{low:5000,high:6000}}"], "space.nodes=6000 is above the limit", search=True, marks=SLOW),
+    # architecture files (point 7)
+    "inf attribute": Case(["task=analyze", "arch={tmp}/inf.json"], "vertex 0: attribute 'kernel' must be a finite number", _infinite_kernel),
+    "deep file": Case(["task=analyze", "arch={tmp}/deep.json"], "not a JSON file (maximum recursion depth", _deep, marks=SLOW),
+    # storage (points 1, 10)
+    "typo storage": Case(["task=report", "search.storage={tmp}/optuna.jornal.journal"], "does not exist; point search.storage",
+                         marks=SLOW),
+    "corrupt journal": Case(["task=report", "search.storage={tmp}/broken.journal"], "is corrupt at line 2 of", _corrupt_journal),
+    # a search that completes nothing (point 4): every trial diverges
+    "no trial completed": Case(["search.n_trials=1", "train.optimizer.lr=1e30"], "none of this run's 1 trials completed",
+                               search=True, marks=SLOW + [pytest.mark.xfail(strict=True, reason=(
+                                   "exit 2 and the one error line hold, but Optuna logs each failed trial's "
+                                   "traceback as a warning (search/study.py's optimize)"))]),
+}
+
+
+@dataclass
+class Outcome:
+    returncode: int | None
+    stderr: str
+    seconds: float
+
+
+def run_case(name: str, tmp: Path) -> Outcome:
+    case = CLI[name]
+    folder = tmp / name.replace(" ", "_").replace("+", "plus")
+    folder.mkdir(parents=True, exist_ok=True)
+    if case.setup:
+        case.setup(folder)
+    args = [a.format(tmp=folder) for a in case.args]
+    if case.search:
+        args = tiny_overrides(folder, *args)
+    start = time.monotonic()
+    try:
+        done = subprocess.run([sys.executable, "run.py", *args, f"hydra.run.dir={folder}/run"], check=False, cwd=ROOT,
+                              capture_output=True, text=True, timeout=TIMEOUT_S)
+        return Outcome(done.returncode, done.stderr, time.monotonic() - start)
+    except subprocess.TimeoutExpired as err:
+        return Outcome(None, (err.stderr or b"").decode() if isinstance(err.stderr, bytes) else (err.stderr or ""), TIMEOUT_S)
+
+
+TALLY = {"cases": 0, "tracebacks": 0, "hangs": 0, "wrong exit": 0, "not one error line": 0}
+
+
+@pytest.fixture(scope="module")
+def fast_outcomes(tmp_path_factory, request):
+    """The cases not marked slow, run 3 at a time."""
+    tmp = tmp_path_factory.mktemp("bad_inputs")
+    names = [n for n, c in CLI.items() if not c.marks]
+    with ThreadPoolExecutor(max_workers=3) as pool:
+        outcomes = dict(zip(names, pool.map(lambda n: run_case(n, tmp), names), strict=True))
+    yield outcomes
+    reporter = request.config.pluginmanager.get_plugin("terminalreporter")
+    capture = request.config.pluginmanager.get_plugin("capturemanager")
+    if reporter and capture:
+        with capture.global_and_fixture_disabled():
+            reporter.write_line("\nbad-input tally: " + ", ".join(f"{k} {v}" for k, v in TALLY.items()))
+
+
+def check(outcome: Outcome, expect: str) -> None:
+    errors = [line for line in outcome.stderr.splitlines() if line.startswith("error: ")]
+    TALLY["cases"] += 1
+    TALLY["tracebacks"] += "Traceback" in outcome.stderr
+    TALLY["hangs"] += outcome.returncode is None
+    TALLY["wrong exit"] += outcome.returncode not in (2, None)
+    TALLY["not one error line"] += len(errors) != 1
+    assert outcome.returncode is not None, f"no answer within {TIMEOUT_S} s"
+    assert outcome.returncode == 2, outcome.stderr[-2000:]
+    assert len(errors) == 1 and expect in errors[0], outcome.stderr[-2000:]
+    assert "Traceback" not in outcome.stderr, outcome.stderr[-2000:]
+
+
+@pytest.mark.parametrize("name", [pytest.param(n, marks=c.marks) for n, c in CLI.items()])
+def test_bad_cli_input_is_one_error_line_and_exit_2(name, request, tmp_path):
+    outcome = run_case(name, tmp_path) if CLI[name].marks else request.getfixturevalue("fast_outcomes")[name]
+    check(outcome, CLI[name].expect)
+    if name == "typo storage":
+        assert not (tmp_path / "typo_storage" / "optuna.jornal.journal").exists()
+
+
+def _cifarnet() -> dict:
+    return to_json(create_architecture("cifarnet", 8, input_size=32))
+
+
+def _vertex(data: dict, vertex, **attrs) -> dict:
+    next(n for n in data["nodes"] if n["id"] == vertex).update(attrs)
+    return data
+
+
+FILES = {
+    "NaN": (lambda: _vertex(_cifarnet(), 1, stride=float("nan")), "vertex 1: attribute 'stride' must be a finite number"),
+    "negative": (lambda: _vertex(_cifarnet(), 0, pool=-1), "vertex 0: attribute 'pool' must not be negative"),
+    "pool": (lambda: _vertex(_cifarnet(), "output", pool="max"), "vertex 'output': attribute 'pool' must be one of avg"),
+    "mixed ids": (lambda: {"nodes": [{"id": 0}, {"id": "0"}], "edges": [{"source": 0, "target": "0"}]},
+                  "vertex ids 0 and '0' name the same vertex"),
+    "nested": (lambda: _vertex(_cifarnet(), "input", convs=[[[[[3]]]]]), "vertex 'input': attribute 'convs' is nested"),
+    "cycle": (lambda: {"nodes": [{"id": 0}, {"id": 1}], "edges": [{"source": 0, "target": 1}, {"source": 1, "target": 0}]},
+              "graph has a cycle"),
+}
+
+
+@pytest.mark.parametrize("name", FILES)
+def test_bad_architecture_file_is_one_architecture_error(name, tmp_path):
+    make, expect = FILES[name]
+    path = tmp_path / "arch.json"
+    path.write_text(json.dumps(make()))
+    start = time.monotonic()
+    with pytest.raises(ArchitectureError) as err:
+        load(path, input_size=16, num_classes=10)
+    assert time.monotonic() - start < 5
+    assert expect in str(err.value) and "\n" not in str(err.value)
