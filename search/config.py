@@ -21,13 +21,20 @@ class SearchConfig:
     """One Optuna study (`task=search`); see search/study.py."""
 
     name: str = "default"
-    study_name: str | None = None  # None: "<generator>-<staging>-<data>-<hw>"
+    # None: "<generator>-<staging>-<data>-<hw>". A study is also defined by its training
+    # recipe, data, space and target: resuming it with other values is refused (search/identity.py).
+    study_name: str | None = None
     # Any Optuna storage URL: a *.journal file for several processes, postgresql://… on a cluster.
     storage: str = "sqlite:///optuna.db"
     sampler: str = "nsga2"  # nsga2 | tpe | random | grid
-    n_trials: int = 6  # trials added by this run (a resumed study grows by this many)
+    # Trials this run adds, like Optuna's `study.optimize(n_trials=...)`: rerunning grows the study by as many.
+    n_trials: int = 6
+    # Or the study's total, like Optuna's MaxTrialsCallback: this run adds trials until the study has this
+    # many complete ones (n_trials is then ignored); rerunning after a crash tops it up. Several processes
+    # at once may each finish one trial more.
+    total_trials: int | None = None
     timeout: float | None = None  # seconds for this run; None = no limit
-    seed: int = 0  # sampler seed
+    seed: int = 0  # sampler seed; each trial's own comes from it, the study name and the trial number
     objectives: list[str] = field(default_factory=lambda: ["accuracy", "cs"])  # add latency or params as a third
     accuracy_metric: str = "test_acc"  # what the "accuracy" objective reads (test_acc | val_acc)
     population_size: int = 4  # NSGA-II generation size
@@ -41,6 +48,9 @@ class SearchConfig:
     min_trials_for_failure_rate: int = 4  # ... once at least this many have finished
     report_from: str = "optuna"  # task=report reads the study storage (optuna) or the MLflow experiment
     report_measure: bool = False  # task=report deploys the study's front and baselines (task=deploy) for measured latency
+    # task=report: empty = the one study this config names (search.study_name or the derived name);
+    # else study names or glob patterns pooled into one table, e.g. ['paper_cifar10-*'] or ['*'] (all)
+    report_studies: list[str] = field(default_factory=list)
     mlflow: MLflowConfig = field(default_factory=MLflowConfig)
 
     def __post_init__(self) -> None:
@@ -49,6 +59,8 @@ class SearchConfig:
 
         require_one_of("search.sampler", self.sampler, SAMPLERS.names())
         require(self.n_trials >= 0, f"search.n_trials must be >= 0, got {self.n_trials}")
+        require(self.total_trials is None or self.total_trials >= 1,
+                f"search.total_trials must be >= 1 or null, got {self.total_trials}")
         require(self.timeout is None or self.timeout > 0, f"search.timeout must be > 0 seconds or null, got {self.timeout}")
         require(len(self.objectives) >= 1, "search.objectives must name at least one objective")
         for name in self.objectives:

@@ -24,12 +24,13 @@ from optuna.storages._heartbeat import BaseHeartbeat
 from optuna.trial import FrozenTrial, TrialState
 
 from search.samplers import BASELINE_ATTR
+from search.space import ARCH_SEED
 
 log = logging.getLogger(__name__)
 
 HEARTBEAT_ATTR = "heartbeat"  # trial system attr: time.time() of the last beat
-# User attrs that describe how a trial is defined (kept on retry); the rest are results.
-DEFINING_USER_ATTRS = (BASELINE_ATTR,)
+# User attrs that describe how a trial is defined (kept on retry: the same architecture); the rest are results.
+DEFINING_USER_ATTRS = (BASELINE_ATTR, ARCH_SEED)
 STALE_REASON = "worker lost: no heartbeat for {seconds:.0f} s (killed or crashed); trial retried as a new trial"
 
 
@@ -93,7 +94,7 @@ class StaleTrialHandler:
         log.warning("trial %d of study %s: %s", trial.number, study.study_name, reason)
         run_id = trial.user_attrs.get("mlflow_run_id")
         if self.tracker is not None and run_id:
-            self.tracker.end_trial(run_id, ok=False, reason=reason)
+            self.tracker.end_trial(run_id, "FAILED", reason=reason)
         defining = copy.deepcopy(trial)  # the storage's cached trial: Optuna's retry appends to its lists
         defining.user_attrs = {k: v for k, v in trial.user_attrs.items() if k in DEFINING_USER_ATTRS}
         defining.system_attrs.pop(HEARTBEAT_ATTR, None)

@@ -1,6 +1,7 @@
 """Study summaries, the Pareto front plot, and the paper's Tables V/VI (`task=report`)."""
 from __future__ import annotations
 
+import fnmatch
 import json
 import warnings
 from pathlib import Path
@@ -16,7 +17,7 @@ import pandas as pd  # noqa: E402
 from optuna.trial import TrialState  # noqa: E402
 
 from search.objectives import Objective  # noqa: E402
-from search.samplers import BASELINE_ATTR  # noqa: E402
+from search.samplers import BASELINE_ATTR, DUPLICATE_ATTR  # noqa: E402
 
 # Edge'23 Tables V (CIFAR-10) and VI (Flower-102): mean acc, best acc, mean acc/param, best acc/param.
 PAPER_TABLES = {
@@ -28,14 +29,23 @@ PAPER_TABLES = {
 BASELINE_ORDER = ("cifarnet", "resnet50", "vgg11", "lcp", "fb")
 
 
+def unique_view(study: optuna.Study) -> optuna.Study:
+    """An in-memory copy of the study without its duplicate trials (which repeat their
+    twin's values), for the Pareto front and its plot."""
+    view = optuna.create_study(study_name=study.study_name, directions=study.directions)
+    view.add_trials([t for t in study.get_trials(deepcopy=False) if DUPLICATE_ATTR not in t.user_attrs])
+    return view
+
+
 def study_summary(study: optuna.Study, objectives: list[Objective]) -> dict:
     trials = study.get_trials(deepcopy=False)
     complete = [t for t in trials if t.state == TrialState.COMPLETE]
-    pareto = study.best_trials if complete else []
+    pareto = unique_view(study).best_trials if complete else []
     summary = {
         "trials": len(trials),
         "complete": len(complete),
         "failed": sum(t.state == TrialState.FAIL for t in trials),
+        "duplicates": sum(DUPLICATE_ATTR in t.user_attrs for t in complete),  # reused a twin's results
         "infeasible": sum(any(c > 0 for c in t.constraints.values()) for t in complete),  # off the front
         "objectives": [o.name for o in objectives],
         "pareto": [{"number": t.number, "values": t.values, "params": t.params,
@@ -60,6 +70,7 @@ def plot_pareto(study: optuna.Study, objectives: list[Objective], path: Path) ->
     trials, each point labelled with its trial number, baselines starred and named."""
     from optuna.visualization.matplotlib import plot_pareto_front
 
+    study = unique_view(study)
     complete = study.get_trials(deepcopy=False, states=(TrialState.COMPLETE,))
     with matplotlib.rc_context(), warnings.catch_warnings():  # Optuna sets its ggplot style globally
         warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
@@ -133,16 +144,25 @@ def with_paper(table: pd.DataFrame, dataset: str) -> pd.DataFrame:
     return table
 
 
-def records_from_storage(storage: Any, studies: list[str] | None) -> tuple[list[dict], set[str]]:
-    names = studies or [s.study_name for s in optuna.get_all_study_summaries(storage)]
+def select_studies(available: list[str], patterns: list[str], where: str) -> list[str]:
+    """The studies matching `patterns` (names or globs); a one-line error if one matches none."""
+    chosen = []
+    for pattern in patterns:
+        matched = [name for name in available if fnmatch.fnmatchcase(name, pattern)]
+        if not matched:
+            raise ValueError(f"no study matching {pattern!r} in {where} (studies there: "
+                             f"{', '.join(sorted(available)) or 'none'}); set search.study_name or search.report_studies")
+        chosen += [name for name in matched if name not in chosen]
+    return chosen
+
+
+def records_from_storage(storage: Any, patterns: list[str], where: str = "the storage") -> tuple[list[dict], set[str]]:
+    names = select_studies([s.study_name for s in optuna.get_all_study_summaries(storage)], patterns, where)
     records, datasets = [], set()
     for name in names:
-        try:
-            study = optuna.load_study(study_name=name, storage=storage)
-        except KeyError:
-            raise ValueError(f"no study named {name!r} in the storage") from None
+        study = optuna.load_study(study_name=name, storage=storage)
         for t in study.get_trials(deepcopy=False, states=(TrialState.COMPLETE,)):
-            if "test_acc" in t.user_attrs:
+            if "test_acc" in t.user_attrs and DUPLICATE_ATTR not in t.user_attrs:  # a duplicate is its twin again
                 records.append({"generator": t.user_attrs.get(BASELINE_ATTR) or t.user_attrs.get("arch_generator")
                                 or name.split("-")[0], "test_acc": t.user_attrs["test_acc"],
                                 "acc_per_param": t.user_attrs.get("acc_per_param", np.nan)})
@@ -152,16 +172,23 @@ def records_from_storage(storage: Any, studies: list[str] | None) -> tuple[list[
     return records, datasets
 
 
-def records_from_mlflow(tracking_uri: str, experiment: str) -> tuple[list[dict], set[str]]:
+def records_from_mlflow(tracking_uri: str, experiment: str, patterns: list[str]) -> tuple[list[dict], set[str]]:
     from mlflow.tracking import MlflowClient
+
+    from search.tracking import PARENT_TAG
 
     client = MlflowClient(tracking_uri)
     found = client.get_experiment_by_name(experiment)
     if found is None:
         raise ValueError(f"no MLflow experiment named {experiment!r} at {tracking_uri}")
+    runs = client.search_runs([found.experiment_id], filter_string="attributes.status = 'FINISHED'", max_results=50000)
+    studies = sorted({r.data.tags[f"{PARENT_TAG}.parent"] for r in runs if f"{PARENT_TAG}.parent" in r.data.tags})
+    names = set(select_studies(studies, patterns, f"MLflow experiment {experiment!r}"))
     records, datasets = [], set()
-    for run in client.search_runs([found.experiment_id], filter_string="attributes.status = 'FINISHED'", max_results=50000):
-        if "test_acc" in run.data.metrics and "mlflow.parentRunId" in run.data.tags:
+    for run in runs:
+        tags = run.data.tags
+        if ("test_acc" in run.data.metrics and "mlflow.parentRunId" in tags and tags.get(f"{PARENT_TAG}.parent") in names
+                and DUPLICATE_ATTR not in tags):
             records.append({"generator": run.data.tags.get("baseline") or run.data.tags.get("arch_generator"),
                             "test_acc": run.data.metrics["test_acc"],
                             "acc_per_param": run.data.metrics.get("acc_per_param", np.nan)})
@@ -169,20 +196,27 @@ def records_from_mlflow(tracking_uri: str, experiment: str) -> tuple[list[dict],
     return records, datasets
 
 
+def without_nan(table: pd.DataFrame) -> pd.DataFrame:
+    """NaN (no figure) → None: an empty markdown cell, `null` in JSON (NaN is not JSON)."""
+    return table.astype(object).where(table.notna(), None)
+
+
 def to_markdown(table: pd.DataFrame) -> str:
     """GitHub-style table, two decimals, an empty cell where there is no figure (NaN)."""
-    return table.astype(object).where(table.notna(), None).to_markdown(index=False, floatfmt=".2f", missingval="")
+    return without_nan(table).to_markdown(index=False, floatfmt=".2f", missingval="")
 
 
 def report_task(cfg: Any, out_dir: Path) -> dict:
+    """Table V/VI of one study (the one this config names), or of `search.report_studies` pooled."""
+    from search.identity import study_name
     from search.storage import open_existing
 
+    patterns = list(cfg.search.report_studies) or [study_name(cfg)]
     if cfg.search.report_from == "mlflow":
-        records, datasets = records_from_mlflow(cfg.search.mlflow.tracking_uri, cfg.search.mlflow.experiment)
+        records, datasets = records_from_mlflow(cfg.search.mlflow.tracking_uri, cfg.search.mlflow.experiment, patterns)
     else:
         storage = open_existing(cfg.search.storage)
-        studies = [cfg.search.study_name] if cfg.search.study_name else None
-        records, datasets = records_from_storage(storage, studies)
+        records, datasets = records_from_storage(storage, patterns, cfg.search.storage)
     if not records:
         raise ValueError("no completed trials with a test accuracy to report; run task=search first")
     dataset = next(iter(datasets)) if len(datasets) == 1 else cfg.data.name
@@ -192,8 +226,8 @@ def report_task(cfg: Any, out_dir: Path) -> dict:
     (out_dir / "table.md").write_text(markdown + "\n")
     table.to_csv(out_dir / "table.csv", index=False)
     print(markdown)
-    result = {"dataset": dataset, "rows": table.to_dict(orient="records"), "markdown": str(out_dir / "table.md"),
-              "csv": str(out_dir / "table.csv")}
+    result = {"dataset": dataset, "studies": patterns, "rows": without_nan(table).to_dict(orient="records"),
+              "markdown": str(out_dir / "table.md"), "csv": str(out_dir / "table.csv")}
     if cfg.search.report_from == "optuna" and cfg.search.study_name:  # one study: its front and baselines
         from search.front import front_table
 
@@ -201,7 +235,7 @@ def report_task(cfg: Any, out_dir: Path) -> dict:
                             measure=cfg.search.report_measure)
         (out_dir / "front.md").write_text(to_markdown(front) + "\n")
         print(to_markdown(front))
-        result["front"] = front.to_dict(orient="records")
+        result["front"] = without_nan(front).to_dict(orient="records")
     return result
 
 

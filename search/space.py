@@ -2,8 +2,10 @@
 
 A spec is a list (categorical), a mapping with `low`/`high` (int or float range,
 optional `log`), or a scalar/None (pinned). Parameter names in the study are stable
-(`nodes`, `arch_seed`, `staging`, `channels`, `<generator>.<param>`) so resumed and
-compared studies line up.
+(`nodes`, `staging`, `channels`, `<generator>.<param>`) so resumed and compared studies
+line up. The architecture seed is not tuned: unless `space.seed` lists seeds (or the
+grid sampler enumerates them), each trial's comes from the study and its number
+(search/seeds.py) and is the trial's user attribute `arch_seed`.
 """
 from __future__ import annotations
 
@@ -16,8 +18,9 @@ import optuna
 from nas.checks import require
 from nas.factory import create_architecture
 from nas.limits import check_memory
+from search.seeds import trial_seed
 
-SEED_RANGE = {"low": 0, "high": 2**31 - 1}
+ARCH_SEED = "arch_seed"  # trial user attr (and parameter name, where the seed is a choice)
 
 
 def _plain(spec: Any) -> Any:
@@ -40,14 +43,32 @@ def suggest(trial: optuna.Trial, name: str, spec: Any) -> Any:
     return spec
 
 
-def grid(cfg: Any, n_trials: int) -> dict[str, list]:
-    """The grid sampler's search space: lists as they are, integer ranges enumerated.
+def seed_spec(cfg: Any) -> Any:
+    """`space.seed`; unset, the grid sampler enumerates 0..n-1 (the paper's pure sampling
+    study, n = the study's trials) and the other samplers leave it to `trial_seed`."""
+    if cfg.space.seed is None and cfg.search.sampler == "grid":
+        return list(range(max(cfg.search.total_trials or cfg.search.n_trials, 1)))
+    return cfg.space.seed
 
-    An unpinned architecture seed becomes 0..n_trials-1: the paper's pure sampling study.
-    """
+
+def arch_seed(trial: optuna.Trial, cfg: Any) -> int:
+    """The trial's architecture seed, kept as its user attribute `arch_seed`: a choice
+    of `seed_spec`, the one a retried trial carries over, or derived from the trial."""
+    spec = seed_spec(cfg)
+    if spec is not None:
+        seed = suggest(trial, ARCH_SEED, spec)
+    else:
+        seed = trial.user_attrs.get(ARCH_SEED)
+        if seed is None:
+            seed = trial_seed(cfg.search.seed, trial.study.study_name, trial.number, "arch")
+    trial.set_user_attr(ARCH_SEED, int(seed))
+    return int(seed)
+
+
+def grid(cfg: Any) -> dict[str, list]:
+    """The grid sampler's search space: lists as they are, integer ranges enumerated."""
     space, out = cfg.space, {}
-    specs = {"nodes": space.nodes, "arch_seed": space.seed if space.seed is not None else list(range(max(n_trials, 1))),
-             "staging": space.staging, "channels": space.channels}
+    specs = {"nodes": space.nodes, ARCH_SEED: seed_spec(cfg), "staging": space.staging, "channels": space.channels}
     specs.update({f"{cfg.generator.name}.{k}": v for k, v in _plain(space.generator_params).get(cfg.generator.name, {}).items()})
     for name, spec in specs.items():
         spec = _plain(spec)
@@ -64,7 +85,7 @@ def sample_architecture(trial: optuna.Trial, cfg: Any) -> nx.DiGraph:
     """Sample one architecture for `trial` from `cfg.space` around the config's choices."""
     space, gen = cfg.space, cfg.generator
     nodes = suggest(trial, "nodes", space.nodes) or cfg.nodes
-    seed = suggest(trial, "arch_seed", space.seed if space.seed is not None else SEED_RANGE)
+    seed = arch_seed(trial, cfg)
     staging = suggest(trial, "staging", space.staging) or cfg.staging.name
     staging_params = cfg.staging.params()
     channels = suggest(trial, "channels", space.channels)

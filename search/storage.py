@@ -9,6 +9,7 @@ so the trials of a killed worker are failed and retried (search/heartbeat.py).
 """
 from __future__ import annotations
 
+import warnings
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -93,7 +94,9 @@ def create_storage(url: str, heartbeat_interval: int | None = 30, max_retry: int
         kwargs = {"heartbeat_interval": heartbeat_interval, "grace_period": 2 * heartbeat_interval,
                   "heartbeat_stale_trial_callback": on_stale}
     try:
-        return optuna.storages.RDBStorage(url, **kwargs)
+        with warnings.catch_warnings():  # heartbeats: "experimental" since Optuna 2.9, unchanged since
+            warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
+            return optuna.storages.RDBStorage(url, **kwargs)
     except Exception as err:  # noqa: BLE001  (driver-specific connection errors)
         first = str(err).strip().splitlines()[0] if str(err).strip() else type(err).__name__
         raise ValueError(f"cannot open search.storage {url!r}: {first}") from None

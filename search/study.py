@@ -7,10 +7,11 @@ the Pareto front plot, a CSV of all trials and the summary.
 """
 from __future__ import annotations
 
-import copy
 import logging
 import math
 import signal
+import warnings
+from collections.abc import Callable
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -21,25 +22,50 @@ from optuna.trial import TrialState
 from tqdm.auto import tqdm
 
 from nas.factory import baseline_architecture
+from search.callbacks import EpochMetrics, IntermediateValues
 from search.errors import SearchInterrupted, StudyFailedError
 from search.evaluate import evaluate
 from search.heartbeat import StaleTrialHandler
+from search.identity import keep_identity, study_name, study_params
 from search.objectives import Objective, constrain_memory, create_objectives, objective_values
 from search.outcome import require_completed
 from search.preflight import preflight
-from search.samplers import BASELINE_ATTR, create_sampler
-from search.space import sample_architecture
+from search.samplers import BASELINE_ATTR, DUPLICATE_ATTR, create_sampler
+from search.space import ARCH_SEED, sample_architecture
 from search.storage import create_storage
-from search.tracking import RUN_RECORD, Tracker, flatten, numeric_metrics
+from search.tracking import (
+    INTERRUPTED,
+    RUN_RECORD,
+    Tracker,
+    arch_label,
+    flatten,
+    run_status,
+    split_tables,
+    trial_run_name,
+)
 
 log = logging.getLogger(__name__)
 optuna.logging.set_verbosity(optuna.logging.WARNING)
+NOT_REUSED = ("train_seconds",)  # what a duplicate did not spend: not copied from its twin
 
 
-def study_name(cfg: Any) -> str:
-    if cfg.search.study_name:
-        return cfg.search.study_name
-    return f"{cfg.generator.name}-{cfg.staging.name}-{cfg.data.name}-{getattr(cfg.hw, 'name', 'hw')}"
+class NoInterruptTraceback(logging.Filter):
+    """Optuna logs a failed trial with its traceback, then its value; for Ctrl-C that is 70
+    lines before the one `error:` line. The trial is still recorded FAIL ("interrupted")."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.trial: str | None = None
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        message = record.getMessage()
+        if record.exc_info and isinstance(record.exc_info[1], KeyboardInterrupt):
+            self.trial = message.split(" ", 2)[1]  # "Trial <n> failed with parameters: ..."
+            return False
+        return self.trial is None or not message.startswith(f"Trial {self.trial} failed with value")
+
+
+logging.getLogger("optuna.study._optimize").addFilter(NoInterruptTraceback())
 
 
 def run_tags(cfg: Any) -> dict[str, str]:
@@ -75,61 +101,67 @@ class TrialRunner:
             arch = baseline_architecture(baseline, self.cfg) if baseline else sample_architecture(trial, self.cfg)
             trial.set_user_attr("arch_generator", arch.graph.get("generator", ""))
             record = write_run_record(out_dir, trial, arch, self.cfg)
-            self.tracker.set_tags(run_id, {"arch_generator": record["tags"]["arch_generator"]})
-            self.tracker.log_params(run_id, record["params"])
             twin = None if baseline else completed_twin(trial)
+            name = trial_run_name(trial.number, arch_label(arch, baseline), twin.number if twin else None)
+            self.tracker.describe_trial(run_id, name, record["params"], {"arch_generator": record["tags"]["arch_generator"]})
             if twin is not None:  # NSGA-II may propose a finished architecture again: reuse, don't retrain
                 values = self._reuse(trial, twin, run_id)
                 constrain_memory(trial)
-                self.tracker.end_trial(run_id, ok=True)
+                self.tracker.end_trial(run_id, "FINISHED")
                 trial.set_user_attr("mlflow_synced", self.tracker.available)
                 return values
-            epochs = self.tracker.epoch_logger(run_id)
-            metrics, model = evaluate(arch, self.cfg, out_dir, [epochs], self._data())
+            epochs = EpochMetrics(self.tracker, run_id)
+            metrics, model = evaluate(arch, self.cfg, out_dir, [epochs, IntermediateValues(trial)], self._data())
             values = objective_values(self.objectives, metrics)
             if not all(math.isfinite(v) for v in values):
                 raise ValueError(f"objective values are not finite: {values}")
-            scalars = numeric_metrics({k: v for k, v in metrics.items() if k != "options"})
-            for key, value in scalars.items():
+            scalars, tables = split_tables({k: v for k, v in metrics.items() if k != "options"})
+            for key, value in {**scalars, **tables}.items():
                 trial.set_user_attr(key, value)
             constrain_memory(trial)
-            self.tracker.log_metrics(run_id, {k: v for k, v in scalars.items() if k not in epochs.logged})
-            self.tracker.log_artifacts(run_id, sorted(p for p in out_dir.iterdir() if p.is_file()))
+            example = None
             if model is not None and self.cfg.search.mlflow.log_models:
                 import torch
 
                 example = torch.randn(1, self.cfg.in_channels, self.cfg.input_size, self.cfg.input_size).numpy()
-                self.tracker.log_model(run_id, model, example)
+            self.tracker.log_results(run_id, {k: v for k, v in scalars.items() if k not in epochs.logged}, tables,
+                                     sorted(p for p in out_dir.iterdir() if p.is_file()),
+                                     model if example is not None else None, example)
         except BaseException as err:
             failure = as_interrupt(err)
-            reason = f"{type(failure).__name__}: {failure}".splitlines()[0][:500]
+            reason = failure_reason(failure)
             trial.set_user_attr("fail_reason", reason)
-            self.tracker.end_trial(run_id, ok=False, reason=reason)
+            self.tracker.end_trial(run_id, run_status(False, reason), reason=reason)
             trial.set_user_attr("mlflow_synced", self.tracker.available)
             if failure is not err:
                 raise failure from err
             raise
-        self.tracker.end_trial(run_id, ok=True)
+        self.tracker.end_trial(run_id, "FINISHED")
         trial.set_user_attr("mlflow_synced", self.tracker.available)
         return values
 
-
     def _reuse(self, trial: optuna.Trial, twin: optuna.trial.FrozenTrial, run_id: str | None) -> list[float]:
-        """Copy a finished twin's metrics (and log its files) instead of training again."""
-        results = result_attrs(twin)
+        """Copy a finished twin's results (not its training time) instead of training again;
+        the run points at the twin's run, which has the files."""
+        results = {k: v for k, v in result_attrs(twin).items() if k not in NOT_REUSED}
         for key, value in results.items():
             trial.set_user_attr(key, value)
-        trial.set_user_attr("duplicate_of", twin.number)
-        self.tracker.set_tags(run_id, {"duplicate_of": twin.number})
-        self.tracker.log_metrics(run_id, results)
-        twin_dir = Path(twin.user_attrs.get("artifacts", ""))
-        if twin_dir.is_dir():
-            self.tracker.log_artifacts(run_id, sorted(p for p in twin_dir.iterdir() if p.is_file()))
+        trial.set_user_attr(DUPLICATE_ATTR, twin.number)
+        self.tracker.set_tags(run_id, {DUPLICATE_ATTR: twin.number, "duplicate_of_run": twin.user_attrs.get("mlflow_run_id")})
+        scalars, tables = split_tables(results)
+        self.tracker.log_results(run_id, scalars, tables)
         return list(twin.values)
 
 
+def failure_reason(failure: BaseException) -> str:
+    """The trial's `fail_reason`: one line; Ctrl-C says "interrupted"."""
+    if isinstance(failure, KeyboardInterrupt):
+        return INTERRUPTED
+    return f"{type(failure).__name__}: {failure}".splitlines()[0][:500]
+
+
 # Trial attributes that describe the trial itself, not its architecture's results.
-OWN_ATTRS = ("mlflow_run_id", "artifacts", "worker", "fail_reason", "mlflow_synced", "duplicate_of", BASELINE_ATTR)
+OWN_ATTRS = ("mlflow_run_id", "artifacts", "worker", "fail_reason", "mlflow_synced", DUPLICATE_ATTR, BASELINE_ATTR, ARCH_SEED)
 
 
 def result_attrs(trial: optuna.trial.FrozenTrial) -> dict[str, Any]:
@@ -138,9 +170,12 @@ def result_attrs(trial: optuna.trial.FrozenTrial) -> dict[str, Any]:
 
 
 def completed_twin(trial: optuna.Trial) -> optuna.trial.FrozenTrial | None:
-    """A complete trial of the same study that sampled exactly the same parameters."""
+    """A complete trial of the same study with the same architecture: the same parameters
+    and seed (a pinned or listed `space.seed`), itself no duplicate."""
+    seed = trial.user_attrs.get(ARCH_SEED)
     for other in trial.study.get_trials(deepcopy=False, states=(TrialState.COMPLETE,)):
-        if other.params == trial.params and not other.user_attrs.get(BASELINE_ATTR):
+        if (other.params == trial.params and other.user_attrs.get(ARCH_SEED) == seed
+                and not other.user_attrs.get(BASELINE_ATTR) and DUPLICATE_ATTR not in other.user_attrs):
             return other
     return None
 
@@ -152,7 +187,7 @@ def as_interrupt(err: BaseException) -> BaseException:
     if isinstance(err, SystemExit) and isinstance(err.__context__, KeyboardInterrupt):
         if signal.getsignal(signal.SIGINT) == signal.SIG_IGN:
             signal.signal(signal.SIGINT, signal.default_int_handler)
-        return KeyboardInterrupt("interrupted (Ctrl-C) during training")
+        return KeyboardInterrupt(INTERRUPTED)
     return err
 
 
@@ -241,9 +276,13 @@ def open_study(cfg: Any, name: str, objectives: list[Objective], on_stale: Any =
     if existing != directions:
         raise ValueError(f"study {name!r} in {cfg.search.storage} optimises {existing}, not {directions} "
                          f"(objectives {list(cfg.search.objectives)}); pick another search.study_name")
+    keep_identity(study, cfg, cfg.search.storage)
     study.set_user_attr("dataset", cfg.data.name)
     study.set_user_attr("objectives", [o.name for o in objectives])
     study.set_user_attr("metrics", [o.metric for o in objectives])
+    with warnings.catch_warnings():  # experimental since Optuna 3.2; optuna-dashboard shows the names
+        warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
+        study.set_metric_names([o.name for o in objectives])
     return study
 
 
@@ -254,15 +293,13 @@ class Search:
     """
 
     def __init__(self, cfg: Any) -> None:
-        if cfg.search.worker:  # workers sample different architectures: one sampler seed each
-            cfg = copy.deepcopy(cfg)
-            cfg.search.seed += cfg.search.worker
         self.cfg, self.name = cfg, study_name(cfg)
         self.objectives = create_objectives(cfg.search)
         datamodule = preflight(cfg)
         self.stale = StaleTrialHandler(cfg.search.max_retry)
         self.study = open_study(cfg, self.name, self.objectives, on_stale=self.stale)
-        self.tracker = Tracker(cfg.search.mlflow.tracking_uri, cfg.search.mlflow.experiment, self.name, run_tags(cfg))
+        self.tracker = Tracker(cfg.search.mlflow.tracking_uri, cfg.search.mlflow.experiment, self.name, run_tags(cfg),
+                               params=study_params(cfg))
         self.stale.tracker = self.tracker  # a lost worker's trial gets its MLflow run failed
         self.artifacts = Path(cfg.search.artifacts_dir) / self.name
         if cfg.search.worker in (None, 0):
@@ -272,17 +309,36 @@ class Search:
         self.guard = FailureGuard(cfg.search.max_failure_rate, cfg.search.min_trials_for_failure_rate)
         self.interrupted = False
         self.started = datetime.now()  # Optuna's trial timestamps are local and naive
+        self.planned = 0  # trials this run set out to add (set by optimize)
+
+    def remaining_trials(self) -> int:
+        """Trials this run is to add: `search.n_trials`, or what `search.total_trials` lacks."""
+        total = self.cfg.search.total_trials
+        if total is None:
+            return self.cfg.search.n_trials
+        return max(0, total - len(self.study.get_trials(deepcopy=False, states=(TrialState.COMPLETE,))))
 
     def optimize(self) -> None:
-        """This process's `search.n_trials` trials; Ctrl-C stops after recording the trial FAIL."""
-        worker = self.cfg.search.worker
+        """This process's trials; Ctrl-C stops after recording the running trial FAIL.
+        Anything else that escapes Optuna's loop ends the parent run FAILED first."""
+        worker, total = self.cfg.search.worker, self.cfg.search.total_trials
         label = self.name if worker is None else f"{self.name} [worker {worker}]"
-        progress = Progress(self.cfg.search.n_trials, label, self.objectives)
+        remaining = self.planned = self.remaining_trials()
+        if remaining == 0:
+            return
+        progress = Progress(remaining, label, self.objectives)
+        callbacks: list[Callable[[optuna.Study, optuna.trial.FrozenTrial], None]] = [progress, self.guard]
+        if total is not None:  # other processes add trials too: stop on the study's count, not ours
+            callbacks.append(optuna.study.MaxTrialsCallback(total, states=(TrialState.COMPLETE,)))
         try:
-            self.study.optimize(self.runner, n_trials=self.cfg.search.n_trials, timeout=self.cfg.search.timeout,
-                                callbacks=[progress, self.guard], catch=(Exception,), gc_after_trial=True)
+            self.study.optimize(self.runner, n_trials=None if total is not None else remaining,
+                                timeout=self.cfg.search.timeout, callbacks=callbacks, catch=(Exception,),
+                                gc_after_trial=True)
         except KeyboardInterrupt:
             self.interrupted = True
+        except BaseException:
+            self.tracker.end_parent("FAILED")
+            raise
         finally:
             progress.close()
             fail_stale_trials(self.study)  # a trial whose worker died while this one ran
@@ -295,14 +351,20 @@ class Search:
         cfg, study = self.cfg, self.study
         if close is None:
             close = not study.get_trials(deepcopy=False, states=(TrialState.RUNNING, TrialState.WAITING))
-        summary = study_summary(study, self.objectives)
-        files = write_study_files(study, self.objectives, summary, self.artifacts)
-        self.tracker.end_study(summary, files, ok=not (self.interrupted or self.guard.tripped), close=close)
+        status = "KILLED" if self.interrupted else "FAILED" if self.guard.tripped else "FINISHED"
+        try:
+            summary = study_summary(study, self.objectives)
+            files = write_study_files(study, self.objectives, summary, self.artifacts)
+            self.tracker.end_study(summary, files)
+        finally:  # the parent run ends even if its files could not be written (a closed pipe, a full disk)
+            if close:
+                self.tracker.end_parent(status)
         summary.update(study=self.name, storage=cfg.search.storage, artifacts=str(self.artifacts),
                        mlflow_experiment=cfg.search.mlflow.experiment, mlflow_run_id=self.tracker.parent_id,
                        mlflow_available=self.tracker.available)
         self.raise_if_stopped(summary["complete"])
-        require_completed(study, self.started, cfg.search)  # not in spawned workers: the launcher judges the run
+        if self.planned:  # not in spawned workers: the launcher judges the run
+            require_completed(study, self.started, cfg.search)
         return summary
 
     def raise_if_stopped(self, complete: int | None = None) -> None:
@@ -328,4 +390,4 @@ def run_search(cfg: Any) -> dict:
     `task=search` (app/search.py) starts `search.n_workers` > 1 processes with run_workers."""
     search = Search(cfg)
     search.optimize()
-    return search.finish(close=None if cfg.search.worker is not None else True)
+    return search.finish()  # the parent run stays open while another process runs trials of the study

@@ -5,7 +5,8 @@ Optuna user attributes, their files stay in `search.artifacts_dir/<study>/trial-
 with `mlflow_run.json` (the run's params and tags). This task finds, for every
 finished trial, its nested MLflow run (by the trial's tags) and creates or completes
 it: params, tags, final metrics, files, status (FINISHED, or FAILED with fail_reason).
-MLflow is the record of what is synced, so running it twice logs nothing twice.
+MLflow is the record of what is synced, so running it twice logs nothing twice, and
+a sync with nothing to log leaves the parent run (its metrics, status, times) alone.
 Not recoverable: per-epoch curves and logged models of trials run while MLflow was down.
 """
 from __future__ import annotations
@@ -20,9 +21,11 @@ from optuna.trial import FrozenTrial, TrialState
 from tqdm.auto import tqdm
 
 from search.heartbeat import HEARTBEAT_ATTR
+from search.identity import study_name
+from search.samplers import DUPLICATE_ATTR
 from search.storage import open_existing
-from search.study import result_attrs, run_tags, study_name
-from search.tracking import PARENT_TAG, RUN_RECORD, TRIAL_TAG, Tracker, numeric_metrics, quoted
+from search.study import result_attrs, run_tags
+from search.tracking import PARENT_TAG, RUN_RECORD, TRIAL_TAG, Tracker, quoted, run_status, split_tables, trial_run_name
 
 log = logging.getLogger(__name__)
 
@@ -71,12 +74,23 @@ def fail_reason(trial: FrozenTrial) -> str:
     return LOST_REASON if HEARTBEAT_ATTR in trial.system_attrs else "unknown (no fail_reason recorded)"
 
 
+def expected_status(trial: FrozenTrial) -> str:
+    ok = trial.state == TrialState.COMPLETE
+    return run_status(ok, None if ok else fail_reason(trial))
+
+
 def is_synced(trial: FrozenTrial, run: Any) -> bool:
-    expected = "FINISHED" if trial.state == TrialState.COMPLETE else "FAILED"
-    if run is None or run.info.status != expected:
+    if run is None or run.info.status != expected_status(trial):
         return False
-    wanted = numeric_metrics(result_attrs(trial))
+    wanted, _ = split_tables(result_attrs(trial))
     return set(wanted) <= set(run.data.metrics)
+
+
+def run_name(trial: FrozenTrial, record: dict) -> str:
+    """The name the search gives the trial's run (tracking.trial_run_name)."""
+    params, baseline = record.get("params", {}), record.get("tags", {}).get("baseline")
+    label = baseline or (f"{params['arch.generator']}{params['arch.nodes']}" if "arch.generator" in params else None)
+    return trial_run_name(trial.number, label, trial.user_attrs.get(DUPLICATE_ATTR))
 
 
 def sync_trial(tracker: Tracker, trial: FrozenTrial, run: Any, folder: Path) -> str:
@@ -87,9 +101,8 @@ def sync_trial(tracker: Tracker, trial: FrozenTrial, run: Any, folder: Path) -> 
     ms = lambda moment: int(moment.timestamp() * 1000) if moment else None  # noqa: E731
     action = "completed"
     if run is None:
-        tags = {"mlflow.parentRunId": tracker.parent_id, TRIAL_TAG: str(trial.number),
-                f"{PARENT_TAG}.parent": tracker.study_name, **tracker.tags, **record.get("tags", {})}
-        created = tracker._call(client.create_run, tracker.experiment_id, run_name=f"{tracker.study_name}-trial-{trial.number}",
+        tags = tracker.trial_tags(trial.number, record.get("tags", {}))
+        created = tracker._call(client.create_run, tracker.experiment_id, run_name=run_name(trial, record),
                                 start_time=ms(trial.datetime_start), tags=tags)
         if created is None:
             return "errors"
@@ -100,16 +113,17 @@ def sync_trial(tracker: Tracker, trial: FrozenTrial, run: Any, folder: Path) -> 
     run_id = run.info.run_id
     have = set(run.data.metrics)
     when = ms(trial.datetime_complete) or ms(trial.datetime_start) or 0
-    metrics = [Metric(k, v, when, 0) for k, v in numeric_metrics(result_attrs(trial)).items() if k not in have]
+    scalars, tables = split_tables(result_attrs(trial))
+    metrics = [Metric(k, v, when, 0) for k, v in scalars.items() if k not in have]
     for i in range(0, len(metrics), 500):
         tracker._call(client.log_batch, run_id, metrics=metrics[i:i + 500])
     logged = {a.path for a in (tracker._call(client.list_artifacts, run_id) or [])}
-    if folder.is_dir():
+    tracker.log_tables(run_id, {name: values for name, values in tables.items() if f"{name}.json" not in logged})
+    if folder.is_dir() and DUPLICATE_ATTR not in trial.user_attrs:  # a duplicate's files are its twin's
         tracker.log_artifacts(run_id, sorted(p for p in folder.iterdir() if p.is_file() and p.name not in logged))
     ok = trial.state == TrialState.COMPLETE
-    if not ok:
-        tracker.set_tags(run_id, {"fail_reason": fail_reason(trial)})
-    tracker._call(client.set_terminated, run_id, "FINISHED" if ok else "FAILED", end_time=ms(trial.datetime_complete))
+    tracker.end_trial(run_id, expected_status(trial), reason=None if ok else fail_reason(trial),
+                      end_time=ms(trial.datetime_complete))
     return action
 
 
@@ -120,7 +134,7 @@ def sync_task(cfg: Any) -> dict:
 
     name = study_name(cfg)
     study = load_existing_study(cfg, name)
-    tracker = Tracker(cfg.search.mlflow.tracking_uri, cfg.search.mlflow.experiment, name, run_tags(cfg))
+    tracker = Tracker(cfg.search.mlflow.tracking_uri, cfg.search.mlflow.experiment, name, run_tags(cfg), reopen=False)
     if not tracker.available:
         raise ValueError(f"MLflow at {cfg.search.mlflow.tracking_uri} is unreachable; start the tracking server "
                          "or fix search.mlflow.tracking_uri, then rerun task=sync")
@@ -137,11 +151,13 @@ def sync_task(cfg: Any) -> dict:
         action = sync_trial(tracker, trial, run, folder)
         if action in counts:
             counts[action] += 1
-    objectives = [OBJECTIVES.create(o, search=cfg.search) for o in study.user_attrs.get("objectives", cfg.search.objectives)]
-    summary = study_summary(study, objectives)
-    files = write_study_files(study, objectives, summary, artifacts)
-    busy = study.get_trials(deepcopy=False, states=(TrialState.RUNNING, TrialState.WAITING))
-    tracker.end_study(summary, files, ok=True, close=not busy)
+    if counts["created"] + counts["completed"]:  # else the parent run is left exactly as it was
+        objectives = [OBJECTIVES.create(o, search=cfg.search) for o in study.user_attrs.get("objectives", cfg.search.objectives)]
+        summary = study_summary(study, objectives)
+        tracker.end_study(summary, write_study_files(study, objectives, summary, artifacts))
+        if not study.get_trials(deepcopy=False, states=(TrialState.RUNNING, TrialState.WAITING)):
+            last = max((t.datetime_complete for t in finished if t.datetime_complete), default=None)
+            tracker.end_parent("FINISHED", end_time=int(last.timestamp() * 1000) if last else None)
     if not tracker.available:
         raise ValueError(f"MLflow at {cfg.search.mlflow.tracking_uri} became unreachable during the sync "
                          f"({counts['created'] + counts['completed']} trials logged); rerun task=sync")

@@ -4,19 +4,24 @@ Everything goes through `MlflowClient` so a study can resume its parent run and 
 trial's run can be finished or failed from anywhere. If the tracking server cannot be
 reached, the tracker warns once and turns into a no-op: trials still complete and keep
 their metrics in the Optuna storage, and `task=sync` logs them later.
+
+Runs are named `t<number>-<generator><vertices>` (the number first: the runs table cuts
+long names); a trial's width profile and per-unit memory are one table artifact each;
+an interrupted run ends KILLED, a failed one FAILED with its `fail_reason` tag.
 """
 from __future__ import annotations
 
+import contextlib
+import hashlib
 import logging
 import math
 import socket
+import tempfile
 import time
 import warnings
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
-
-import lightning.pytorch as pl
 
 if TYPE_CHECKING:
     from mlflow.tracking import MlflowClient
@@ -26,6 +31,9 @@ log = logging.getLogger(__name__)
 PARENT_TAG = "cnas.study"
 TRIAL_TAG = "cnas.trial"
 RUN_RECORD = "mlflow_run.json"  # a trial's run params + tags, kept with its files for task=sync
+INTERRUPTED = "interrupted (Ctrl-C)"  # fail_reason of a trial stopped by Ctrl-C; its run ends KILLED
+# Per-vertex-level and per-unit results: one table artifact each (mlflow.log_table), not one metric per entry.
+TABLES = {"width_profile": ("depth", "width"), "hw.memory_per_unit_mb": ("unit", "memory_mb")}
 # Errors worth retrying: SQLite's writer lock held by another worker, a dropped connection.
 TRANSIENT = ("database is locked", "database is busy", "connection reset", "server closed the connection")
 RETRIES = 6  # attempts: backoff 0.1, 0.2 … 3.2 s, ~6 s in all
@@ -95,6 +103,61 @@ def numeric_metrics(metrics: dict) -> dict[str, float]:
     return out
 
 
+def split_tables(metrics: dict) -> tuple[dict[str, float], dict[str, dict[str, float]]]:
+    """(finite scalar metrics, TABLES entries as {key: value}) of a (nested) result dict."""
+    scalars: dict[str, float] = {}
+    tables: dict[str, dict[str, float]] = {}
+    for key, value in numeric_metrics(metrics).items():
+        table = next((name for name in TABLES if key.startswith(name + ".")), None)
+        if table is None:
+            scalars[key] = value
+        else:
+            tables.setdefault(table, {})[key.removeprefix(table + ".")] = value
+    return scalars, tables
+
+
+def table_frame(name: str, values: dict[str, float]) -> Any:
+    import pandas as pd
+
+    key, value = TABLES[name]
+    rows = sorted((int(k) if k.isdigit() else k, v) for k, v in values.items())  # depths, unit indices
+    return pd.DataFrame({key: [k for k, _ in rows], value: [v for _, v in rows]})
+
+
+def arch_label(arch: Any, baseline: str | None = None) -> str:
+    """`dp12` (generator and vertex count), or the baseline's name."""
+    return baseline or f"{arch.graph.get('generator', 'arch')}{arch.graph.get('nodes', arch.number_of_nodes() - 2)}"
+
+
+def trial_run_name(number: int, label: str | None = None, duplicate_of: int | None = None) -> str:
+    """`t003-dp12`, `t005-dp12-dup-t002`: the number first, so the runs table never cuts it."""
+    parts = [f"t{number:03d}", *([label] if label else []), *([f"dup-t{duplicate_of:03d}"] if duplicate_of is not None else [])]
+    return "-".join(parts)
+
+
+def run_status(ok: bool, reason: str | None = None) -> str:
+    """MLflow status of a finished trial's run: FINISHED, KILLED (Ctrl-C) or FAILED."""
+    if ok:
+        return "FINISHED"
+    return "KILLED" if reason == INTERRUPTED else "FAILED"
+
+
+@contextlib.contextmanager
+def store_lock(tracking_uri: str) -> Iterator[None]:
+    """Serialise the first use of a local SQLite store between processes: MLflow creates
+    and migrates its tables on first use, and two processes doing so at once make one
+    fail (`duplicate column name: step`). Servers migrate once, themselves."""
+    if not tracking_uri.startswith("sqlite:///"):
+        yield
+        return
+    from filelock import FileLock
+
+    path = Path(tracking_uri.removeprefix("sqlite:///")).resolve()
+    key = hashlib.sha256(str(path).encode()).hexdigest()[:16]
+    with FileLock(Path(tempfile.gettempdir()) / f"cnas-mlflow-{key}.lock", timeout=300):
+        yield
+
+
 def artifact_location(tracking_uri: str) -> str | None:
     """Artifacts of an embedded SQLite store go beside the database (`mlartifacts/`), not
     into the working directory's `mlruns/`; a tracking server chooses its own."""
@@ -104,8 +167,12 @@ def artifact_location(tracking_uri: str) -> str | None:
 
 
 class Tracker:
-    def __init__(self, tracking_uri: str, experiment: str, study_name: str, tags: dict[str, str]) -> None:
-        self.study_name, self.tags = study_name, dict(tags)
+    """The study's parent run (found or created; `reopen` marks it RUNNING again, `params`
+    are logged when it is created) and the trials' nested runs."""
+
+    def __init__(self, tracking_uri: str, experiment: str, study_name: str, tags: dict[str, str],
+                 params: dict[str, Any] | None = None, reopen: bool = True) -> None:
+        self.study_name, self.tags, self.params, self.reopen = study_name, dict(tags), dict(params or {}), reopen
         self.available = True
         self.parent_id: str | None = None
         self._client: MlflowClient | None = None
@@ -116,9 +183,10 @@ class Tracker:
             probe(tracking_uri)
             mlflow.set_tracking_uri(tracking_uri)
             self.tracking_uri = tracking_uri
-            self._client = MlflowClient(tracking_uri)
-            self.experiment_id = self._retrying(self._experiment, experiment)
-            self.parent_id = self._retrying(self._parent_run)
+            with store_lock(tracking_uri):
+                self._client = MlflowClient(tracking_uri)
+                self.experiment_id = self._retrying(self._experiment, experiment)
+                self.parent_id = self._retrying(self._parent_run)
         except Exception as err:  # noqa: BLE001  (any failure to reach MLflow)
             self._unavailable(err)
 
@@ -188,34 +256,45 @@ class Tracker:
         """
         runs = self._parents()
         if runs:
-            self.client.update_run(runs[0].info.run_id, status="RUNNING")
+            if self.reopen:
+                self.client.update_run(runs[0].info.run_id, status="RUNNING")
             return runs[0].info.run_id
         mine = self.client.create_run(self.experiment_id, run_name=self.study_name,
                                       tags={PARENT_TAG: self.study_name, **self.tags}).info.run_id
         oldest = min(self._parents(), key=lambda r: (r.info.start_time, r.info.run_id)).info.run_id
         if oldest != mine:
             self.client.delete_run(mine)
+        else:
+            self.log_params(mine, self.params)
         return oldest
 
     # -------------------------------------------------------------- trials
+    def trial_tags(self, number: int, tags: dict[str, str]) -> dict[str, str]:
+        return {"mlflow.parentRunId": self.parent_id or "", TRIAL_TAG: str(number), PARENT_TAG + ".parent": self.study_name,
+                **self.tags, **tags}
+
     def start_trial(self, number: int, tags: dict[str, str]) -> str | None:
         def create() -> str:
-            run = self.client.create_run(
-                self.experiment_id, run_name=f"{self.study_name}-trial-{number}",
-                tags={"mlflow.parentRunId": self.parent_id, TRIAL_TAG: str(number), PARENT_TAG + ".parent": self.study_name,
-                      **self.tags, **tags},
-            )
+            run = self.client.create_run(self.experiment_id, run_name=trial_run_name(number),
+                                         tags=self.trial_tags(number, tags))
             return run.info.run_id
 
         return self._call(create)
 
-    def log_params(self, run_id: str | None, params: dict) -> None:
-        from mlflow.entities import Param
+    def describe_trial(self, run_id: str | None, name: str, params: dict, tags: dict[str, Any]) -> None:
+        """The run's readable name, its params and tags, once the architecture is known."""
+        if run_id:
+            self._call(self.client.update_run, run_id, name=name)
+            self.log_params(run_id, params, tags)
+
+    def log_params(self, run_id: str | None, params: dict, tags: dict[str, Any] | None = None) -> None:
+        from mlflow.entities import Param, RunTag
 
         if run_id:
             items = [Param(k, str(v)[:6000]) for k, v in flatten(params).items()]
-            for i in range(0, len(items), 100):
-                self._call(self.client.log_batch, run_id, params=items[i:i + 100])
+            labels = [RunTag(k, str(v)[:5000]) for k, v in (tags or {}).items()]
+            for i in range(0, max(len(items), 1), 100):  # MLflow takes 100 params per batch
+                self._call(self.client.log_batch, run_id, params=items[i:i + 100], tags=labels if i == 0 else [])
 
     def log_metrics(self, run_id: str | None, metrics: dict, step: int = 0) -> None:
         from mlflow.entities import Metric
@@ -231,10 +310,25 @@ class Tracker:
             if run_id and Path(path).exists():
                 self._call(self.client.log_artifact, run_id, str(path))
 
+    def log_tables(self, run_id: str | None, tables: dict[str, dict[str, float]]) -> None:
+        for name, values in tables.items():
+            if run_id and values:
+                self._call(self.client.log_table, run_id, table_frame(name, values), f"{name}.json")
+
+    def log_results(self, run_id: str | None, scalars: dict[str, float], tables: dict[str, dict[str, float]],
+                    files: Iterable[Path | str] = (), model: Any = None, input_example: Any = None) -> None:
+        """A trial's final metrics, tables, files and (optionally) trained model."""
+        self.log_metrics(run_id, scalars)
+        self.log_tables(run_id, tables)
+        self.log_artifacts(run_id, files)
+        if model is not None:
+            self.log_model(run_id, model, input_example)
+
     def set_tags(self, run_id: str | None, tags: dict[str, Any]) -> None:
-        for key, value in tags.items():
-            if run_id:
-                self._call(self.client.set_tag, run_id, key, str(value)[:5000])
+        from mlflow.entities import RunTag
+
+        if run_id and tags:
+            self._call(self.client.log_batch, run_id, tags=[RunTag(k, str(v)[:5000]) for k, v in tags.items()])
 
     def log_model(self, run_id: str | None, model: Any, input_example: Any) -> None:
         """The trained model via `mlflow.pytorch`, with a signature inferred from an example."""
@@ -256,49 +350,32 @@ class Tracker:
             level = quiet.level
             quiet.setLevel(logging.ERROR)
             try:
+                # Named requirements: MLflow's inference imports the model in a fresh
+                # interpreter, 20-30 s per trial (the quick-start trial trains in ~70 s).
                 with mlflow.start_run(run_id=run_id, nested=True):
                     mlflow.pytorch.log_model(model, name="model", signature=signature, input_example=input_example,
-                                             serialization_format="pickle")
+                                             serialization_format="pickle",
+                                             pip_requirements=mlflow.pytorch.get_default_pip_requirements())
             finally:
                 quiet.setLevel(level)
 
         self._call(log)
 
-    def end_trial(self, run_id: str | None, ok: bool, reason: str | None = None) -> None:
+    def end_trial(self, run_id: str | None, status: str, reason: str | None = None, end_time: int | None = None) -> None:
+        """End the trial's run with `status` (FINISHED, FAILED, KILLED; see run_status)."""
         if not run_id:
             return
         if reason:
             self.set_tags(run_id, {"fail_reason": reason})
-        self._call(self.client.set_terminated, run_id, "FINISHED" if ok else "FAILED")
+        self._call(self.client.set_terminated, run_id, status, end_time=end_time)
 
-    def end_study(self, summary: dict, artifacts: Iterable[Path | str], ok: bool = True, close: bool = True) -> None:
-        """Summary and files onto the parent run; `close=False` leaves it RUNNING (other
-        workers of the study are still busy: the last one to finish closes it)."""
+    def end_study(self, summary: dict, artifacts: Iterable[Path | str]) -> None:
+        """Summary metrics and study files onto the parent run (end it with end_parent)."""
         self.log_metrics(self.parent_id, {k: v for k, v in summary.items() if k != "pareto"})
         self.log_artifacts(self.parent_id, artifacts)
-        if close and self.parent_id:
-            self._call(self.client.set_terminated, self.parent_id, "FINISHED" if ok else "FAILED")
 
-    def epoch_logger(self, run_id: str | None) -> EpochMetrics:
-        return EpochMetrics(self, run_id)
-
-
-class EpochMetrics(pl.Callback):
-    """Logs each epoch's train_* and val_* metrics into the trial's run at step = epoch (from 0).
-
-    Not Lightning's `MLFlowLogger(run_id=...)`, though it logs into the given nested run:
-    Lightning's `finalize` after `fit` and `test` marks the run FINISHED before the trial
-    has logged its results (or failed); it calls MLflow directly, so a store locked by
-    another worker or a lost server fails the trial, where `Tracker` retries, then turns
-    into a no-op; and its step is the optimizer step, not the epoch.
-    """
-
-    def __init__(self, tracker: Tracker, run_id: str | None) -> None:
-        self.tracker, self.run_id = tracker, run_id
-        self.logged: set[str] = set()  # keys with a per-epoch history: not logged again at the end
-
-    def on_train_epoch_end(self, trainer: pl.Trainer, pl_module: pl.LightningModule) -> None:
-        # the epoch's validation has run by now, and its train_* means are final
-        values = {k: float(v) for k, v in trainer.callback_metrics.items() if k.startswith(("val_", "train_"))}
-        self.tracker.log_metrics(self.run_id, values, step=trainer.current_epoch)
-        self.logged.update(values)
+    def end_parent(self, status: str, end_time: int | None = None) -> None:
+        """Close the parent run: FINISHED, FAILED (stopped by failures) or KILLED (Ctrl-C).
+        Left open, it stays RUNNING while other workers of the study are busy."""
+        if self.parent_id:
+            self._call(self.client.set_terminated, self.parent_id, status, end_time=end_time)

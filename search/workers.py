@@ -2,7 +2,8 @@
 
 The launcher checks the inputs, creates the study and the MLflow parent run, and
 enqueues the baselines *before* any worker starts (so no two workers race to create
-them); each worker then runs `search.n_trials / N` trials of the same study. Workers
+them); each worker then runs `search.n_trials / N` trials of the same study (with
+`search.total_trials`: every worker adds trials until the study has that many). Workers
 are spawned (not forked: torch threads and database connections do not survive a
 fork) in their own process group, so Ctrl-C reaches the launcher, which forwards one
 SIGINT to each worker: every worker records its running trial FAIL and stops.
@@ -98,7 +99,7 @@ def run_workers(cfg: Any) -> dict:
     context = multiprocessing.get_context("spawn")
     reports = context.SimpleQueue()
     processes = [context.Process(target=worker_main, args=(worker_config(cfg, i, n), reports), name=f"search-worker-{i}")
-                 for i, n in enumerate(shares(cfg.search.n_trials, cfg.search.n_workers)) if n > 0]
+                 for i, n in enumerate(shares(launcher.remaining_trials(), cfg.search.n_workers)) if n > 0]
     for process in processes:
         process.start()
     try:

@@ -60,3 +60,16 @@ def popen_run_py(*args: str, **kw) -> subprocess.Popen:
     env = {**os.environ, "PYTHONUNBUFFERED": "1"}
     return subprocess.Popen([sys.executable, "run.py", *args], cwd=ROOT, stdout=subprocess.PIPE,
                             stderr=subprocess.PIPE, text=True, env=env, **kw)
+
+
+def analysis_only(monkeypatch, accuracy=lambda arch: 50.0 + arch.number_of_nodes()) -> None:
+    """Trials run the real analysis (files, partition, memory) with training replaced by a
+    made-up accuracy: the search's bookkeeping in seconds."""
+    import search.study
+    from search.analysis import analyze_architecture
+
+    def evaluate(arch, cfg, out_dir, *args):
+        acc = accuracy(arch)
+        return {**analyze_architecture(arch, cfg, out_dir), "test_acc": acc, "val_acc": acc, "train_seconds": 1.5}, None
+
+    monkeypatch.setattr(search.study, "evaluate", evaluate)

@@ -22,8 +22,8 @@ class FakeTracker:
     def __init__(self) -> None:
         self.ended: list[tuple] = []
 
-    def end_trial(self, run_id, ok, reason=None):
-        self.ended.append((run_id, ok, reason))
+    def end_trial(self, run_id, status, reason=None):
+        self.ended.append((run_id, status, reason))
 
 
 @pytest.fixture
@@ -48,6 +48,7 @@ def test_a_silent_running_trial_is_failed_and_its_parameters_retried(journal, mo
     trial = killed.ask()
     x = trial.suggest_float("x", 0, 1)
     trial.set_user_attr("baseline", "cifarnet")
+    trial.set_user_attr("arch_seed", 1234)  # derived from the lost trial's number: the retry keeps it
     trial.set_user_attr("mlflow_run_id", "run-0")
     trial.set_user_attr("test_acc", 50.0)
     killed._storage.record_heartbeat(trial._trial_id)  # then the worker is SIGKILLed: no more beats
@@ -63,11 +64,11 @@ def test_a_silent_running_trial_is_failed_and_its_parameters_retried(journal, mo
     fail_stale_trials(restarted)
     failed, retry = restarted.trials
     assert failed.state == TrialState.FAIL and retry.state == TrialState.WAITING
-    assert retry.params == {"x": x} and retry.user_attrs == {"baseline": "cifarnet"}
+    assert retry.params == {"x": x} and retry.user_attrs == {"baseline": "cifarnet", "arch_seed": 1234}
     assert retry.system_attrs["failed_trial"] == 0 and retry.system_attrs["retry_history"] == [0]
     assert HEARTBEAT_ATTR not in retry.system_attrs
-    [(run_id, ok, reason)] = handler.tracker.ended
-    assert (run_id, ok) == ("run-0", False) and reason.startswith("worker lost: no heartbeat")
+    [(run_id, status, reason)] = handler.tracker.ended
+    assert (run_id, status) == ("run-0", "FAILED") and reason.startswith("worker lost: no heartbeat")
 
     monkeypatch.undo()
     restarted.optimize(lambda t: t.suggest_float("x", 0, 1), n_trials=1)  # the retry runs first

@@ -101,3 +101,48 @@ def test_workers_starting_together_end_up_under_one_parent_run(tmp_path, monkeyp
     experiment = client.get_experiment_by_name("concurrent-nas")
     live = client.search_runs([experiment.experiment_id], filter_string=f"tags.`{PARENT_TAG}` = 'race'")
     assert [r.info.run_id for r in live] == [first.parent_id]  # the duplicate was deleted
+
+
+# One of several processes opening the same new store at one moment: imports first, then waits for "go".
+RACER = """
+import json, pathlib, sys, time, warnings
+import mlflow.tracking
+from search.tracking import Tracker
+folder = pathlib.Path(sys.argv[2])
+(folder / f"ready-{sys.argv[3]}").touch()
+while not (folder / "go").exists():
+    time.sleep(0.002)
+with warnings.catch_warnings(record=True) as caught:
+    warnings.simplefilter("always")
+    tracker = Tracker(sys.argv[1], "concurrent-nas", "race", {})
+print(json.dumps([tracker.available, tracker.parent_id, [str(w.message) for w in caught if "MLflow" in str(w.message)]]))
+"""
+
+
+def test_processes_opening_a_new_sqlite_store_at_once_all_track(tmp_path):
+    """MLflow creates its tables on first use; racing processes lost tracking (duplicate column name)."""
+    import json
+    import subprocess
+    import sys
+    import time
+
+    from tests.reliability_support import ROOT
+
+    n, uri = 4, f"sqlite:///{tmp_path}/mlflow.db"
+    racers = [subprocess.Popen([sys.executable, "-c", RACER, uri, str(tmp_path), str(i)], cwd=ROOT,
+                               stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True) for i in range(n)]
+    deadline = time.monotonic() + 300
+    while len(list(tmp_path.glob("ready-*"))) < n:
+        assert time.monotonic() < deadline and all(r.poll() is None for r in racers), "a racer did not start"
+        time.sleep(0.05)
+    (tmp_path / "go").touch()
+    outcomes = []
+    for racer in racers:
+        out, err = racer.communicate(timeout=300)
+        assert racer.returncode == 0, err[-2000:]
+        outcomes.append(json.loads(out.strip().splitlines()[-1]))
+    assert [warned for _, _, warned in outcomes] == [[]] * n
+    assert all(available for available, _, _ in outcomes)
+    assert len({parent for _, parent, _ in outcomes}) == 1  # one parent run for all
+    parents, _ = nested_runs(uri)
+    assert [p.info.run_id for p in parents] == [outcomes[0][1]]

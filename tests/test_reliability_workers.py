@@ -60,6 +60,25 @@ def test_two_workers_share_a_journal_study(tmp_path, capfd):
     check_shared_study(str(tmp_path / "optuna.journal"), f"sqlite:///{tmp_path}/mlflow.db", summary, err)
 
 
+@pytest.mark.slow
+def test_two_independent_run_py_processes_on_one_journal_study(tmp_path):
+    """As on two machines: no launcher, no search.worker, the same command twice at once."""
+    args = [*tiny_overrides(tmp_path, "search.n_trials=3")]
+    processes = [popen_run_py(*args, f"hydra.run.dir={tmp_path}/run{i}") for i in range(2)]
+    results = [p.communicate(timeout=900) for p in processes]
+    for process, (_, err) in zip(processes, results, strict=True):
+        assert process.returncode == 0, err[-3000:]
+    done = trials(str(tmp_path / "optuna.journal"))
+    assert [t.state for t in done] == [TrialState.COMPLETE] * 6  # exactly 3 + 3
+    architectures = {(t.user_attrs["arch_seed"], tuple(sorted(t.params.items()))) for t in done}
+    assert len(architectures) == 6 and not any("duplicate_of" in t.user_attrs for t in done)
+    parents, children = nested_runs(f"sqlite:///{tmp_path}/mlflow.db")
+    assert len(parents) == 1 and parents[0].info.status == "FINISHED"
+    assert sorted(int(c.data.tags["cnas.trial"]) for c in children) == list(range(6))
+    assert all(c.info.status == "FINISHED" and "test_acc" in c.data.metrics for c in children)
+    assert {c.info.run_id for c in children} == {t.user_attrs["mlflow_run_id"] for t in done}
+
+
 # ------------------------------------------------------------------ PostgreSQL + MLflow server
 
 
@@ -154,7 +173,25 @@ def test_ctrl_c_stops_every_worker_and_records_their_trials_failed(tmp_path):
     done = trials(str(tmp_path / "optuna.journal"))
     assert not [t for t in done if t.state in (TrialState.RUNNING, TrialState.WAITING)]
     failed = [t for t in done if t.state == TrialState.FAIL]
-    assert len(failed) == 2 and all(t.user_attrs["fail_reason"].startswith("KeyboardInterrupt") for t in failed)
+    assert len(failed) == 2 and all(t.user_attrs["fail_reason"] == "interrupted (Ctrl-C)" for t in failed)
     parents, children = nested_runs(f"sqlite:///{tmp_path}/mlflow.db")
-    assert [p.info.status for p in parents] == ["FAILED"]
-    assert sorted(c.info.status for c in children if c.info.status != "FINISHED") == ["FAILED", "FAILED"]
+    assert [p.info.status for p in parents] == ["KILLED"]
+    assert sorted(c.info.status for c in children if c.info.status != "FINISHED") == ["KILLED", "KILLED"]
+
+
+@pytest.mark.slow
+def test_ctrl_c_with_stdout_a_closed_pipe_prints_one_error_line_and_kills_the_runs(tmp_path):
+    process = popen_run_py(*tiny_overrides(tmp_path, "search.n_trials=3", "train.epochs=25"), f"hydra.run.dir={tmp_path}/run")
+    process.stdout.close()  # `python run.py | head -0`: every write to stdout fails
+    wait_until(lambda: training(tmp_path, 1), process)
+    process.send_signal(signal.SIGINT)
+    err = process.stderr.read()
+    assert process.wait(timeout=300) == 2
+    errors = [line for line in err.splitlines() if line.startswith("error: ")]
+    assert errors == [line for line in err.splitlines() if "error:" in line] and len(errors) == 1
+    assert errors[0].startswith(f"error: study {STUDY} interrupted (Ctrl-C); the running trial is recorded FAIL")
+    assert "KeyboardInterrupt" not in err and "Trial 0 failed" not in err  # no Optuna traceback first
+    [trial] = trials(str(tmp_path / "optuna.journal"))
+    assert trial.state == TrialState.FAIL and trial.user_attrs["fail_reason"] == "interrupted (Ctrl-C)"
+    parents, children = nested_runs(f"sqlite:///{tmp_path}/mlflow.db")
+    assert [p.info.status for p in parents] == ["KILLED"] and [c.info.status for c in children] == ["KILLED"]

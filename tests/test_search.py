@@ -47,7 +47,9 @@ def test_study_has_every_trial_complete_with_metrics(finished):
     baseline = [t for t in trials if t.user_attrs.get("baseline") == "cifarnet"]
     assert len(baseline) == 1 and baseline[0].params == {}
     sampled = next(t for t in trials if not t.user_attrs.get("baseline"))
-    assert 5 <= sampled.params["nodes"] <= 7 and {"dp.alpha", "dp.beta", "dp.p", "arch_seed"} <= set(sampled.params)
+    assert 5 <= sampled.params["nodes"] <= 7 and set(sampled.params) == {"nodes", "dp.alpha", "dp.beta", "dp.p"}
+    assert isinstance(sampled.user_attrs["arch_seed"], int)  # derived from the trial, not tuned
+    assert sorted(sampled.intermediate_values) == [0, 1] and sampled.intermediate_values[1] == sampled.user_attrs["val_acc"]
     for t in trials:
         assert 0 <= t.values[0] <= 100 and t.values[1] > 0  # accuracy %, CS
         assert t.values[0] == t.user_attrs["test_acc"] and t.values[1] == t.user_attrs["cs"]
@@ -71,7 +73,8 @@ def test_mlflow_parent_and_nested_runs(finished):
         assert "hardware" in tags
         for key in ("test_acc", "val_acc", "params", "acc_per_param", "eta", "cs", "comm", "imbalance", "entropy", "speedup_bound"):
             assert key in child.data.metrics, key
-        assert len(client.get_metric_history(child.info.run_id, "val_acc")) == 2  # one per epoch
+        for key in ("val_acc", "train_acc", "train_loss"):  # one per epoch, both from step 0
+            assert [m.step for m in client.get_metric_history(child.info.run_id, key)] == [0, 1], key
         assert "cfg.train.epochs" in child.data.params and child.data.params["cfg.train.epochs"] == "2"
         artifacts = {a.path for a in client.list_artifacts(child.info.run_id)}
         assert "architecture.json" in artifacts and any(a.endswith(".png") for a in artifacts)
@@ -133,7 +136,8 @@ def test_multirun_two_generators_two_policies_then_report(tmp_path):
     storage = f"sqlite:///{tmp_path}/optuna.db"
     names = sorted(s.study_name for s in optuna.get_all_study_summaries(storage))
     assert names == ["dp-greedy-digits-local", "dp-probabilistic-digits-local", "er-greedy-digits-local", "er-probabilistic-digits-local"]
-    report = subprocess.run([sys.executable, "run.py", "task=report", f"search.storage={storage}", f"hydra.run.dir={tmp_path}/report"],
+    report = subprocess.run([sys.executable, "run.py", "task=report", f"search.storage={storage}", "search.report_studies=[*]",
+                             f"hydra.run.dir={tmp_path}/report"],
                             cwd=ROOT, capture_output=True, text=True, timeout=300)
     assert report.returncode == 0, report.stderr[-3000:]
     result = json.loads(report.stdout.strip().splitlines()[-1])
@@ -143,14 +147,14 @@ def test_multirun_two_generators_two_policies_then_report(tmp_path):
 
 
 def test_a_resampled_architecture_is_not_trained_again(tmp_path):
-    # a single-valued space makes every trial sample the same parameters
+    # a single-valued space makes every trial sample the same parameters and seed
     run(tmp_path, "search.n_trials=2", "search.sampler=random", "space=sampling", "space.nodes=6", "space.seed=[3]",
         "search.mlflow.log_models=false")
     study = optuna.load_study(study_name="tiny", storage=f"sqlite:///{tmp_path}/optuna.db")
     first, second = study.get_trials()
     assert second.user_attrs["duplicate_of"] == first.number and second.values == first.values
-    assert "train_seconds" in second.user_attrs and not (tmp_path / "artifacts" / "tiny" / "trial-1" / "architecture.json").exists()
+    assert "train_seconds" not in second.user_attrs  # it did not train
+    assert not (tmp_path / "artifacts" / "tiny" / "trial-1" / "architecture.json").exists()
     client = MlflowClient(f"sqlite:///{tmp_path}/mlflow.db")
     run_id = second.user_attrs["mlflow_run_id"]
     assert client.get_run(run_id).data.tags["duplicate_of"] == "0"
-    assert "architecture.json" in {a.path for a in client.list_artifacts(run_id)}

@@ -45,8 +45,10 @@ def test_unknown_generator_parameter_in_space_is_refused():
 
 
 def test_grid_enumerates_seeds_for_pure_sampling():
-    cfg = validate(compose_config("space=sampling"))
-    assert grid(cfg, 5) == {"arch_seed": [0, 1, 2, 3, 4]}
+    cfg = validate(compose_config("space=sampling", "search.sampler=grid", "search.n_trials=5"))
+    assert grid(cfg) == {"arch_seed": [0, 1, 2, 3, 4]}
+    cfg = validate(compose_config("space=sampling", "search.sampler=grid", "search.n_trials=2", "search.total_trials=3"))
+    assert grid(cfg) == {"arch_seed": [0, 1, 2]}  # the study's trials
 
 
 def test_nsga2_ignores_baselines_in_its_crossover_space():

@@ -61,8 +61,8 @@ def test_nan_loss_raises_a_clear_error():
 
 
 def test_a_trials_epochs_reach_its_run_at_step_epoch_from_zero():
-    """The search's callback (search.tracking.EpochMetrics): train_* and val_* of epoch e at step e."""
-    from search.tracking import EpochMetrics
+    """The search's callback (search.callbacks.EpochMetrics): train_* and val_* of epoch e at step e."""
+    from search.callbacks import EpochMetrics
 
     class Tracker:
         logged: list[tuple] = []

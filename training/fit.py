@@ -26,9 +26,10 @@ from training.datamodule import ImageDataModule
 from training.datamodules import create_datamodule
 from training.module import ArchitectureClassifier
 
-# Lightning's start-up chatter ("GPU available: ...") and advice that does not apply:
-# loader workers are sized on purpose.
-_QUIET_LOGGERS = ("lightning.pytorch", "lightning.fabric")
+# Lightning's start-up chatter ("GPU available: ...", tips) and advice that does not apply:
+# loader workers are sized on purpose. `pytorch_lightning` too: once mlflow.pytorch has
+# imported that package (the first logged model), Lightning's messages come from its loggers.
+_QUIET_LOGGERS = ("lightning.pytorch", "lightning.fabric", "pytorch_lightning", "lightning_fabric")
 _IGNORED_WARNINGS = (r".*does not have many workers.*", r".*LeafSpec.*", r".*treespec.*")
 
 
