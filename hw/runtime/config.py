@@ -45,7 +45,7 @@ class DeployConfig:
 
     def __post_init__(self) -> None:
         for key, choices in (("partitioner", PARTITIONERS), ("order", ORDERS), ("costs", COSTS),
-TESTBEDS = ("none", "emulated")
+                             ("compute_policy", COMPUTE_POLICIES), ("testbed", TESTBEDS)):
             require_one_of(f"deploy.{key}", getattr(self, key), choices)
         require(self.repeats >= 1, f"deploy.repeats must be >= 1, got {self.repeats}")
         require(self.warmup >= 0, f"deploy.warmup must be >= 0, got {self.warmup}")
