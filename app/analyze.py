@@ -1,4 +1,4 @@
-"""`task=analyze`: build (or load) one architecture, save it, report its size and costs.
+"""`task=analyze`: build (or load, or take a trial's) architecture, save it, report its size and costs.
 
 The work is `search.analysis.analyze_architecture`, shared with search trials.
 """
@@ -10,5 +10,8 @@ from app.tasks import output_dir, register_task
 def run(cfg: Config) -> dict:
     from nas.factory import architecture_from_config
     from search.analysis import analyze_architecture
+    from search.trials import with_trial
 
-    return analyze_architecture(architecture_from_config(cfg), cfg, output_dir())
+    cfg, found = with_trial(cfg, weights=False)
+    result = analyze_architecture(architecture_from_config(cfg), cfg, output_dir())
+    return result if found is None else {**result, "trial": found.to_json()}

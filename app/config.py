@@ -39,6 +39,9 @@ class Config:
     num_classes: int = II("data.num_classes")
     in_channels: int = II("data.in_channels")
     arch: str | None = None  # architecture file (node-link JSON); overrides the generator
+    # a trained search trial (analyze, train, deploy take its architecture and weights):
+    # <study>:<number>, <number> (of search.study_name's study) or its MLflow run id
+    trial: str | None = None
     verbose: bool = False  # a failing task raises with its traceback instead of one line
     generator: Any = MISSING
     staging: Any = MISSING
@@ -56,6 +59,7 @@ class Config:
         require(self.input_size >= 8, f"input_size must be >= 8 pixels, got {self.input_size}")
         require(self.num_classes >= 2, f"num_classes must be >= 2, got {self.num_classes}")
         require(self.in_channels >= 1, f"in_channels must be >= 1, got {self.in_channels}")
+        require(not (self.trial and self.arch), "give arch=<file> or trial=<study>:<number>, not both")
 
 
 @cache

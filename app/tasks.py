@@ -5,13 +5,15 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+from hw.testbed import TestbedError
 from nas.checks import INPUT_ERRORS
 from nas.registry import Registry
 from search.errors import SearchError, SearchInterrupted
 
-# Bad input (config values, files, paths), or a search stopped on purpose (too many
-# failed trials, a lost worker, Ctrl-C): `run.py` reports these as one line.
-USER_ERRORS = (*INPUT_ERRORS, SearchError, SearchInterrupted)
+# Bad input (config values, files, paths), a search stopped on purpose (too many failed
+# trials, a lost worker, Ctrl-C), or a host that cannot run the emulated testbed (no
+# root, a failed `ip`/`tc` command): `run.py` reports these as one line.
+USER_ERRORS = (*INPUT_ERRORS, SearchError, SearchInterrupted, TestbedError)
 
 TASKS: Registry[Callable[[Any], dict]] = Registry("task")
 register_task = TASKS.register

@@ -1,13 +1,15 @@
 """Generator → DAG → staging → annotated architecture, for any entry of the `generator` group."""
 from __future__ import annotations
 
+from dataclasses import fields
 from typing import Any
 
 import networkx as nx
+import yaml
 
 from nas.arch import AGGREGATIONS, annotate, load
 from nas.baselines import BASELINES
-from nas.checks import require_one_of
+from nas.checks import require, require_one_of
 from nas.config import GENERATOR_SCHEMAS, ChainConfig, GeneratorConfig
 from nas.dag import to_dag
 from nas.generators import GENERATORS, create_generator
@@ -66,10 +68,23 @@ def architecture_from_config(cfg: Any) -> nx.DiGraph:
     return check_memory(_from_generator(cfg.generator.name, cfg.generator, cfg), cfg)
 
 
-def baseline_architecture(name: str, cfg: Any) -> nx.DiGraph:
-    """A search's fixed baseline trial: generator `name` at its schema's defaults, in the config's setting."""
+def baseline_architecture(spec: str, cfg: Any) -> nx.DiGraph:
+    """A search's fixed baseline trial, in the config's setting: generator `name` at its
+    schema's defaults, or `name:key=value[,key=value]` with those set (`lcp:splits=4`;
+    quote it on the command line: `'search.baselines=[fb,"lcp:splits=4"]'`)."""
+    name, _, given = spec.partition(":")
+    params = {}
+    for item in filter(None, given.split(",")):
+        key, eq, value = item.partition("=")
+        require(bool(eq and key), f"baseline {spec!r}: expected name:key=value[,key=value]")
+        params[key.strip()] = yaml.safe_load(value)
     schema = GENERATOR_SCHEMAS.get(name)
-    return _from_generator(name, schema() if schema else ChainConfig(name=name), cfg)
+    if schema is None:
+        require(not params, f"baseline {name!r} has no parameters to set")
+        return _from_generator(name, ChainConfig(name=name), cfg)
+    unknown = sorted(set(params) - {f.name for f in fields(schema)})
+    require(not unknown, f"generator {name} has no parameter {', '.join(map(repr, unknown))}")
+    return _from_generator(name, schema(**params), cfg)
 
 
 def _from_generator(name: str, gen: GeneratorConfig, cfg: Any) -> nx.DiGraph:

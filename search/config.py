@@ -40,6 +40,7 @@ class SearchConfig:
     max_failure_rate: float = 0.5  # stop the study when more of this run's trials fail
     min_trials_for_failure_rate: int = 4  # ... once at least this many have finished
     report_from: str = "optuna"  # task=report reads the study storage (optuna) or the MLflow experiment
+    report_measure: bool = False  # task=report deploys the study's front and baselines (task=deploy) for measured latency
     mlflow: MLflowConfig = field(default_factory=MLflowConfig)
 
     def __post_init__(self) -> None:

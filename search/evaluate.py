@@ -10,6 +10,7 @@ import networkx as nx
 from torch import nn
 
 from search.analysis import analyze_architecture
+from search.objectives import deployment_prediction
 
 
 class CaptureModel(pl.Callback):
@@ -23,11 +24,14 @@ class CaptureModel(pl.Callback):
 
 def evaluate(arch: nx.DiGraph, cfg: Any, out_dir: Path, callbacks: Iterable[pl.Callback] = (),
              datamodule: Any = None) -> tuple[dict, nn.Module | None]:
-    """Analyse (files into `out_dir`) and train `arch`; returns (metrics, trained model)."""
+    """Analyse (files into `out_dir`), train `arch` (its state_dict into `out_dir`) and
+    predict its deployment; returns (metrics, trained model)."""
+    from hw.runtime.weights import STATE_DICT_FILE
     from training.fit import train_architecture
 
     metrics = analyze_architecture(arch, cfg, out_dir)
     capture = CaptureModel()
+    weights = Path(out_dir) / STATE_DICT_FILE
     trained = train_architecture(arch, cfg, callbacks=[*callbacks, capture], datamodule=datamodule,
-                                 enable_progress_bar=bool(cfg.verbose))
-    return {**metrics, **trained}, capture.model
+                                 enable_progress_bar=bool(cfg.verbose), save_weights=weights)
+    return {**metrics, **trained, **deployment_prediction(arch, cfg, weights)}, capture.model

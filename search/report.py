@@ -192,8 +192,17 @@ def report_task(cfg: Any, out_dir: Path) -> dict:
     (out_dir / "table.md").write_text(markdown + "\n")
     table.to_csv(out_dir / "table.csv", index=False)
     print(markdown)
-    return {"dataset": dataset, "rows": table.to_dict(orient="records"), "markdown": str(out_dir / "table.md"),
-            "csv": str(out_dir / "table.csv")}
+    result = {"dataset": dataset, "rows": table.to_dict(orient="records"), "markdown": str(out_dir / "table.md"),
+              "csv": str(out_dir / "table.csv")}
+    if cfg.search.report_from == "optuna" and cfg.search.study_name:  # one study: its front and baselines
+        from search.front import front_table
+
+        front = front_table(optuna.load_study(study_name=cfg.search.study_name, storage=storage), cfg, out_dir,
+                            measure=cfg.search.report_measure)
+        (out_dir / "front.md").write_text(to_markdown(front) + "\n")
+        print(to_markdown(front))
+        result["front"] = front.to_dict(orient="records")
+    return result
 
 
 def hypervolume_2d(points: list[tuple[float, float]], reference: tuple[float, float]) -> float:

@@ -32,7 +32,7 @@ CONFIG_VALUES = [
     ("search.storage=redis://localhost/0", "is not a storage URL"),
     ("data.fraction=1.5", "data.fraction must be in (0, 1], got 1.5"),
     ("nodes=1", "nodes must be >= 2, got 1"),
-    ("train.epochs=0", "train.epochs must be >= 1, got 0"),
+    ("train.epochs=-1", "train.epochs must be >= 0 (0: only test the given weights), got -1"),
 ]
 
 # Only a search can see these: they fail in its preflight, before the storage exists.

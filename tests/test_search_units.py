@@ -61,8 +61,8 @@ def test_objectives_read_metrics():
     cfg = validate(compose_config("search.objectives=[accuracy,cs,latency]", "search.accuracy_metric=val_acc"))
     objectives = create_objectives(cfg.search)
     assert [o.direction for o in objectives] == ["maximize", "minimize", "minimize"]
-    assert objective_values(objectives, {"val_acc": 90, "cs": 1.5, "predicted_distributed_ms": 3}) == [90, 1.5, 3]
-    with pytest.raises(ValueError, match="no value for predicted_distributed_ms"):
+    assert objective_values(objectives, {"val_acc": 90, "cs": 1.5, "deploy_latency_ms": 3}) == [90, 1.5, 3]
+    with pytest.raises(ValueError, match="no value for deploy_latency_ms"):
         objective_values(objectives, {"val_acc": 90, "cs": 1.5})
 
 

@@ -114,7 +114,7 @@ class TrainConfig:
     channels_last: bool = True
 
     def __post_init__(self) -> None:
-        require(self.epochs >= 1, f"train.epochs must be >= 1, got {self.epochs}")
+        require(self.epochs >= 0, f"train.epochs must be >= 0 (0: only test the given weights), got {self.epochs}")
         require(self.batch_size >= 1, f"train.batch_size must be >= 1, got {self.batch_size}")
         require(self.eval_batch_size >= 1, f"train.eval_batch_size must be >= 1, got {self.eval_batch_size}")
         require(isinstance(self.optimizer, dict) and "_target_" in self.optimizer,

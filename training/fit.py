@@ -12,6 +12,7 @@ import logging
 import time
 import warnings
 from collections.abc import Iterable, Iterator
+from pathlib import Path
 from typing import Any
 
 import lightning.pytorch as pl
@@ -19,6 +20,7 @@ import networkx as nx
 import torch
 from hydra.utils import instantiate
 
+from hw.runtime.weights import read_state_dict, save_state_dict
 from nas.builder import build_model, count_parameters
 from training.datamodule import ImageDataModule
 from training.datamodules import create_datamodule
@@ -60,11 +62,15 @@ def _check_shapes(arch: nx.DiGraph, data: Any) -> None:
 
 
 def train_architecture(arch: nx.DiGraph, cfg: Any, callbacks: Iterable[pl.Callback] = (),
-                       enable_progress_bar: bool = False, datamodule: ImageDataModule | None = None) -> dict:
+                       enable_progress_bar: bool = False, datamodule: ImageDataModule | None = None,
+                       weights: Path | None = None, save_weights: Path | None = None) -> dict:
     """Train `arch` with `cfg.train` on `cfg.data` (seeded by `cfg.seed`), then test it.
 
     `callbacks` go to Lightning's Trainer (the search passes its per-epoch MLflow logging,
     `search.tracking.EpochMetrics`); `datamodule` may be shared between calls to load data once.
+    `weights`: a state_dict to start from (fine-tuning; with `train.epochs=0` it is only
+    tested, as it is: no BatchNorm recalibration); `save_weights`: where the tested
+    state_dict goes (`hw.runtime.weights`, what task=deploy loads).
     Raises `training.module.DivergedError` if the loss becomes NaN/inf.
     Returns test_acc, val_acc (%, last epoch), params, acc_per_param (%/M-params),
     epochs (completed), train_seconds (fit wall time incl. validation), train_loss.
@@ -76,13 +82,15 @@ def train_architecture(arch: nx.DiGraph, cfg: Any, callbacks: Iterable[pl.Callba
     with quiet_lightning(getattr(cfg, "verbose", False)):
         pl.seed_everything(cfg.seed, workers=True, verbose=False)
         model = build_model(arch)
+        if weights is not None:
+            model.load_state_dict(read_state_dict(weights, mmap=False))
         if train.compile:
             model.compile()  # in place: the state_dict keys stay those of the model
         module = ArchitectureClassifier(
             model, optimizer=instantiate(train.optimizer),
             scheduler=instantiate(train.scheduler) if train.scheduler else None,
             scheduler_interval=train.scheduler_interval, label_smoothing=train.label_smoothing,
-            bn_calibration_batches=train.bn_calibration_batches, channels_last=train.channels_last,
+            bn_calibration_batches=train.bn_calibration_batches if train.epochs else 0, channels_last=train.channels_last,
         )
         datamodule = datamodule or create_datamodule(data, train.batch_size, train.eval_batch_size)
         trainer = pl.Trainer(
@@ -93,10 +101,13 @@ def train_architecture(arch: nx.DiGraph, cfg: Any, callbacks: Iterable[pl.Callba
             num_sanity_val_steps=0,
         )
         start = time.perf_counter()
-        trainer.fit(module, datamodule=datamodule)
+        if train.epochs:
+            trainer.fit(module, datamodule=datamodule)
         train_seconds = time.perf_counter() - start
         fitted = {k: float(v) for k, v in trainer.callback_metrics.items()}
         tested = trainer.test(module, datamodule=datamodule, verbose=False)[0]
+    if save_weights is not None:
+        save_state_dict(model, save_weights)
     params = count_parameters(model)
     test_acc = float(tested["test_acc"])
     return {

@@ -4,7 +4,9 @@
 - `weights`: one state_dict file, each worker builds and loads only its vertices;
 - `executor`: one rank's share of one inference (preallocated irecv, overlapping isend);
 - `worker`: the torchrun-compatible process entry (`python -m hw.runtime.worker JOB`);
-- `launch`: n workers on loopback (torch's elastic process layer), watched for failures;
+- `launch`: n workers on loopback (torch's elastic process layer), watched for failures,
+  or in the units of an emulated testbed (`hw.testbed`);
+- `emulate`: that testbed sized to the `hw` target (CPU caps, link), `deploy.testbed=emulated`;
 - `costs`: per-vertex costs that place, order and predict a deployment (the schedule,
   HEFT and the prediction are hw/'s one model: `hw.schedule`, `hw.analyze`);
 - `task`: `task=deploy` — measured latency next to the predicted one.

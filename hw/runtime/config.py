@@ -15,6 +15,7 @@ PARTITIONERS = ("metis", "heft", "chunks")
 ORDERS = ("schedule", "topological")
 COSTS = ("profile", "predictor", "macs")
 COMPUTE_POLICIES = ("idle", "normal")
+TESTBEDS = ("none", "emulated")
 
 
 @dataclass
@@ -36,11 +37,15 @@ class DeployConfig:
     compute_policy: str = "idle"
     timeout_s: float = 60.0  # connect / receive / barrier timeout of every worker
     deadline_s: float = 1800.0  # the launcher's bound on the whole run
-    port: int = 0  # MASTER_PORT on 127.0.0.1; 0 = a free one
+    port: int = 0  # MASTER_PORT (0: a free one on 127.0.0.1; on the testbed, 29500)
+    # none: hw.units processes on loopback | emulated: each in its own network namespace,
+    # CPU-capped to the hw target's unit speed, linked at hw.link (hw/testbed; needs root)
+    testbed: str = "none"
+    testbed_name: str = "cnas"  # prefix of the testbed's namespaces and cgroup (one live run per name)
 
     def __post_init__(self) -> None:
         for key, choices in (("partitioner", PARTITIONERS), ("order", ORDERS), ("costs", COSTS),
-                             ("compute_policy", COMPUTE_POLICIES)):
+                             ("compute_policy", COMPUTE_POLICIES), ("testbed", TESTBEDS)):
             require_one_of(f"deploy.{key}", getattr(self, key), choices)
         require(self.repeats >= 1, f"deploy.repeats must be >= 1, got {self.repeats}")
         require(self.warmup >= 0, f"deploy.warmup must be >= 0, got {self.warmup}")

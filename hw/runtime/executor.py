@@ -13,8 +13,9 @@ from __future__ import annotations
 
 import re
 import time
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from datetime import timedelta
+from typing import Any
 
 import torch
 import torch.distributed as dist
@@ -60,8 +61,10 @@ class RankExecutor:
     `fast_path`: the vertices between a receive and a send run as one traced graph."""
 
     def __init__(self, plan: RankPlan, modules: Mapping[Vertex, nn.Module], batch: int, timeout_s: float,
-                 channels_last: bool = False, fast_path: bool = False) -> None:
+                 channels_last: bool = False, fast_path: bool = False,
+                 send: Callable[..., Any] = dist.isend) -> None:
         self.plan = plan
+        self.send = send  # dist.isend's signature, returns a Work (a testbed's delayed sender)
         self.modules = modules
         self.channels_last = channels_last
         self.steps, self.compute = plan.steps, self._compute
@@ -135,6 +138,6 @@ class RankExecutor:
         if step.sends:
             wire = to_wire(out, self.channels_last)
             for dst in step.sends:
-                self._sends.append((dist.isend(wire, dst, tag=step.tag), wire))  # type: ignore[arg-type]  # torch: Work | None
+                self._sends.append((self.send(wire, dst, tag=step.tag), wire))
                 self.messages_sent += 1
                 self.bytes_sent += wire.numel() * wire.element_size()

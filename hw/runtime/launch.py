@@ -1,7 +1,13 @@
 """Local launcher: n worker processes on loopback (127.0.0.1), watched until they finish.
 
 It sets the same environment torchrun would (MASTER_ADDR/PORT, RANK, WORLD_SIZE,
-LOCAL_RANK) plus GLOO_SOCKET_IFNAME=lo so no traffic leaves the machine. A worker that
+LOCAL_RANK) plus GLOO_SOCKET_IFNAME=lo so no traffic leaves the machine. On an emulated
+testbed (`testbed=`, a started `hw.testbed.Testbed`) worker r runs in unit r instead:
+MASTER_ADDR is unit 0's address, GLOO_SOCKET_IFNAME the unit's link, MASTER_PORT fixed
+(every unit has its own ports), plus `Testbed.unit_env` (TESTBED_DELAY_MS: the latency
+the workers' sender adds where the kernel has no netem; a deferred CPU cap). The same process layer starts them: `Testbed.command`
+wraps the worker's argv (join the cgroup, enter the namespace, exec), so no second,
+Popen-based path is needed. A worker that
 exits non-zero (or is killed) stops the whole run at once: the others are terminated
 and `WorkerError` names the rank and its last error line. Workers also time out on
 their own (connect/receive), so an edge deployment without this launcher cannot hang
@@ -35,9 +41,16 @@ from pathlib import Path
 from typing import Any
 
 import torch
-from torch.distributed.elastic.multiprocessing import DefaultLogsSpecs, Std, start_processes
+from torch.distributed.elastic.multiprocessing import (
+    DefaultLogsSpecs,
+    Std,
+    start_processes,
+)
+
+from hw.testbed import Testbed
 
 LOOPBACK = "127.0.0.1"
+TESTBED_PORT = 29500  # torchrun's default; free in every unit's own namespace
 HANDLED_SIGNALS = (signal.SIGTERM, signal.SIGINT, signal.SIGHUP, signal.SIGQUIT)  # what start_processes takes over
 
 
@@ -51,12 +64,14 @@ def free_port() -> int:
         return sock.getsockname()[1]
 
 
-def worker_env(rank: int, world_size: int, port: int, threads: int) -> dict[str, str]:
+def worker_env(rank: int, world_size: int, port: int, threads: int, testbed: Testbed | None = None) -> dict[str, str]:
     """What a worker's environment adds to this process's (start_processes inherits the rest)."""
     root = str(Path(__file__).resolve().parents[2])
+    network = {"MASTER_ADDR": LOOPBACK, "GLOO_SOCKET_IFNAME": "lo"} if testbed is None else {
+        "MASTER_ADDR": testbed.address(0), "GLOO_SOCKET_IFNAME": testbed.interface, **testbed.unit_env(rank)}
     return dict(
-        MASTER_ADDR=LOOPBACK, MASTER_PORT=str(port), RANK=str(rank), WORLD_SIZE=str(world_size),
-        LOCAL_RANK=str(rank), LOCAL_WORLD_SIZE=str(world_size), GLOO_SOCKET_IFNAME="lo",
+        **network, MASTER_PORT=str(port), RANK=str(rank), WORLD_SIZE=str(world_size),
+        LOCAL_RANK=str(rank), LOCAL_WORLD_SIZE=str(world_size),
         OMP_NUM_THREADS=str(threads), MKL_NUM_THREADS=str(threads), TORCH_CPP_LOG_LEVEL="ERROR",
         PYTHONPATH=os.pathsep.join(filter(None, (root, os.environ.get("PYTHONPATH")))),
     )
@@ -66,14 +81,18 @@ class LocalLauncher:
     """Start n workers on one job file; `wait()` returns rank 0's report or raises WorkerError."""
 
     def __init__(self, spec: dict[str, Any], world_size: int, workdir: str | Path | None = None,
-                 port: int = 0, deadline_s: float | None = None, ranks: list[int] | None = None) -> None:
+                 port: int = 0, deadline_s: float | None = None, ranks: list[int] | None = None,
+                 testbed: Testbed | None = None) -> None:
         if world_size < 1:
             raise ValueError(f"workers must be >= 1, got {world_size}")
+        if testbed is not None and testbed.units != world_size:
+            raise ValueError(f"the testbed has {testbed.units} units for {world_size} workers")
+        self.testbed = testbed
         self.workdir = Path(workdir or tempfile.mkdtemp(prefix="deploy-"))
         self.workdir.mkdir(parents=True, exist_ok=True)
         self.spec = {**spec, "result": str(self.workdir / "result.pt")}
         self.world_size = world_size
-        self.port = port or free_port()
+        self.port = port or (free_port() if testbed is None else TESTBED_PORT)
         self.deadline_s = deadline_s
         self.ranks = list(range(world_size)) if ranks is None else ranks  # a subset: tests of missing peers
         self.processes: dict[int, subprocess.Popen] = {}  # rank → process, once started
@@ -83,10 +102,12 @@ class LocalLauncher:
         job_file.write_text(json.dumps(self.spec, indent=1))
         threads = int(self.spec.get("threads", 1))
         handlers = {sig: signal.getsignal(sig) for sig in HANDLED_SIGNALS}
+        argv = {i: self._command(rank, [sys.executable, "-m", "hw.runtime.worker", str(job_file)])
+                for i, rank in enumerate(self.ranks)}
         try:
             self.context = start_processes(
-                "deploy", sys.executable, {i: ("-m", "hw.runtime.worker", str(job_file)) for i in range(len(self.ranks))},
-                {i: worker_env(rank, self.world_size, self.port, threads) for i, rank in enumerate(self.ranks)},
+                "deploy", argv[0][0], {i: tuple(command[1:]) for i, command in argv.items()},
+                {i: worker_env(rank, self.world_size, self.port, threads, self.testbed) for i, rank in enumerate(self.ranks)},
                 DefaultLogsSpecs(log_dir=str(self.workdir / "logs"), redirects=Std.ALL))
         finally:
             for sig, handler in handlers.items():
@@ -95,6 +116,9 @@ class LocalLauncher:
         self.processes = {rank: self.context.subprocess_handlers[i].proc for i, rank in enumerate(self.ranks)}  # type: ignore[attr-defined]
         self.started = time.monotonic()
         return self
+
+    def _command(self, rank: int, argv: list[str]) -> list[str]:
+        return argv if self.testbed is None else self.testbed.command(rank, argv)
 
     def log(self, rank: int) -> str:
         """The worker's stdout and stderr."""

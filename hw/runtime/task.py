@@ -11,6 +11,11 @@ with the per-vertex `deploy.costs`. The one-unit reference runs interleaved with
 distributed variant in the same workers (same machine load); a ping-pong job measures
 the idle loopback link (`ping_pong_link`, a measurement: an idle ping-pong underestimates
 what a message costs while both cores compute, see benchmarks/bench_distributed.py).
+
+`deploy.testbed=emulated` runs the workers on the emulated testbed instead
+(`hw.runtime.emulate`): one network namespace per unit, CPU-capped to the target's unit
+speed, linked at `hw.link`; the costs are scaled to the capped unit, and the result's
+`testbed` entry says which testbed ran, the caps and whether they are faithful.
 """
 from __future__ import annotations
 
@@ -23,6 +28,7 @@ import numpy as np
 
 from hw.analyze import latency_report
 from hw.runtime.costs import mac_costs, predicted_costs, profiled_costs
+from hw.runtime.emulate import Emulation, emulation_for
 from hw.runtime.launch import launch_local
 from hw.runtime.plan import build_plan, single_unit, topological_chunks
 from hw.runtime.timeline import save_timeline
@@ -107,6 +113,9 @@ def deploy_task(cfg: Any, out_dir: Path) -> dict[str, Any]:
         weights = save_random_weights(arch, out_dir / "weights.pt", deploy.weight_seed)
     costs = vertex_costs(arch, deploy.costs, weights, cfg.hw, inference.memory_format == "channels_last",
                          inference.fast_path)
+    emulation = emulation_for(cfg.hw, units) if deploy.testbed == "emulated" else None
+    if emulation is not None:  # the capped unit's costs; the predictor's already carry the target's factor
+        costs = emulation.scale(costs, emulation.slowdown if deploy.costs == "predictor" else 1.0)
     analysis = getattr(cfg, "analysis", None)
     analysis = analysis if hasattr(analysis, "partitioners") else None  # a stub group: defaults
     assignment, partition_info = deployment_assignment(arch, target, deploy.partitioner, analysis, costs)
@@ -119,15 +128,16 @@ def deploy_task(cfg: Any, out_dir: Path) -> dict[str, Any]:
     jobs = [deploy_job("arch", arch_path, weights, variants, deploy.repeats, deploy.warmup, deploy.input_seed,
                        inference.memory_format, inference.fast_path)]
     if units > 1:
-        jobs.append(link_job())
+        jobs.append(link_job(30 if emulation is None else 10))  # a slow link: fewer rounds
     spec = {"timeout_s": deploy.timeout_s, "threads": deploy.threads, "compute_policy": deploy.compute_policy, "jobs": jobs}
-    report = launch_local(spec, units, workdir=out_dir / "deploy", deadline_s=deploy.deadline_s, port=deploy.port)
+    report, testbed = run_workers(spec, units, out_dir / "deploy", deploy, emulation)
     job = report["jobs"]["arch"]
     plan = build_plan(arch, assignment, units, order)
     measured = latency_stats(job["latency_ms"]["distributed"])
     saved = {"assignment": {str(v): u for v, u in plan.assignment.items()}, "order": order}
     result: dict[str, Any] = {
         "workers": units,
+        "testbed": testbed,
         "threads": deploy.threads,
         "compute_policy": report["compute_policy"],  # as the root worker ran it
         "memory_format": inference.memory_format,
@@ -155,9 +165,22 @@ def deploy_task(cfg: Any, out_dir: Path) -> dict[str, Any]:
     predicted = latency_report(arch, assignment, target, costs, order=simulated).to_json()
     keep = ("target", "predicted_latency_ms", "predicted_distributed_ms", "predicted_speedup", "transfers",
             "communication_bytes")
-    result["predicted"] = {"source": f"hw/ list schedule, {deploy.costs} costs", **{k: predicted[k] for k in keep},
-                           "link": target.link.to_json()}
+    source = f"hw/ list schedule, {deploy.costs} costs"
+    if emulation is not None:
+        source += f" scaled to the capped unit ({emulation.unit_slowdown:.2f}x a core here)"
+    result["predicted"] = {"source": source, **{k: predicted[k] for k in keep}, "link": target.link.to_json()}
     return result
+
+
+def run_workers(spec: dict[str, Any], units: int, workdir: Path, deploy: Any,
+                emulation: Emulation | None) -> tuple[dict[str, Any], dict[str, Any]]:
+    """(rank 0's report, which testbed ran): loopback processes, or units of an emulated
+    testbed that lives exactly as long as the launcher (removed on every exit path)."""
+    options = {"workdir": workdir, "deadline_s": deploy.deadline_s, "port": deploy.port}
+    if emulation is None:
+        return launch_local(spec, units, **options), {"testbed": "none"}
+    with emulation.testbed(deploy.testbed_name) as bed:
+        return launch_local(spec, units, testbed=bed, **options), emulation.to_json(bed)
 
 
 def _save_json(data: Any, path: Path) -> Path:

@@ -13,6 +13,12 @@ or more *variants* (vertex → unit assignments) that are timed interleaved, rep
 repeat, so slow drifts of a shared machine hit every variant alike. Rank 0 holds the
 input image, gathers the logits and writes all results to the job's `result` path
 (a torch file of plain tensors/lists, loadable with `weights_only=True`).
+
+TESTBED_DELAY_MS (set by the launcher on an emulated testbed without netem): every
+tensor this worker sends leaves that long after `isend` is called, through a
+`hw.testbed.DelayLine` (the link's one-way latency; the compute thread does not wait).
+TESTBED_CAP_FD/_ON/_OFF: the unit's deferred CPU cap, engaged around each job's
+inferences only (`hw.testbed.UnitCap`); the ping-pong measures the link uncapped.
 """
 from __future__ import annotations
 
@@ -20,6 +26,9 @@ import json
 import os
 import sys
 import time
+from collections.abc import Callable
+from concurrent.futures import Future
+from concurrent.futures import TimeoutError as FutureTimeout
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
@@ -31,6 +40,10 @@ from hw.runtime.executor import PeerError, RankExecutor, gloo_message
 from hw.runtime.plan import IMAGE, ROOT, build_plan
 from hw.runtime.weights import build_vertex_modules
 from hw.schedule import tensor_shape
+from hw.testbed import DelayLine, UnitCap
+
+Send = Callable[..., Any]  # dist.isend's signature; returns something with .wait(timeout)
+SWITCH_INTERVAL_S = 2e-4  # lets the DelayLine's thread take the GIL on time (hw/testbed/delay.py)
 
 
 class ConnectError(RuntimeError):
@@ -50,6 +63,39 @@ def connect(rank: int, world_size: int, timeout_s: float) -> None:
         ) from None
 
 
+class DelayedWork:
+    """A gloo send that a DelayLine releases later: `wait` waits for the release, then the send."""
+
+    def __init__(self, future: Future) -> None:
+        self.future = future
+
+    def wait(self, timeout: timedelta | None = None) -> bool:
+        seconds = None if timeout is None else timeout.total_seconds()
+        try:
+            work = self.future.result(seconds)
+        except FutureTimeout:
+            raise RuntimeError(f"the delayed send was not released within {seconds:g} s") from None
+        return work.wait() if timeout is None else work.wait(timeout)
+
+
+def delayed_sender(line: DelayLine) -> Send:
+    """`dist.isend` through `line`: returns at once, the tensor leaves `line.delay_s` later."""
+    def send(tensor: torch.Tensor, dst: int, tag: int = 0) -> DelayedWork:
+        return DelayedWork(line.submit(dist.isend, tensor, dst, tag=tag))
+    return send
+
+
+def transport_delay_s() -> float:
+    value = os.environ.get("TESTBED_DELAY_MS", "0")
+    try:
+        delay_ms = float(value)
+    except ValueError:
+        raise ValueError(f"environment variable TESTBED_DELAY_MS must be a number of ms, got {value!r}") from None
+    if delay_ms < 0:
+        raise ValueError(f"environment variable TESTBED_DELAY_MS must be >= 0, got {value!r}")
+    return delay_ms / 1e3
+
+
 def make_image(job: dict[str, Any], shape: tuple[int, ...]) -> torch.Tensor:
     if job.get("input"):
         return torch.load(job["input"], map_location="cpu", weights_only=True)
@@ -67,7 +113,8 @@ def plan_of(arch, variant: dict[str, Any], world_size: int):
     return build_plan(arch, assignment, world_size, None if order is None else [by_name.get(str(v), v) for v in order])
 
 
-def run_job(job: dict[str, Any], rank: int, world_size: int, timeout_s: float) -> dict[str, Any] | None:
+def run_job(job: dict[str, Any], rank: int, world_size: int, timeout_s: float,
+            send: Send = dist.isend) -> dict[str, Any] | None:
     """Build this rank's modules for every variant, run warm-up + repeats, return root's stats."""
     from nas.arch import load
 
@@ -78,14 +125,14 @@ def run_job(job: dict[str, Any], rank: int, world_size: int, timeout_s: float) -
     modules = build_vertex_modules(arch, owned, job["weights"], channels_last) if owned else {}
     batch = int(job.get("batch", 1))
     fast_path = bool(job.get("fast_path", False))
-    executors = {name: RankExecutor(plan.ranks[rank], modules, batch, timeout_s, channels_last, fast_path)
+    executors = {name: RankExecutor(plan.ranks[rank], modules, batch, timeout_s, channels_last, fast_path, send=send)
                  for name, plan in plans.items()}
     image = make_image(job, tensor_shape(arch, IMAGE)) if rank == ROOT else None
     warmup, repeats = int(job.get("warmup", 2)), int(job.get("repeats", 10))
     latency: dict[str, list[float]] = {name: [] for name in plans}
     busy: dict[str, list[float]] = {name: [] for name in plans}
     outputs: dict[str, torch.Tensor] = {}
-    with torch.inference_mode():
+    with torch.inference_mode(), UnitCap.from_env():  # an emulated unit's CPU cap, if any
         for i in range(warmup + repeats):
             for name, executor in executors.items():
                 executor.post_receives()
@@ -120,7 +167,7 @@ def run_job(job: dict[str, Any], rank: int, world_size: int, timeout_s: float) -
     }
 
 
-def ping_pong(job: dict[str, Any], rank: int) -> dict[str, Any] | None:
+def ping_pong(job: dict[str, Any], rank: int, send: Send = dist.isend) -> dict[str, Any] | None:
     """One-way message time between ranks 0 and 1 per size (half a round trip): the link model."""
     sizes = [int(n) for n in job.get("sizes", [1024, 65536, 1 << 20])]
     repeats, warmup = int(job.get("repeats", 30)), int(job.get("warmup", 5))
@@ -134,11 +181,11 @@ def ping_pong(job: dict[str, Any], rank: int) -> dict[str, Any] | None:
                 continue
             start = time.perf_counter()
             if rank == 0:
-                dist.send(buffer, 1, tag=1)
+                send(buffer, 1, tag=1).wait()
                 dist.recv(buffer, 1, tag=2)
             else:
                 dist.recv(buffer, 0, tag=1)
-                dist.send(buffer, 0, tag=2)
+                send(buffer, 0, tag=2).wait()
             if i >= warmup:
                 samples.append((time.perf_counter() - start) / 2 * 1e3)
         times[size] = samples
@@ -181,23 +228,33 @@ def serve(spec: dict[str, Any], rank: int, world_size: int) -> dict[str, Any] | 
     timeout_s = float(spec.get("timeout_s", 60.0))
     threads = int(spec.get("threads", 1))
     torch.set_num_threads(threads)
+    delay_s = transport_delay_s()
     isolate(spec, rank)
     connect(rank, world_size, timeout_s)
+    # before yield_to_transport: the line's thread must not inherit SCHED_IDLE
+    line = DelayLine(delay_s) if delay_s > 0 else None
+    send: Send = dist.isend
+    if line is not None:
+        sys.setswitchinterval(SWITCH_INTERVAL_S)
+        send = delayed_sender(line)
     yield_to_transport(spec)
     print(f"worker rank {rank}/{world_size}: connected", flush=True)
     try:
         results = {}
         for job in spec["jobs"]:
             if job.get("kind") == "ping_pong":
-                results[job["name"]] = ping_pong(job, rank) if world_size > 1 else None
+                results[job["name"]] = ping_pong(job, rank, send) if world_size > 1 else None
             else:
-                results[job["name"]] = run_job(job, rank, world_size, timeout_s)
+                results[job["name"]] = run_job(job, rank, world_size, timeout_s, send)
         dist.barrier()
     finally:
+        if line is not None:
+            line.close()
         dist.destroy_process_group()
     if rank != ROOT:
         return None
-    report = {"world_size": world_size, "threads": threads, "compute_policy": compute_policy(), "jobs": results}
+    report = {"world_size": world_size, "threads": threads, "compute_policy": compute_policy(),
+              "transport_delay_ms": delay_s * 1e3, "jobs": results}
     if spec.get("result"):
         Path(spec["result"]).parent.mkdir(parents=True, exist_ok=True)
         torch.save(report, spec["result"])

@@ -28,6 +28,7 @@ from hw.testbed.system import TestbedError, require_host
 
 STATE_DIR = Path("/run/concurrent-nas-testbed")
 SIGNALS = (signal.SIGTERM, signal.SIGHUP)
+CAP_FD = 3  # a deferred cap's file, open in the unit's programs
 log = logging.getLogger(__name__)
 
 
@@ -49,12 +50,15 @@ class Testbed:
     cpu_quota: cores each unit may use (e.g. 0.25: four times slower than a core here;
     None: uncapped); bandwidth_mbps: each unit's upload and download rate (None:
     unshaped); latency_ms: one-way latency, added by netem where the kernel has it, else
-    left to the runtime's transport (`transport_delay_ms`, see `hw.testbed.delay`).
+    left to the runtime's transport (`transport_delay_ms`, see `hw.testbed.delay`);
+    defer_cap: start the units uncapped, each program engaging its own cap around what it
+    measures (`unit_env`, `cgroups.UnitCap`); cpu_weight: the run's scheduling weight
+    against the host's other jobs, in default weights (`CpuController.weigh`).
     """
 
     def __init__(self, units: int, cpu_quota: float | None = None, bandwidth_mbps: float | None = None,
                  latency_ms: float = 0.0, name_prefix: str = "cnas", state_dir: str | Path = STATE_DIR,
-                 subnet: str | None = None) -> None:
+                 subnet: str | None = None, defer_cap: bool = False, cpu_weight: float = 1.0) -> None:
         # Not nas.checks.require: importing `nas` imports torch (~1-10 s), which neither the
         # testbed nor the units' small programs need.
         if not 1 <= units <= 250:
@@ -65,7 +69,7 @@ class Testbed:
             raise ValueError(f"need bandwidth_mbps > 0, latency_ms >= 0; got {bandwidth_mbps}, {latency_ms}")
         if not re.fullmatch(r"[a-z][a-z0-9]{0,11}", name_prefix):
             raise ValueError(f"name_prefix must be 1-12 lowercase letters/digits from a letter, got {name_prefix!r}")
-        self.units, self.cpu_quota = units, cpu_quota
+        self.units, self.cpu_quota, self.defer_cap, self.cpu_weight = units, cpu_quota, defer_cap, cpu_weight
         self.bandwidth_mbps, self.latency_ms = bandwidth_mbps, latency_ms
         self.prefix, self.state_dir = name_prefix, Path(state_dir)
         self.subnet = ipaddress.IPv4Network(subnet) if subnet else None
@@ -93,19 +97,41 @@ class Testbed:
         """What the runtime's sender must delay each message by (0 where netem does it)."""
         return 0.0 if self.kernel_delay else self.latency_ms
 
-    def popen(self, rank: int, argv: Sequence[str], env: Mapping[str, str] | None = None,
-              **kwargs) -> subprocess.Popen:
-        """Start `argv` in the unit's namespace and cgroup (children inherit both).
+    def unit_env(self, rank: int) -> dict[str, str]:
+        """Environment for unit `rank`'s program: the latency its sender adds
+        (`TESTBED_DELAY_MS`), and with `defer_cap` its cap to engage (`cgroups.UnitCap`)."""
+        env = {"TESTBED_DELAY_MS": str(self.transport_delay_ms)}
+        if self.defer_cap and self.cpu_quota is not None:
+            cgroups = self._controller()
+            on = cgroups.cap_text(self.cpu_quota)
+            env.update(TESTBED_CAP_FD=str(CAP_FD), TESTBED_CAP_ON=on,
+                       TESTBED_CAP_OFF=cgroups.cap_text(None, int(on.split()[-1]) if cgroups.version == 2 else None))
+        return env
+
+    def _controller(self) -> CpuController:
+        assert self.cgroups is not None, "the testbed has no cgroup before start()"
+        return self.cgroups
+
+    def command(self, rank: int, argv: Sequence[str]) -> list[str]:
+        """`argv` wrapped to run in the unit's namespace and cgroup (children inherit both),
+        for any process starter (`popen`, torch's `start_processes`).
 
         A shell joins the cgroup and execs `ip netns exec`, which execs `argv`: the
-        returned Popen's pid is the program's own. Extra kwargs go to Popen."""
+        started process's pid is the program's own."""
         if not self._up:
             raise TestbedError("the testbed is not running (use `with Testbed(...) as bed`)")
-        procs = self._cgroup(self._rank(rank)) / "cgroup.procs"
-        join = 'echo $$ > "$0" && exec "$@"'
+        cgroup = self._cgroup(self._rank(rank))
+        join, files = 'echo $$ > "$0" && exec "$@"', [str(cgroup / "cgroup.procs")]
+        if self.defer_cap and self.cpu_quota is not None:  # the cap file as descriptor CAP_FD (`cgroups.UnitCap`)
+            join = f'echo $$ > "$0" && exec {CAP_FD}>"$1" && shift && exec "$@"'
+            files.append(str(self._controller().cap_file(cgroup)))
         enter = [shutil.which("ip") or "ip", "netns", "exec", self.namespace(rank)]
-        proc = subprocess.Popen(["/bin/sh", "-c", join, str(procs), *enter, *argv],
-                                env=None if env is None else dict(env), **kwargs)
+        return ["/bin/sh", "-c", join, *files, *enter, *argv]
+
+    def popen(self, rank: int, argv: Sequence[str], env: Mapping[str, str] | None = None,
+              **kwargs) -> subprocess.Popen:
+        """Start `argv` in the unit (see `command`); extra kwargs go to Popen."""
+        proc = subprocess.Popen(self.command(rank, argv), env=None if env is None else dict(env), **kwargs)
         self.processes.append(proc)
         return proc
 
@@ -127,8 +153,10 @@ class Testbed:
             self._write_state()
             self._up = True
             self.cgroups.create(self._cgroup(), None)
+            if self.cpu_weight != 1.0:
+                self.cgroups.weigh(self._cgroup(), self.cpu_weight)
             for rank in range(self.units):
-                self.cgroups.create(self._cgroup(rank), self.cpu_quota)
+                self.cgroups.create(self._cgroup(rank), self.cpu_quota, self.defer_cap)
             for ns in [self.switch, *self.namespaces]:
                 net.add_namespace(ns)
             self.kernel_delay = self.latency_ms > 0 and net.netem_available(self.switch)

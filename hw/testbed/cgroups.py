@@ -12,6 +12,7 @@ import math
 import os
 import signal
 import time
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -25,19 +26,40 @@ class CpuController:
     root: Path
     version: int
 
-    def create(self, path: Path, quota: float | None) -> None:
-        """Make the cgroup `path` (under `root`), capped at `quota` cores (None: uncapped)."""
+    def create(self, path: Path, quota: float | None, defer: bool = False) -> None:
+        """Make the cgroup `path` (under `root`), capped at `quota` cores (None: uncapped);
+        `defer`: uncapped until its program engages the cap (`UnitCap`)."""
         path.mkdir(exist_ok=True)
         if self.version == 2:
             (path.parent / "cgroup.subtree_control").write_text("+cpu")
         if quota is None:
             return
-        period = period_us(quota)
+        if self.version == 1:
+            (path / "cpu.cfs_period_us").write_text(str(period_us(quota)))
+        if not defer:
+            self.cap_file(path).write_text(self.cap_text(quota))
+
+    def weigh(self, path: Path, factor: float) -> None:
+        """Give `path` `factor` times the default weight against its siblings (the host's
+        other jobs): its units then get their caps on a busy host, and the caps still
+        bound what they take."""
         if self.version == 2:
-            (path / "cpu.max").write_text(f"{round(quota * period)} {period}")
+            (path / "cpu.weight").write_text(str(max(1, min(10000, round(100 * factor)))))
         else:
-            (path / "cpu.cfs_period_us").write_text(str(period))
-            (path / "cpu.cfs_quota_us").write_text(str(round(quota * period)))
+            (path / "cpu.shares").write_text(str(max(2, round(1024 * factor))))
+
+    def cap_file(self, path: Path) -> Path:
+        """The one file that caps `path` (v1: the period is written once, by `create`)."""
+        return path / ("cpu.max" if self.version == 2 else "cpu.cfs_quota_us")
+
+    def cap_text(self, quota: float | None, period: int | None = None) -> str:
+        """What `cap_file` takes to cap at `quota` cores, or to lift the cap (None; `period`
+        keeps v2's period, that of the quota)."""
+        period = period or (PERIOD_US if quota is None else period_us(quota))
+        limit = "max" if quota is None else str(round(quota * period))
+        if self.version == 2:
+            return f"{limit} {period}"
+        return "-1" if quota is None else limit
 
     @staticmethod
     def procs(path: Path) -> list[int]:
@@ -59,6 +81,37 @@ class CpuController:
                     os.kill(pid, signal.SIGKILL)
             time.sleep(0.02)
         path.rmdir()
+
+
+class UnitCap:
+    """A unit's own CPU cap, engaged by the program running in it around what it measures.
+
+    A testbed made with `defer_cap=True` starts its units uncapped: start-up (importing
+    torch, building modules, loading weights) then takes seconds instead of minutes at a
+    Pi's 1/40 of a core, and the measured work still runs capped. `ip netns exec` hides
+    the host's cgroup mounts, so the unit's shell opens the cap file as descriptor
+    `TESTBED_CAP_FD` before entering the namespace, and `TESTBED_CAP_ON`/`_OFF` say what
+    to write (`Testbed.unit_env`). `with UnitCap.from_env():` caps, and lifts the cap
+    after; without those variables it does nothing."""
+
+    def __init__(self, fd: int | None = None, on: str = "", off: str = "") -> None:
+        self.fd, self.on, self.off = fd, on, off
+
+    @classmethod
+    def from_env(cls, env: Mapping[str, str] | None = None) -> UnitCap:
+        values = os.environ if env is None else env
+        if not values.get("TESTBED_CAP_FD"):
+            return cls()
+        return cls(int(values["TESTBED_CAP_FD"]), values["TESTBED_CAP_ON"], values["TESTBED_CAP_OFF"])
+
+    def __enter__(self) -> UnitCap:
+        if self.fd is not None:
+            os.write(self.fd, self.on.encode())
+        return self
+
+    def __exit__(self, *_exc) -> None:
+        if self.fd is not None:
+            os.write(self.fd, self.off.encode())
 
 
 def period_us(quota: float) -> int:
