@@ -67,10 +67,6 @@ class InferenceConfig:
     def __post_init__(self) -> None:
         require_one_of("hw.inference.memory_format", self.memory_format, MEMORY_FORMATS)
 
-    @property
-    def channels_last(self) -> bool:
-        return self.memory_format == "channels_last"
-
 
 @dataclass
 class ComputeConfig:

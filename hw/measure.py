@@ -124,6 +124,6 @@ def model_and_image(arch: Any, inference: Any = None) -> tuple[Any, Any]:
     from nas.fast import inference_model, to_layout
 
     size = arch.graph["input_size"]
-    fast_path, channels_last = (inference.fast_path, inference.channels_last) if inference is not None else (False, False)
+    fast_path, channels_last = (inference.fast_path, inference.memory_format == "channels_last") if inference is not None else (False, False)
     image = to_layout(torch.randn(1, arch.graph.get("in_channels", 3), size, size), channels_last)
     return inference_model(build_model(arch), fast_path, channels_last), image

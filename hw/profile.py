@@ -32,13 +32,13 @@ per-input terms may be negative (they take module Python work out again).
 """
 from __future__ import annotations
 
-import dataclasses
 import logging
 import os
 import platform
 import random
 import time
 from collections.abc import Callable, Sequence
+from types import SimpleNamespace
 from typing import Any
 
 import networkx as nx
@@ -101,7 +101,8 @@ def measure_in_context(archs: list[nx.DiGraph], settings: Any, deadline: float, 
     module doc; None: eager, contiguous).
     """
     now = CLOCKS[settings.clock]
-    eager = dataclasses.replace(inference, fast_path=False) if inference is not None else None
+    # the same layout, eager (`hw.config.InferenceConfig`'s fields; not imported: hw.config reaches this module)
+    eager = SimpleNamespace(fast_path=False, memory_format=inference.memory_format) if inference is not None else None
     runs: list[tuple[list[Op], list[list[int]]]] = []  # (ops, their samples) per instrumented arch
     calls: list[Callable[..., Any]] = []
     for i, arch in enumerate([*archs, *calibration]):
@@ -228,7 +229,7 @@ def reference_latencies(names: list[str], settings: Any, deadline: float, infere
 
     from nas.fast import frozen, to_layout
 
-    channels_last = inference is not None and inference.channels_last
+    channels_last = inference is not None and inference.memory_format == "channels_last"
     calls, kept = [], []
     for name in names:
         try:
@@ -336,8 +337,8 @@ def profile(settings: Any, budget_s: float | None = None, progress: bool = True,
         "created": time.strftime("%Y-%m-%dT%H:%M:%S%z"), "load_before": list(load_before),
         "load_after": list(os.getloadavg()), "references_ms": references, "ops_profiled": len(samples),
         "architectures_profiled": len(pool),
-        "inference": dataclasses.asdict(inference) if inference is not None else {"fast_path": False,
-                                                                                 "memory_format": "contiguous"},
+        "inference": ({"fast_path": bool(inference.fast_path), "memory_format": str(inference.memory_format)}
+                      if inference is not None else {"fast_path": False, "memory_format": "contiguous"}),
     }
     predictor.data = {
         "ops": [{**op.to_json(), "latency_s": t} for op, t in samples],
