@@ -3,6 +3,7 @@
 The last stdout line is the task's result as one JSON object; a short human summary of
 it (`partition.summary`) goes to stderr just before.
 """
+
 from __future__ import annotations
 
 import json

@@ -2,6 +2,7 @@
 
 The work is `search.analysis.analyze_architecture`, shared with search trials.
 """
+
 from app.config import Config
 from app.tasks import output_dir, register_task
 

@@ -5,6 +5,7 @@ Hydra's ConfigStore; `validate(cfg)` turns the composed config into dataclass ob
 so every `__post_init__` range check runs before any work starts. Each default lives
 once, in a schema; a YAML option sets only what differs from it.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass

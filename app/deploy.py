@@ -3,6 +3,7 @@
 `trial=<study>:<number>` (or its MLflow run id) deploys a search trial: its architecture
 and trained state_dict become `arch` and `deploy.weights`.
 """
+
 from dataclasses import replace
 
 from app.config import Config

@@ -6,6 +6,7 @@ printed as a row — the overrides that differ between jobs, the task and the hu
 summary's fields (`partition.summary`). It sees the returns of jobs that run in this
 process (Hydra's basic launcher); a sweep whose job fails stops before the table.
 """
+
 from __future__ import annotations
 
 import sys
@@ -21,9 +22,16 @@ from partition.summary import LINES, summary_fields
 def jobs_table(jobs: list[tuple[list[str], str, dict]]) -> tuple[str, list[str]]:
     """(overrides, task, result) per job → a markdown table and the overrides all jobs share."""
     import pandas as pd  # here: every run instantiates the callback, few print a table
+
     common = [o for o in jobs[0][0] if all(o in overrides for overrides, _, _ in jobs)] if jobs else []
-    rows = [{"overrides": " ".join(o for o in overrides if o not in common or len(jobs) == 1), "task": task,
-             **summary_fields(result if isinstance(result, dict) else {})} for overrides, task, result in jobs]
+    rows = [
+        {
+            "overrides": " ".join(o for o in overrides if o not in common or len(jobs) == 1),
+            "task": task,
+            **summary_fields(result if isinstance(result, dict) else {}),
+        }
+        for overrides, task, result in jobs
+    ]
     frame = pd.DataFrame(rows)
     columns = ["overrides", "task"] + [label for label, _ in LINES if label in frame]  # the summary's order
     return frame[columns].fillna("").to_markdown(index=False, disable_numparse=True), common  # as formatted

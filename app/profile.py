@@ -1,4 +1,5 @@
 """`task=profile`: time this machine's ops (hw=local) and save the latency predictor to `hw.predictor`."""
+
 from app.config import Config
 from app.tasks import register_task
 

@@ -1,4 +1,5 @@
 """`task=report`: the paper's Tables V/VI from a study storage (or an MLflow experiment)."""
+
 from app.config import Config
 from app.tasks import output_dir, register_task
 

@@ -1,5 +1,6 @@
 """`task=search`: run (or resume) one Optuna study (search/study.py) in this process, or in
 `search.n_workers` > 1 worker processes (search/workers.py) unless it is `search.worker=i` of several."""
+
 from app.config import Config
 from app.tasks import register_task
 

@@ -9,6 +9,7 @@
   and number types are checked against the target's signature, for the tasks that
   train (only those import torch).
 """
+
 from __future__ import annotations
 
 import difflib
@@ -34,8 +35,10 @@ def _check_schema(obj: Any, prefix: str) -> None:
         if key not in names:
             close = difflib.get_close_matches(key, names, n=1, cutoff=0.75)
             hint = f"did you mean {prefix}{close[0]}? " if close else ""
-            raise ValueError(f"{prefix}{key} is not a setting ({hint}valid under {prefix.rstrip('.') or 'the root'}: "
-                             f"{', '.join(names)})")
+            raise ValueError(
+                f"{prefix}{key} is not a setting ({hint}valid under {prefix.rstrip('.') or 'the root'}: "
+                f"{', '.join(names)})"
+            )
     for name in names:
         value = getattr(obj, name)
         if is_dataclass(value):
@@ -53,8 +56,10 @@ def _check_call(key: str, spec: Any) -> None:
     try:
         parameters = inspect.signature(get_object(spec["_target_"])).parameters
     except Exception as err:  # noqa: BLE001  (an import error, or a target without a signature)
-        raise ValueError(f"{key}._target_={spec['_target_']!r} cannot be used ({type(err).__name__}); "
-                         "give an importable class, e.g. torch.optim.SGD") from None
+        raise ValueError(
+            f"{key}._target_={spec['_target_']!r} cannot be used ({type(err).__name__}); "
+            "give an importable class, e.g. torch.optim.SGD"
+        ) from None
     open_ended = any(p.kind == p.VAR_KEYWORD for p in parameters.values())
     for name, value in spec.items():
         if name.startswith("_"):

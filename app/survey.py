@@ -1,4 +1,5 @@
 """`task=survey`: the paper's no-training sampling study of concurrency (`analysis.survey`)."""
+
 from app.config import Config
 from app.tasks import output_dir, register_task
 

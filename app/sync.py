@@ -1,4 +1,5 @@
 """`task=sync`: log to MLflow the trials a search kept only in its Optuna storage (MLflow was down)."""
+
 from app.config import Config
 from app.tasks import register_task
 

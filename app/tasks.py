@@ -1,4 +1,5 @@
 """The task registry `run.py` dispatches on, and what every task shares."""
+
 from __future__ import annotations
 
 from collections.abc import Callable

@@ -1,5 +1,6 @@
 """`task=train`: train one architecture (sampled, the `arch=` file, or a `trial=`'s, from its
 weights: fine-tuning; `train.epochs=0` only tests them) on `data` with recipe `train`."""
+
 from app.config import Config
 from app.tasks import output_dir, register_task
 

@@ -10,6 +10,7 @@
 Run it alone: `flock /tmp/cpu-bench.lock .venv/bin/python benchmarks/bench_analysis.py`
 (`--samples 100` for a quicker survey, `--no-survey` for the analysis time only).
 """
+
 from __future__ import annotations
 
 import argparse
@@ -32,9 +33,13 @@ def survey_config():
 
 
 def analysis_times(cfg, archs_per_generator: int = 20, repeats: int = 3) -> dict[str, float]:
-    archs = [create_architecture(g, 40, seed, staging=cfg.staging.name, input_size=cfg.input_size,
-                                 **generator_kwargs(cfg, g))
-             for g in GENERATORS for seed in range(archs_per_generator)]
+    archs = [
+        create_architecture(
+            g, 40, seed, staging=cfg.staging.name, input_size=cfg.input_size, **generator_kwargs(cfg, g)
+        )
+        for g in GENERATORS
+        for seed in range(archs_per_generator)
+    ]
     analysis = survey_settings(cfg).analysis
     analyzer = Analyzer(analysis)
     total, prep_times = [], []
@@ -47,16 +52,21 @@ def analysis_times(cfg, archs_per_generator: int = 20, repeats: int = 3) -> dict
             end = time.perf_counter()
             total.append(end - start)
             prep_times.append(middle - start)
-    return {"median_ms": 1e3 * statistics.median(total), "p90_ms": 1e3 * sorted(total)[int(0.9 * len(total))],
-            "prepare_ms": 1e3 * statistics.median(prep_times), "options": len(analysis.epsilons),
-            "partitioners": analysis.partitioners}
+    return {
+        "median_ms": 1e3 * statistics.median(total),
+        "p90_ms": 1e3 * sorted(total)[int(0.9 * len(total))],
+        "prepare_ms": 1e3 * statistics.median(prep_times),
+        "options": len(analysis.epsilons),
+        "partitioners": analysis.partitioners,
+    }
 
 
 def survey_time(cfg, samples: int) -> tuple[float, object]:
     survey = cfg.analysis.survey
     start = time.perf_counter()
-    frame = run_survey(survey_settings(cfg), list(survey.nodes), samples, workers=survey.workers,
-                       chunksize=survey.chunksize)
+    frame = run_survey(
+        survey_settings(cfg), list(survey.nodes), samples, workers=survey.workers, chunksize=survey.chunksize
+    )
     return time.perf_counter() - start, summarize(frame, list(survey.generators))
 
 
@@ -67,15 +77,19 @@ def main() -> None:
     args = parser.parse_args()
     cfg = survey_config()
     times = analysis_times(cfg)
-    print(f"analysis of one 40-vertex architecture on 4 units, {times['options']} ε options ({', '.join(times['partitioners'])}): "
-          f"median {times['median_ms']:.2f} ms (p90 {times['p90_ms']:.2f} ms, of which preparation "
-          f"{times['prepare_ms']:.2f} ms); target {TARGET_ANALYSIS_MS:.0f} ms → "
-          f"{times['median_ms'] / TARGET_ANALYSIS_MS:.2f} of the budget")
+    print(
+        f"analysis of one 40-vertex architecture on 4 units, {times['options']} ε options ({', '.join(times['partitioners'])}): "
+        f"median {times['median_ms']:.2f} ms (p90 {times['p90_ms']:.2f} ms, of which preparation "
+        f"{times['prepare_ms']:.2f} ms); target {TARGET_ANALYSIS_MS:.0f} ms → "
+        f"{times['median_ms'] / TARGET_ANALYSIS_MS:.2f} of the budget"
+    )
     if args.no_survey:
         return
     wall, summary = survey_time(cfg, args.samples)
-    print(f"survey: {args.samples} × {{40, 80}} × 5 generators × {{4, 6, 8, 10}} units in {wall:.1f} s; "
-          f"target {TARGET_SURVEY_S:.0f} s → {wall / TARGET_SURVEY_S:.2f} of the budget")
+    print(
+        f"survey: {args.samples} × {{40, 80}} × 5 generators × {{4, 6, 8, 10}} units in {wall:.1f} s; "
+        f"target {TARGET_SURVEY_S:.0f} s → {wall / TARGET_SURVEY_S:.2f} of the budget"
+    )
     print(summary.round(3).to_string())
     print("ranking by median CS:", " < ".join(summary[("cs", "median")].sort_values().index.str.upper()))
 

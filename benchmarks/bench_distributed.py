@@ -24,6 +24,7 @@ median latencies (the figure asked for) and from the minimum latencies (contenti
 other jobs only ever adds time, so on a shared machine the minimum is the better
 estimate of the quiet-machine figure).
 """
+
 from __future__ import annotations
 
 import argparse
@@ -59,9 +60,20 @@ def study(per_generator: int, fb: int, nodes: int, size: int, classes: int) -> l
     archs = []
     for generator in RANDOM:
         for seed in range(per_generator):
-            archs.append((f"{generator}-{seed}", create_architecture(
-                generator, nodes, seed, staging="probabilistic", staging_params=STAGING,
-                input_size=size, num_classes=classes)))
+            archs.append(
+                (
+                    f"{generator}-{seed}",
+                    create_architecture(
+                        generator,
+                        nodes,
+                        seed,
+                        staging="probabilistic",
+                        staging_params=STAGING,
+                        input_size=size,
+                        num_classes=classes,
+                    ),
+                )
+            )
     for seed in range(fb):
         archs.append((f"fb-{seed}", create_architecture("fb", nodes, seed, input_size=size, num_classes=classes)))
     for chain in CHAINS:
@@ -78,8 +90,13 @@ def hw_local_config(predictor_dir: str):
 
 def predict(row: dict, key: str, units: int, link: Link, latency: dict | None = None, single_s: float | None = None):
     """hw/'s list schedule of one placement: the plan's costs, or another unit model's."""
-    return latency_report(row["arch"], row["placements"][key], Target("local", units, 2**40, link),
-                          row["costs"] if latency is None else latency, single_s)
+    return latency_report(
+        row["arch"],
+        row["placements"][key],
+        Target("local", units, 2**40, link),
+        row["costs"] if latency is None else latency,
+        single_s,
+    )
 
 
 def prepare(archs, args, backend, link: Link, workdir: Path) -> tuple[dict, list]:
@@ -95,11 +112,28 @@ def prepare(archs, args, backend, link: Link, workdir: Path) -> tuple[dict, list
         variants = {"single": single_unit(arch)}
         for key, assignment in placements.items():
             variants[key] = {"assignment": assignment, "order": simulate(arch, assignment, costs, target).order}
-        rows[name] = {"arch": arch, "costs": costs, "cs": info["cs"], "bound": info["speedup_bound"], "placements": placements,
-                      "generator": arch.graph["generator"], "vertices": arch.number_of_nodes() - 2}
-        jobs.append({"name": name, "arch": str(arch_path), "weights": str(weights), "batch": 1, "input_seed": 0,
-                     "repeats": args.repeats, "warmup": args.warmup, "variants": variants,
-                     "memory_format": args.memory_format})
+        rows[name] = {
+            "arch": arch,
+            "costs": costs,
+            "cs": info["cs"],
+            "bound": info["speedup_bound"],
+            "placements": placements,
+            "generator": arch.graph["generator"],
+            "vertices": arch.number_of_nodes() - 2,
+        }
+        jobs.append(
+            {
+                "name": name,
+                "arch": str(arch_path),
+                "weights": str(weights),
+                "batch": 1,
+                "input_seed": 0,
+                "repeats": args.repeats,
+                "warmup": args.warmup,
+                "variants": variants,
+                "memory_format": args.memory_format,
+            }
+        )
     return rows, jobs
 
 
@@ -112,9 +146,21 @@ def calibrate_link(args, backend, workdir: Path, spec: dict) -> tuple[Link, dict
     is fitted on separate calibration architectures (seed 100, not in the study): the
     value whose planned speed-ups best match the measured ones (least squares in log).
     """
-    archs = [(f"cal-{g}", create_architecture(g, args.nodes, CALIBRATION_SEED, staging="probabilistic",
-                                              staging_params=STAGING, input_size=args.size, num_classes=args.classes))
-             for g in ("dp", "ba", "er", "ws")]
+    archs = [
+        (
+            f"cal-{g}",
+            create_architecture(
+                g,
+                args.nodes,
+                CALIBRATION_SEED,
+                staging="probabilistic",
+                staging_params=STAGING,
+                input_size=args.size,
+                num_classes=args.classes,
+            ),
+        )
+        for g in ("dp", "ba", "er", "ws")
+    ]
     rows, jobs = prepare(archs, args, backend, PLAN_LINK, workdir)
     report = launch_local({**spec, "jobs": [link_job(40), *jobs]}, args.units, workdir=workdir / "run")
     ping_pong = fit_link(report["jobs"]["link"]["one_way_ms"])
@@ -126,16 +172,21 @@ def calibrate_link(args, backend, workdir: Path, spec: dict) -> tuple[Link, dict
 
     def error(latency_s: float) -> float:
         link = Link(latency_s, ping_pong.bandwidth_bytes_s)
-        return sum((np.log(measured) - np.log(predict(row, key, args.units, link).speedup)) ** 2
-                   for row, key, measured in runs)
+        return sum(
+            (np.log(measured) - np.log(predict(row, key, args.units, link).speedup)) ** 2 for row, key, measured in runs
+        )
 
     grid = np.geomspace(2e-5, 5e-3, 25)
     errors = [error(g) for g in grid]
     best = float(grid[int(np.argmin(errors))])
     return Link(best, ping_pong.bandwidth_bytes_s), {
-        "latency_ms": best * 1e3, "ping_pong_latency_ms": ping_pong.latency_s * 1e3,
-        "bandwidth_mbps": ping_pong.bandwidth_bytes_s * 8 / 1e6, "runs": len(runs),
-        "grid_ms": [float(g * 1e3) for g in grid], "errors": [float(e) for e in errors]}
+        "latency_ms": best * 1e3,
+        "ping_pong_latency_ms": ping_pong.latency_s * 1e3,
+        "bandwidth_mbps": ping_pong.bandwidth_bytes_s * 8 / 1e6,
+        "runs": len(runs),
+        "grid_ms": [float(g * 1e3) for g in grid],
+        "errors": [float(e) for e in errors],
+    }
 
 
 def main() -> None:
@@ -148,18 +199,39 @@ def main() -> None:
     parser.add_argument("--units", type=int, default=2)
     parser.add_argument("--repeats", type=int, default=15)
     parser.add_argument("--warmup", type=int, default=3)
-    parser.add_argument("--costs", choices=("profile", "predictor"), default="profile",
-                        help="per-vertex costs that place and order the vertices (and make the 'plan' prediction)")
-    parser.add_argument("--predictor", default="artifacts/hw/local",
-                        help="hw/ predictor directory (task=profile hw=local); without one hw/ falls back to FLOPs")
-    parser.add_argument("--nice", type=int, default=0, help="worker priority (negative needs root): shields the timing from other jobs")
+    parser.add_argument(
+        "--costs",
+        choices=("profile", "predictor"),
+        default="profile",
+        help="per-vertex costs that place and order the vertices (and make the 'plan' prediction)",
+    )
+    parser.add_argument(
+        "--predictor",
+        default="artifacts/hw/local",
+        help="hw/ predictor directory (task=profile hw=local); without one hw/ falls back to FLOPs",
+    )
+    parser.add_argument(
+        "--nice", type=int, default=0, help="worker priority (negative needs root): shields the timing from other jobs"
+    )
     parser.add_argument("--pin", action="store_true", help="pin worker r to core r")
-    parser.add_argument("--memory-format", choices=("channels_last", "contiguous"), default="channels_last",
-                        help="feature-map layout of every run, single and distributed (hw.inference.memory_format)")
-    parser.add_argument("--compute-policy", choices=("idle", "normal"), default="idle",
-                        help="idle: compute threads yield to gloo's transport threads at once (deploy.compute_policy)")
-    parser.add_argument("--no-calibrate", dest="calibrate", action="store_false",
-                        help="plan and predict with the ping-pong link instead of one fitted on calibration runs")
+    parser.add_argument(
+        "--memory-format",
+        choices=("channels_last", "contiguous"),
+        default="channels_last",
+        help="feature-map layout of every run, single and distributed (hw.inference.memory_format)",
+    )
+    parser.add_argument(
+        "--compute-policy",
+        choices=("idle", "normal"),
+        default="idle",
+        help="idle: compute threads yield to gloo's transport threads at once (deploy.compute_policy)",
+    )
+    parser.add_argument(
+        "--no-calibrate",
+        dest="calibrate",
+        action="store_false",
+        help="plan and predict with the ping-pong link instead of one fitted on calibration runs",
+    )
     parser.add_argument("--workdir", default=None)
     parser.add_argument("--out", default=None, help="save all results as JSON")
     args = parser.parse_args()
@@ -171,12 +243,21 @@ def main() -> None:
     from hw.backends import create_backend
 
     backend = create_backend(hw_cfg)
-    spec = {"timeout_s": 120, "threads": 1, "nice": args.nice, "pin_cpus": args.pin, "compute_policy": args.compute_policy}
+    spec = {
+        "timeout_s": 120,
+        "threads": 1,
+        "nice": args.nice,
+        "pin_cpus": args.pin,
+        "compute_policy": args.compute_policy,
+    }
     link, calibration = PLAN_LINK, None
     if args.calibrate:
         link, calibration = calibrate_link(args, backend, workdir / "calibration", spec)
-        print(f"calibrated link: {link.latency_s * 1e3:.3f} ms per message + bytes / "
-              f"{link.bandwidth_bytes_s * 8 / 1e9:.1f} Gbit/s (ping-pong alone: {calibration['ping_pong_latency_ms']:.3f} ms)", flush=True)
+        print(
+            f"calibrated link: {link.latency_s * 1e3:.3f} ms per message + bytes / "
+            f"{link.bandwidth_bytes_s * 8 / 1e9:.1f} Gbit/s (ping-pong alone: {calibration['ping_pong_latency_ms']:.3f} ms)",
+            flush=True,
+        )
     archs = study(args.per_generator, args.fb, args.nodes, args.size, args.classes)
     rows, jobs = prepare(archs, args, backend, link, workdir)
     print(f"running {len(rows)} architectures on {args.units} workers (+1-worker reference) ...", flush=True)
@@ -194,39 +275,73 @@ def main() -> None:
     for name, row in rows.items():
         job = report["jobs"][name]
         single = np.array(job["latency_ms"]["single"])
-        entry = {"arch": name, "generator": row["generator"], "vertices": row["vertices"], "cs": row["cs"], "bound": row["bound"],
-                 "single_ms": float(np.median(single)), "single_min_ms": float(single.min())}
+        entry = {
+            "arch": name,
+            "generator": row["generator"],
+            "vertices": row["vertices"],
+            "cs": row["cs"],
+            "bound": row["bound"],
+            "single_ms": float(np.median(single)),
+            "single_min_ms": float(single.min()),
+        }
         line = f"{name:<12} {row['vertices']:>3} {row['cs']:>6.2f} {row['bound']:>5.2f} {entry['single_ms']:>9.1f}"
         for key in PLACEMENTS:
             times = np.array(job["latency_ms"][key])
             plan = predict(row, key, args.units, link)
-            hw = predict(row, key, args.units, link, backend.vertex_latencies(row["arch"]), backend.predict(row["arch"]))
-            entry[key] = {"hw": hw.speedup, "plan": plan.speedup,
-                          "hw_single_ms": hw.single_s * 1e3, "hw_distributed_ms": hw.distributed_s * 1e3,
-                          "median": float(np.median(single) / np.median(times)), "min": float(single.min() / times.min()),
-                          "messages": job["messages"][key], "distributed_ms": float(np.median(times)),
-                          # compute time summed over the units / one unit's: > 1 means the
-                          # vertices themselves ran slower side by side (shared cores, caches)
-                          "busy_ratio": float(sum(np.median(b) for b in job["busy_ms"][key]) / np.median(job["busy_ms"]["single"][0]))}
-            line += (f" | {entry[key]['hw']:>8.2f} {entry[key]['plan']:>5.2f} {entry[key]['median']:>5.2f}"
-                     f" {entry[key]['min']:>5.2f} {job['messages'][key]:>4}")
+            hw = predict(
+                row, key, args.units, link, backend.vertex_latencies(row["arch"]), backend.predict(row["arch"])
+            )
+            entry[key] = {
+                "hw": hw.speedup,
+                "plan": plan.speedup,
+                "hw_single_ms": hw.single_s * 1e3,
+                "hw_distributed_ms": hw.distributed_s * 1e3,
+                "median": float(np.median(single) / np.median(times)),
+                "min": float(single.min() / times.min()),
+                "messages": job["messages"][key],
+                "distributed_ms": float(np.median(times)),
+                # compute time summed over the units / one unit's: > 1 means the
+                # vertices themselves ran slower side by side (shared cores, caches)
+                "busy_ratio": float(
+                    sum(np.median(b) for b in job["busy_ms"][key]) / np.median(job["busy_ms"]["single"][0])
+                ),
+            }
+            line += (
+                f" | {entry[key]['hw']:>8.2f} {entry[key]['plan']:>5.2f} {entry[key]['median']:>5.2f}"
+                f" {entry[key]['min']:>5.2f} {job['messages'][key]:>4}"
+            )
         print(line, flush=True)
         results.append(entry)
 
-    summary = {"archs": len(results), "units": args.units, "size": args.size, "nodes": args.nodes, "costs": args.costs,
-               "hw_latency_model": backend.describe(), "calibration": calibration,
-               "ping_pong": ping_pong.to_json(),
-               "repeats": args.repeats, "nice": args.nice, "pin": args.pin, "compute_policy": args.compute_policy, "memory_format": args.memory_format,
-               "link": link.to_json(),
-               "load_before": load_before, "load_after": load_after, "wall_s": time.time() - started}
+    summary = {
+        "archs": len(results),
+        "units": args.units,
+        "size": args.size,
+        "nodes": args.nodes,
+        "costs": args.costs,
+        "hw_latency_model": backend.describe(),
+        "calibration": calibration,
+        "ping_pong": ping_pong.to_json(),
+        "repeats": args.repeats,
+        "nice": args.nice,
+        "pin": args.pin,
+        "compute_policy": args.compute_policy,
+        "memory_format": args.memory_format,
+        "link": link.to_json(),
+        "load_before": load_before,
+        "load_after": load_after,
+        "wall_s": time.time() - started,
+    }
     cs = [r["cs"] for r in results]
     bound = [r["bound"] for r in results]  # min(n, FLOPs / critical-path FLOPs): the ideal speed-up
     summary["spearman_cs_bound"] = float(spearmanr(cs, bound).statistic)
     for key in PLACEMENTS:
         for stat in ("median", "min"):
             measured = np.array([r[key][stat] for r in results])
-            by_generator = {g: float(np.median([r[key][stat] for r in results if r["generator"] == g]))
-                            for g in dict.fromkeys(r["generator"] for r in results)}
+            by_generator = {
+                g: float(np.median([r[key][stat] for r in results if r["generator"] == g]))
+                for g in dict.fromkeys(r["generator"] for r in results)
+            }
             summary[f"{key}/{stat}"] = {
                 "dp_median_speedup": by_generator.get("dp"),
                 "chain_speedups": {r["arch"]: r[key][stat] for r in results if r["arch"] in CHAINS},
@@ -237,24 +352,36 @@ def main() -> None:
             }
             for source in ("hw", "plan"):
                 predicted = np.array([r[key][source] for r in results])
-                summary[f"{key}/{stat}"][f"within_20pct_{source}"] = float(np.mean(np.abs(predicted - measured) <= 0.2 * measured))
-                summary[f"{key}/{stat}"][f"spearman_{source}_measured"] = float(spearmanr(predicted, measured).statistic)
+                summary[f"{key}/{stat}"][f"within_20pct_{source}"] = float(
+                    np.mean(np.abs(predicted - measured) <= 0.2 * measured)
+                )
+                summary[f"{key}/{stat}"][f"spearman_{source}_measured"] = float(
+                    spearmanr(predicted, measured).statistic
+                )
     print()
-    print(f"link model: {summary['link']['latency_ms']:.3f} ms + bytes / {summary['link']['bandwidth_mbps'] / 1e3:.1f} Gbit/s"
-          f" (ping-pong in this run: {summary['ping_pong']['latency_ms']:.3f} ms);"
-          f" load average before {load_before[0]:.2f}, after {load_after[0]:.2f}; wall {summary['wall_s']:.0f} s")
+    print(
+        f"link model: {summary['link']['latency_ms']:.3f} ms + bytes / {summary['link']['bandwidth_mbps'] / 1e3:.1f} Gbit/s"
+        f" (ping-pong in this run: {summary['ping_pong']['latency_ms']:.3f} ms);"
+        f" load average before {load_before[0]:.2f}, after {load_after[0]:.2f}; wall {summary['wall_s']:.0f} s"
+    )
     for key in PLACEMENTS:
         for stat in ("median", "min"):
             s = summary[f"{key}/{stat}"]
             chains = ", ".join(f"{k} {v:.2f}×" for k, v in s["chain_speedups"].items())
             by_gen = ", ".join(f"{k} {v:.2f}×" for k, v in s["median_speedup_by_generator"].items())
-            print(f"[{key}, speed-up of {stat} latencies] DP median {s['dp_median_speedup']:.2f}× (target ≥ 1.5×); "
-                  f"chains {chains}; Spearman(CS, measured) {s['spearman_cs_measured']:.2f} (target ≤ −0.6); "
-                  f"predicted within ±20 % (target ≥ 80 %): hw {100 * s['within_20pct_hw']:.0f} %, "
-                  f"plan {100 * s['within_20pct_plan']:.0f} %")
-            print(f"    by generator: {by_gen}; compute inflation side by side (busy ratio) {s['median_busy_ratio']:.2f}; "
-                  f"Spearman with measured: ideal bound {s['spearman_bound_measured']:.2f}, hw prediction {s['spearman_hw_measured']:.2f}")
-    print(f"Spearman(CS, ideal bound) {summary['spearman_cs_bound']:.2f}: how well CS itself ranks the architectures' concurrency")
+            print(
+                f"[{key}, speed-up of {stat} latencies] DP median {s['dp_median_speedup']:.2f}× (target ≥ 1.5×); "
+                f"chains {chains}; Spearman(CS, measured) {s['spearman_cs_measured']:.2f} (target ≤ −0.6); "
+                f"predicted within ±20 % (target ≥ 80 %): hw {100 * s['within_20pct_hw']:.0f} %, "
+                f"plan {100 * s['within_20pct_plan']:.0f} %"
+            )
+            print(
+                f"    by generator: {by_gen}; compute inflation side by side (busy ratio) {s['median_busy_ratio']:.2f}; "
+                f"Spearman with measured: ideal bound {s['spearman_bound_measured']:.2f}, hw prediction {s['spearman_hw_measured']:.2f}"
+            )
+    print(
+        f"Spearman(CS, ideal bound) {summary['spearman_cs_bound']:.2f}: how well CS itself ranks the architectures' concurrency"
+    )
     if args.out:
         Path(args.out).write_text(json.dumps({"summary": summary, "rows": results}, indent=1))
 

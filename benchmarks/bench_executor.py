@@ -23,6 +23,7 @@ each once, a low quantile over rounds), so contention hits them alike.
    architecture (probabilistic staging) vs torchvision ResNet-18, in NCHW and in
    channels-last layout (`train.channels_last`), per GMAC.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -50,8 +51,14 @@ def counted_macs(model: torch.nn.Module, x: torch.Tensor) -> float:
 
 def dispatch_overhead(nodes: int = 40, rounds: int = 100) -> dict[str, float]:
     """µs per vertex of each way to run the model, and of its convolutions alone."""
-    arch = random_architecture("dp", nodes, seed=0, staging="uniform",
-                               staging_params={"channels": 4, "max_channels": 4, "min_size": 1}, input_size=8)
+    arch = random_architecture(
+        "dp",
+        nodes,
+        seed=0,
+        staging="uniform",
+        staging_params={"channels": 4, "max_channels": 4, "min_size": 1},
+        input_size=8,
+    )
     model = build_model(arch).eval()
     x = torch.randn(1, 3, 8, 8)
     steps = [(step.vertex, model.vertices[step.vertex], step.inputs) for step in model.plan]
@@ -65,8 +72,11 @@ def dispatch_overhead(nodes: int = 40, rounds: int = 100) -> dict[str, float]:
     x_cl = to_layout(x, True)
     convs = []  # every convolution with its own input (captured in a channels-last eager run)
     cl_model = inference_model(build_model(arch), False, channels_last=True)
-    hooks = [m.register_forward_hook(lambda m, args, out: convs.append((m, args[0])))
-             for m in cl_model.modules() if isinstance(m, torch.nn.Conv2d)]
+    hooks = [
+        m.register_forward_hook(lambda m, args, out: convs.append((m, args[0])))
+        for m in cl_model.modules()
+        if isinstance(m, torch.nn.Conv2d)
+    ]
     with torch.inference_mode():
         cl_model(x_cl)
     for hook in hooks:
@@ -87,8 +97,9 @@ def dispatch_overhead(nodes: int = 40, rounds: int = 100) -> dict[str, float]:
         floor(*inputs)
 
     names = ["eager", "bare module loop", "fast path", "its convolutions alone"]
-    times = measure_interleaved([lambda: model(x), bare_loop, lambda: fast(x_cl), conv_floor], rounds=rounds,
-                                quantile=QUANTILE)
+    times = measure_interleaved(
+        [lambda: model(x), bare_loop, lambda: fast(x_cl), conv_floor], rounds=rounds, quantile=QUANTILE
+    )
     return {name: t / len(model.plan) * 1e6 for name, t in zip(names, times, strict=True)}
 
 
@@ -123,8 +134,9 @@ def throughput(channels_last: bool, batch: int = 64, rounds: int = 8) -> tuple[f
     """(DP-40 img/s, its MACs, ResNet-18 img/s, its MACs): training steps timed interleaved."""
     arch = random_architecture("dp", 40, seed=0, staging="probabilistic", input_size=32, num_classes=10)
     ours, ours_macs = training_step(build_model(arch).train(), batch, channels_last=channels_last)
-    resnet, resnet_macs = training_step(torchvision.models.resnet18(num_classes=10).train(), batch,
-                                        channels_last=channels_last)
+    resnet, resnet_macs = training_step(
+        torchvision.models.resnet18(num_classes=10).train(), batch, channels_last=channels_last
+    )
     times = measure_interleaved([ours, resnet], rounds=rounds, quantile=QUANTILE, warmup=2, grad=True)
     return batch / times[0], ours_macs, batch / times[1], resnet_macs
 
@@ -138,19 +150,25 @@ def main() -> None:
     per_vertex = dispatch_overhead()
     fast, floor = per_vertex["fast path"], per_vertex["its convolutions alone"]
     print("per vertex @8x8x4, batch 1: " + ", ".join(f"{k} {v:.1f} us" for k, v in per_vertex.items()))
-    print(f"  executor/bare = {per_vertex['eager'] / per_vertex['bare module loop']:.2f}x; fast path "
-          f"{per_vertex['eager'] / fast:.2f}x faster than eager; fast-path dispatch (beyond its convolutions) "
-          f"{fast - floor:.1f} us/vertex")
+    print(
+        f"  executor/bare = {per_vertex['eager'] / per_vertex['bare module loop']:.2f}x; fast path "
+        f"{per_vertex['eager'] / fast:.2f}x faster than eager; fast-path dispatch (beyond its convolutions) "
+        f"{fast - floor:.1f} us/vertex"
+    )
     eager_ms, fast_ms, diff, vertices = inference_224()
-    print(f"batch-1 inference DP-40 @224x224 ({vertices} vertices), channels-last: eager {eager_ms:.2f} ms, "
-          f"fast path {fast_ms:.2f} ms; fast/eager speed-up {eager_ms / fast_ms:.2f}x; max |diff| {diff:.1e}")
+    print(
+        f"batch-1 inference DP-40 @224x224 ({vertices} vertices), channels-last: eager {eager_ms:.2f} ms, "
+        f"fast path {fast_ms:.2f} ms; fast/eager speed-up {eager_ms / fast_ms:.2f}x; max |diff| {diff:.1e}"
+    )
     for channels_last in (False, True):
         ours, ours_macs, resnet, resnet_macs = throughput(channels_last)
         layout = "channels-last" if channels_last else "NCHW"
         per_gmac = (ours * ours_macs) / (resnet * resnet_macs)
-        print(f"fwd+bwd throughput @32x32, batch 64, {layout}: DP-40 {ours:.0f} img/s ({ours_macs / 1e6:.1f} MMACs), "
-              f"ResNet-18 {resnet:.0f} img/s ({resnet_macs / 1e6:.1f} MMACs); DP/ResNet-18 = {ours / resnet:.2f}x img/s, "
-              f"{per_gmac:.2f}x img/s per GMAC")
+        print(
+            f"fwd+bwd throughput @32x32, batch 64, {layout}: DP-40 {ours:.0f} img/s ({ours_macs / 1e6:.1f} MMACs), "
+            f"ResNet-18 {resnet:.0f} img/s ({resnet_macs / 1e6:.1f} MMACs); DP/ResNet-18 = {ours / resnet:.2f}x img/s, "
+            f"{per_gmac:.2f}x img/s per GMAC"
+        )
 
 
 if __name__ == "__main__":

@@ -15,6 +15,7 @@ Run it alone on the machine (it times things):
     flock /tmp/cpu-bench.lock .venv/bin/python benchmarks/bench_latency_predictor.py
 (about 8 min profiling + 3–5 min measuring on 2 shared cores).
 """
+
 from __future__ import annotations
 
 import argparse
@@ -48,8 +49,16 @@ def held_out_architectures(count: int, seed: int = 0) -> list:
         generator, size = GENERATORS[i % len(GENERATORS)], (32, 224)[(i // len(GENERATORS)) % 2]
         nodes = rng.randint(20, 80)
         kwargs = {} if generator == "fb" else {"staging": rng.choice(STAGINGS)}
-        archs.append(create_architecture(generator, nodes, EVAL_SEED_OFFSET + seed * 10_000 + i, input_size=size,
-                                         num_classes=rng.choice((10, 102)), **kwargs))
+        archs.append(
+            create_architecture(
+                generator,
+                nodes,
+                EVAL_SEED_OFFSET + seed * 10_000 + i,
+                input_size=size,
+                num_classes=rng.choice((10, 102)),
+                **kwargs,
+            )
+        )
     return archs
 
 
@@ -71,8 +80,12 @@ def main() -> dict:
     parser.add_argument("--warmup-rounds", type=int, default=3, help="rounds of a discarded first pass")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--json", help="also write the result dict here")
-    parser.add_argument("--eager", action="store_true", help="profile and measure eager forwards (default: the "
-                        "fast path, hw.inference's default, which task=deploy runs)")
+    parser.add_argument(
+        "--eager",
+        action="store_true",
+        help="profile and measure eager forwards (default: the "
+        "fast path, hw.inference's default, which task=deploy runs)",
+    )
     args = parser.parse_args()
 
     settings = ProfileConfig()
@@ -106,27 +119,44 @@ def main() -> dict:
     for name, values in (("predictor", predicted), ("FLOPs-proportional", flops), ("noise floor (2nd run)", second)):
         rows.append((name, share_within(values, first), median_error(values, first)))
     print(f"\nheld-out architectures: {len(archs)} (er/ba/ws/dp/fb, 20-80 vertices, 32 and 224 px)")
-    print(f"profile: {profile_s:.0f} s  measuring: {measure_s:.0f} s  load avg start {load_start[0]:.2f} "
-          f"end {os.getloadavg()[0]:.2f}  ({predictor.metadata.get('cpu')}, torch {predictor.metadata.get('torch')}, "
-          f"threads {settings.threads}, clock {settings.clock}, {'fast path' if inference.fast_path else 'eager'}, "
-          f"{inference.memory_format})")
+    print(
+        f"profile: {profile_s:.0f} s  measuring: {measure_s:.0f} s  load avg start {load_start[0]:.2f} "
+        f"end {os.getloadavg()[0]:.2f}  ({predictor.metadata.get('cpu')}, torch {predictor.metadata.get('torch')}, "
+        f"threads {settings.threads}, clock {settings.clock}, {'fast path' if inference.fast_path else 'eager'}, "
+        f"{inference.memory_format})"
+    )
     print(f"{'model':24s} {'within ±10 %':>13s} {'median error':>13s}")
     for name, share, err in rows:
         print(f"{name:24s} {100 * share:12.0f}% {100 * err:12.1f}%")
     breakdown = {}
-    for key, select in [(f"{g}", lambda a, g=g: a.graph["generator"] == g) for g in GENERATORS] + \
-                       [(f"{s}px", lambda a, s=s: a.graph["input_size"] == s) for s in (32, 224)]:
+    for key, select in [(f"{g}", lambda a, g=g: a.graph["generator"] == g) for g in GENERATORS] + [
+        (f"{s}px", lambda a, s=s: a.graph["input_size"] == s) for s in (32, 224)
+    ]:
         idx = np.array([select(a) for a in archs])
         breakdown[key] = (share_within(predicted[idx], first[idx]), median_error(predicted[idx], first[idx]))
-    print("per group (predictor): " + "  ".join(f"{k} {100 * s:.0f}%/{100 * e:.1f}%" for k, (s, e) in breakdown.items()))
+    print(
+        "per group (predictor): " + "  ".join(f"{k} {100 * s:.0f}%/{100 * e:.1f}%" for k, (s, e) in breakdown.items())
+    )
     result = {
-        "archs": len(archs), "within10_predictor": rows[0][1], "median_error_predictor": rows[0][2],
-        "within10_flops": rows[1][1], "median_error_flops": rows[1][2], "noise_floor_within10": rows[2][1],
-        "noise_median_error": rows[2][2], "profile_s": profile_s, "measure_s": measure_s,
-        "load_start": load_start, "load_end": os.getloadavg(), "breakdown": breakdown,
+        "archs": len(archs),
+        "within10_predictor": rows[0][1],
+        "median_error_predictor": rows[0][2],
+        "within10_flops": rows[1][1],
+        "median_error_flops": rows[1][2],
+        "noise_floor_within10": rows[2][1],
+        "noise_median_error": rows[2][2],
+        "profile_s": profile_s,
+        "measure_s": measure_s,
+        "load_start": load_start,
+        "load_end": os.getloadavg(),
+        "breakdown": breakdown,
         "latency_ms_range": [float(first.min() * 1e3), float(first.max() * 1e3)],
-        "per_architecture": {"first_ms": (first * 1e3).tolist(), "second_ms": (second * 1e3).tolist(),
-                             "predicted_ms": (predicted * 1e3).tolist(), "flops_ms": (flops * 1e3).tolist()},
+        "per_architecture": {
+            "first_ms": (first * 1e3).tolist(),
+            "second_ms": (second * 1e3).tolist(),
+            "predicted_ms": (predicted * 1e3).tolist(),
+            "flops_ms": (flops * 1e3).tolist(),
+        },
     }
     if args.json:
         Path(args.json).write_text(json.dumps(result, indent=1))

@@ -12,6 +12,7 @@ defaults of `analysis.partitioners` (best available: KaHyPar) and of the survey 
 
     .venv/bin/python benchmarks/bench_partitioners.py [--samples 10]
 """
+
 from __future__ import annotations
 
 import argparse
@@ -37,8 +38,11 @@ UNITS = (4, 6, 8, 10)
 
 def variants() -> dict[str, tuple[str, list[float]]]:
     """label → (partitioner, ε sweep); METIS (full sweep) is the reference."""
-    table = {"metis": ("metis", FULL_EPSILONS), "metis, trimmed ε": ("metis", TRIMMED_EPSILONS),
-             "heuristic": ("heuristic", FULL_EPSILONS)}
+    table = {
+        "metis": ("metis", FULL_EPSILONS),
+        "metis, trimmed ε": ("metis", TRIMMED_EPSILONS),
+        "heuristic": ("heuristic", FULL_EPSILONS),
+    }
     if kahypar_available():
         table.update({"kahypar": ("kahypar", FULL_EPSILONS), "kahypar, trimmed ε": ("kahypar", TRIMMED_EPSILONS)})
     return table
@@ -47,21 +51,42 @@ def variants() -> dict[str, tuple[str, list[float]]]:
 def measure(cfg, samples: int, nodes: list[int]) -> pd.DataFrame:
     """One row per variant × architecture × unit count: Λ, CS, options, seconds."""
     generators = list(cfg.analysis.survey.generators)
-    analyzers = {label: Analyzer(dataclasses.replace(cfg.analysis, partitioners=[name], epsilons=list(eps)))
-                 for label, (name, eps) in variants().items()}
+    analyzers = {
+        label: Analyzer(dataclasses.replace(cfg.analysis, partitioners=[name], epsilons=list(eps)))
+        for label, (name, eps) in variants().items()
+    }
     rows = []
     cases = [(g, n, s) for g in generators for n in nodes for s in range(samples)]
     for generator, n, seed in tqdm(cases, desc="architectures", unit="arch"):
-        arch = create_architecture(generator, n, seed, staging=cfg.staging.name, staging_params=cfg.staging.params(),
-                                   input_size=cfg.input_size, num_classes=cfg.num_classes, **generator_kwargs(cfg, generator))
+        arch = create_architecture(
+            generator,
+            n,
+            seed,
+            staging=cfg.staging.name,
+            staging_params=cfg.staging.params(),
+            input_size=cfg.input_size,
+            num_classes=cfg.num_classes,
+            **generator_kwargs(cfg, generator),
+        )
         prep = prepare(arch)
         for units in UNITS:
             for label, analyzer in analyzers.items():
                 start = time.perf_counter()
                 result = analyzer(prep, units, assignments=False)
-                rows.append({"variant": label, "generator": generator, "nodes": n, "seed": seed, "units": units,
-                             "comm": result.comm, "cs": result.cs, "imbalance": result.imbalance, "options": len(result.options),
-                             "seconds": time.perf_counter() - start})
+                rows.append(
+                    {
+                        "variant": label,
+                        "generator": generator,
+                        "nodes": n,
+                        "seed": seed,
+                        "units": units,
+                        "comm": result.comm,
+                        "cs": result.cs,
+                        "imbalance": result.imbalance,
+                        "options": len(result.options),
+                        "seconds": time.perf_counter() - start,
+                    }
+                )
     return pd.DataFrame(rows)
 
 
@@ -80,7 +105,8 @@ def compare(frame: pd.DataFrame, reference: str = "metis") -> pd.DataFrame:
     for label, group in against(frame, reference).groupby("variant", sort=False):
         pos = group[group.comm_ref > 0]
         table[label] = {
-            "median Λ (kB)": group.comm.median() / 1e3, "median CS": group.cs.median(),
+            "median Λ (kB)": group.comm.median() / 1e3,
+            "median CS": group.cs.median(),
             "median δw": group.imbalance.median(),
             "ΣΛ / ΣΛ_metis": group.comm.sum() / group.comm_ref.sum(),
             "median Λ/Λ_metis": (pos.comm / pos.comm_ref).median(),
@@ -100,18 +126,22 @@ def main(argv: list[str] | None = None) -> None:
     args = parser.parse_args(argv)
     cfg = validate(compose("experiment=paper_survey"))
     frame = measure(cfg, args.samples, args.nodes)
-    print(f"\n{args.samples} architectures × {len(cfg.analysis.survey.generators)} generators × |V| {args.nodes} × "
-          f"units {list(UNITS)} = {len(frame) // frame.variant.nunique()} cases per variant "
-          f"(input {cfg.input_size} px, staging {cfg.staging.name}); ratios against METIS on the same case")
+    print(
+        f"\n{args.samples} architectures × {len(cfg.analysis.survey.generators)} generators × |V| {args.nodes} × "
+        f"units {list(UNITS)} = {len(frame) // frame.variant.nunique()} cases per variant "
+        f"(input {cfg.input_size} px, staging {cfg.staging.name}); ratios against METIS on the same case"
+    )
     with pd.option_context("display.width", 220):
         print(compare(frame).round(3).to_string())
-        joined = against(frame).assign(lower=lambda f: 100 * (f.cs < f.cs_ref - 1e-12),
-                                       change=lambda f: 100 * (f.cs / f.cs_ref - 1))
+        joined = against(frame).assign(
+            lower=lambda f: 100 * (f.cs < f.cs_ref - 1e-12), change=lambda f: 100 * (f.cs / f.cs_ref - 1)
+        )
         others = joined[joined.variant != "metis"]
         print("\nshare of cases with a lower CS than METIS (%), per generator:")
         print(others.pivot_table("lower", "variant", "generator", sort=False).round(0).to_string())
         print("\nmean CS change against METIS (%), per generator:")
         print(others.pivot_table("change", "variant", "generator", sort=False).round(2).to_string())
+
 
 if __name__ == "__main__":
     main()

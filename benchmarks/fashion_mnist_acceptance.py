@@ -7,6 +7,7 @@
 Prints one table (figures measured in this run) and the JSON of every result.
     flock /tmp/cpu-bench.lock .venv/bin/python benchmarks/fashion_mnist_acceptance.py
 """
+
 from __future__ import annotations
 
 import argparse
@@ -36,8 +37,12 @@ class EpochLine(pl.Callback):
 
     def on_train_epoch_end(self, trainer: pl.Trainer, pl_module: pl.LightningModule) -> None:  # after val
         m = trainer.callback_metrics
-        print(f"[{self.label}] epoch {trainer.current_epoch + 1}/{trainer.max_epochs} val_acc {float(m['val_acc']):.2f} "
-              f"({time.perf_counter() - self.start:.0f} s)", file=sys.stderr, flush=True)
+        print(
+            f"[{self.label}] epoch {trainer.current_epoch + 1}/{trainer.max_epochs} val_acc {float(m['val_acc']):.2f} "
+            f"({time.perf_counter() - self.start:.0f} s)",
+            file=sys.stderr,
+            flush=True,
+        )
 
 
 def fashion(label: str, overrides: list[str], threads: int) -> dict:
@@ -49,8 +54,9 @@ def fashion(label: str, overrides: list[str], threads: int) -> dict:
 
 def quick_start() -> dict:
     start = time.perf_counter()
-    proc = subprocess.run([sys.executable, "run.py", "task=train", "data=digits"], cwd=REPO,
-                          capture_output=True, text=True)
+    proc = subprocess.run(
+        [sys.executable, "run.py", "task=train", "data=digits"], cwd=REPO, capture_output=True, text=True
+    )
     wall = time.perf_counter() - start
     if proc.returncode:
         raise SystemExit(f"quick-start failed:\n{proc.stderr}")
@@ -61,17 +67,30 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--nodes", type=int, default=20, help="DP vertices (16–24)")
     parser.add_argument("--seed", type=int, default=0)
-    parser.add_argument("--threads", type=int, default=1,
-                        help="torch threads for the Fashion-MNIST runs (see conf/train/fashion_cpu.yaml)")
-    parser.add_argument("--only", choices=["dp", "cifarnet", "quick"], action="append",
-                        help="run only these parts (repeatable); default all")
+    parser.add_argument(
+        "--threads",
+        type=int,
+        default=1,
+        help="torch threads for the Fashion-MNIST runs (see conf/train/fashion_cpu.yaml)",
+    )
+    parser.add_argument(
+        "--only",
+        choices=["dp", "cifarnet", "quick"],
+        action="append",
+        help="run only these parts (repeatable); default all",
+    )
     parser.add_argument("--extra", nargs="*", default=[], help="Hydra overrides for both Fashion-MNIST runs")
     args = parser.parse_args()
     parts = args.only or ["dp", "cifarnet", "quick"]
     rows = []
     if "dp" in parts:
-        rows.append(fashion(f"DP-{args.nodes}", ["generator=dp", f"nodes={args.nodes}", f"seed={args.seed}", *args.extra],
-                            args.threads))
+        rows.append(
+            fashion(
+                f"DP-{args.nodes}",
+                ["generator=dp", f"nodes={args.nodes}", f"seed={args.seed}", *args.extra],
+                args.threads,
+            )
+        )
     if "cifarnet" in parts:
         rows.append(fashion("CifarNet", ["generator=cifarnet", f"seed={args.seed}", *args.extra], args.threads))
     if "quick" in parts:
@@ -83,9 +102,11 @@ def main() -> None:
         quick = "wall_seconds" in r
         target = f"≥ {TARGET_ACC:.0f} % and < {TARGET_SECONDS:.0f} s" if quick else f"≥ {TARGET_ACC:.0f} %"
         ok = r["test_acc"] >= TARGET_ACC and (not quick or r["wall_seconds"] < TARGET_SECONDS)
-        print(f"| {r['model']} | {r['vertices']} | {r['params']:,} | {r['test_acc']:.2f} | {r['acc_per_param']:.2f} "
-              f"| {r['epochs']} | {r['train_seconds']:.0f} | {r.get('wall_seconds', float('nan')):.0f} | {target} "
-              f"| {'yes' if ok else 'NO'} |")
+        print(
+            f"| {r['model']} | {r['vertices']} | {r['params']:,} | {r['test_acc']:.2f} | {r['acc_per_param']:.2f} "
+            f"| {r['epochs']} | {r['train_seconds']:.0f} | {r.get('wall_seconds', float('nan')):.0f} | {target} "
+            f"| {'yes' if ok else 'NO'} |"
+        )
     print(json.dumps(rows, default=str))
 
 

@@ -10,6 +10,7 @@ of vertices at one depth). A chain has longest path = |V|.
 
     .venv/bin/python benchmarks/orientation_paths.py [--nodes 40] [--seeds 40]
 """
+
 from __future__ import annotations
 
 import argparse
@@ -50,8 +51,10 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--seeds", type=int, default=40, help="architectures per generator and orientation")
     args = parser.parse_args(argv)
     rows = {(o, g): median_figures(g, args.nodes, args.seeds, o) for o in ORIENTATIONS for g in GENERATORS}
-    print(f"median longest input→output path in compute vertices ({args.nodes} vertices, uniform staging, "
-          f"{args.seeds} seeds); in brackets: clusters, max width")
+    print(
+        f"median longest input→output path in compute vertices ({args.nodes} vertices, uniform staging, "
+        f"{args.seeds} seeds); in brackets: clusters, max width"
+    )
     print("| orientation | " + " | ".join(g.upper() for g in GENERATORS) + " |")
     print("|---|" + "---|" * len(GENERATORS))
     for orientation in ORIENTATIONS:

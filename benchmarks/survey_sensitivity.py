@@ -9,6 +9,7 @@ variant, the median CS of every generator and the ranking (best first). FB varia
 
     flock /tmp/cpu-bench.lock .venv/bin/python benchmarks/survey_sensitivity.py --samples 100
 """
+
 from __future__ import annotations
 
 import argparse
@@ -50,15 +51,19 @@ def main() -> None:
     start = time.perf_counter()
 
     def run(gens: dict[str, dict]) -> pd.DataFrame:
-        return run_survey(survey_settings(cfg, gens), nodes, args.samples, cfg.seed, args.workers, max(1, args.samples // 4))
+        return run_survey(
+            survey_settings(cfg, gens), nodes, args.samples, cfg.seed, args.workers, max(1, args.samples // 4)
+        )
 
     base = run({g: generator_kwargs(cfg, g) for g in generators})
     rows = [("defaults", medians(base))]
     for label, generator, params in VARIANTS:
         varied = run({generator: generator_kwargs(cfg, generator, params)})
         rows.append((label, medians(pd.concat([base[base.generator != generator], varied]))))
-    print(f"\nmedian CS per generator ({args.samples} samples × |V| {nodes} × units {list(survey.units)}, "
-          f"input {cfg.input_size} px, staging {cfg.staging.name}); {time.perf_counter() - start:.0f} s")
+    print(
+        f"\nmedian CS per generator ({args.samples} samples × |V| {nodes} × units {list(survey.units)}, "
+        f"input {cfg.input_size} px, staging {cfg.staging.name}); {time.perf_counter() - start:.0f} s"
+    )
     table = pd.DataFrame({label: series for label, series in rows}).T[generators]
     table["ranking (best first)"] = [" < ".join(g.upper() for g in s.sort_values().index) for _, s in rows]
     with pd.option_context("display.width", 200, "display.max_colwidth", 60):

@@ -21,6 +21,7 @@ ratio (measured compute time / profile × 1/quota: below 1 where bursts of work 
 than the cap's quota ran at full speed, the CFS granularity), and the host load.
 `--t2micro` adds 10 units of `aws_t2micro`, which does not fit 2 cores faithfully.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -57,10 +58,15 @@ PAPER_DP_OVER_FB = "6-7x"
 
 def architectures(args) -> list[tuple[str, object]]:
     common = {"input_size": args.size, "num_classes": 10}
-    archs = [(f"{g}-{s}", create_architecture(g, args.nodes, s, staging="probabilistic", staging_params=STAGING, **common))
-             for g in RANDOM for s in range(args.per_generator)]
+    archs = [
+        (f"{g}-{s}", create_architecture(g, args.nodes, s, staging="probabilistic", staging_params=STAGING, **common))
+        for g in RANDOM
+        for s in range(args.per_generator)
+    ]
     archs += [(f"fb-{s}", create_architecture("fb", args.nodes, s, **common)) for s in range(args.fb)]
-    archs += [(f"lcp-{k}", create_architecture("lcp", args.nodes, 0, params={"splits": k}, **common)) for k in (2, 4, 8)]
+    archs += [
+        (f"lcp-{k}", create_architecture("lcp", args.nodes, 0, params={"splits": k}, **common)) for k in (2, 4, 8)
+    ]
     archs += [(c, create_architecture(c, args.nodes, 0, **common)) for c in CHAINS]
     return archs
 
@@ -75,8 +81,14 @@ def prepare(archs, workdir: Path) -> dict[str, dict]:
     for name, arch in tqdm(archs, desc="profile"):
         arch_path = save(arch, workdir / f"{name}.json")
         weights = save_random_weights(arch, workdir / f"{name}.pt", seed=0)
-        rows[name] = {"arch": arch, "path": arch_path, "weights": weights, "generator": arch.graph["generator"],
-                      "costs": vertex_costs(arch, "profile", weights, channels_last=True), "n": {}}
+        rows[name] = {
+            "arch": arch,
+            "path": arch_path,
+            "weights": weights,
+            "generator": arch.graph["generator"],
+            "costs": vertex_costs(arch, "profile", weights, channels_last=True),
+            "n": {},
+        }
     return rows
 
 
@@ -94,8 +106,18 @@ def run_units(rows: dict, target: str, units: int, args, workdir: Path) -> dict:
         order = simulate(arch, assignment, costs, plan_target, hw.schedule_order).order
         predicted = latency_report(arch, assignment, plan_target, costs, order=hw.schedule_order)
         plans[name] = (info, predicted, sum(costs.values()))
-        jobs.append(deploy_job(name, row["path"], row["weights"], {"distributed": {"assignment": assignment, "order": order}},
-                               args.repeats, args.warmup, 0, "channels_last"))
+        jobs.append(
+            deploy_job(
+                name,
+                row["path"],
+                row["weights"],
+                {"distributed": {"assignment": assignment, "order": order}},
+                args.repeats,
+                args.warmup,
+                0,
+                "channels_last",
+            )
+        )
     spec = {"timeout_s": 600, "threads": 1, "compute_policy": "idle", "jobs": jobs}
     load = os.getloadavg()[0]
     started = time.time()
@@ -108,11 +130,15 @@ def run_units(rows: dict, target: str, units: int, args, workdir: Path) -> dict:
         job, (info, predicted, work_s) = report["jobs"][name], plans[name]
         busy_ms = sum(float(np.median(rank)) for rank in job["busy_ms"]["distributed"])
         busy.append(busy_ms / (work_s * 1e3))
-        row["n"][units] = {"median_ms": float(np.median(job["latency_ms"]["distributed"])),
-                           "min_ms": float(np.min(job["latency_ms"]["distributed"])),
-                           "predicted_ms": predicted.distributed_s * 1e3, "cs": info["cs"],
-                           "bound": info["speedup_bound"], "messages": job["messages"]["distributed"],
-                           "busy_ratio": busy[-1]}
+        row["n"][units] = {
+            "median_ms": float(np.median(job["latency_ms"]["distributed"])),
+            "min_ms": float(np.min(job["latency_ms"]["distributed"])),
+            "predicted_ms": predicted.distributed_s * 1e3,
+            "cs": info["cs"],
+            "bound": info["speedup_bound"],
+            "messages": job["messages"]["distributed"],
+            "busy_ratio": busy[-1],
+        }
     about["median_busy_ratio"] = float(np.median(busy))
     return about
 
@@ -138,10 +164,16 @@ def summarize(rows: dict, units: list[int], testbeds: dict) -> dict:
             "dp_median_speedup": float(np.median([c["speedup"] for c in dp])),
             "dp_median_of_bound": float(np.median([c["speedup"] / c["bound"] for c in dp])),
             "chain_speedups": {name: cells[name]["speedup"] for name in CHAINS if name in cells},
-            "spearman_predicted_measured": float(spearmanr([c["predicted_speedup"] for c in cells.values()], measured).statistic),
+            "spearman_predicted_measured": float(
+                spearmanr([c["predicted_speedup"] for c in cells.values()], measured).statistic
+            ),
             "spearman_cs_measured": float(spearmanr([c["cs"] for c in cells.values()], measured).statistic),
-            "fb_over_dp_latency": float(np.median([c["median_ms"] for c in fb]) / np.median([c["median_ms"] for c in dp])),
-            "within_15pct": float(np.mean([abs(c["predicted_ms"] / c["median_ms"] - 1) <= 0.15 for c in cells.values()])),
+            "fb_over_dp_latency": float(
+                np.median([c["median_ms"] for c in fb]) / np.median([c["median_ms"] for c in dp])
+            ),
+            "within_15pct": float(
+                np.mean([abs(c["predicted_ms"] / c["median_ms"] - 1) <= 0.15 for c in cells.values()])
+            ),
         }
     return summary
 
@@ -171,7 +203,8 @@ def plot(rows: dict, units: list[int], path: Path, title: str) -> None:
 
 def print_table(rows: dict, units: list[int]) -> None:
     head = f"{'arch':<10} {'CS@4':>5} {'bnd@4':>5}" + "".join(
-        f" | n={n}: {'ms':>7} {'pred':>7} {'x':>5}" for n in units)
+        f" | n={n}: {'ms':>7} {'pred':>7} {'x':>5}" for n in units
+    )
     print(head)
     for name, row in rows.items():
         four = row["n"].get(4, {})
@@ -205,9 +238,12 @@ def main(argv: list[str] | None = None) -> int:
     testbeds = {}
     for n in units:
         testbeds[f"{args.target}/{n}"] = about = run_units(rows, args.target, n, args, workdir)
-        print(f"{args.target} x {n}: quota {about['cpu_quota']:.4f} (faithful {about['faithful']}), "
-              f"busy ratio {about['median_busy_ratio']:.2f}, load {about['load_before']:.1f} -> {about['load_after']:.1f}, "
-              f"{about['wall_s']:.0f} s", flush=True)
+        print(
+            f"{args.target} x {n}: quota {about['cpu_quota']:.4f} (faithful {about['faithful']}), "
+            f"busy ratio {about['median_busy_ratio']:.2f}, load {about['load_before']:.1f} -> {about['load_after']:.1f}, "
+            f"{about['wall_s']:.0f} s",
+            flush=True,
+        )
     summary = summarize(rows, units, testbeds)
     print_table(rows, units)
     if args.t2micro:
@@ -219,20 +255,26 @@ def main(argv: list[str] | None = None) -> int:
     four = summary["per_n"].get(4)
     for n, s in summary["per_n"].items():
         chains = ", ".join(f"{k} {v:.2f}x" for k, v in s["chain_speedups"].items())
-        print(f"n={n}: DP median speed-up {s['dp_median_speedup']:.2f}x = {s['dp_median_of_bound']:.0%} of its bound; "
-              f"chains {chains}; FB/DP latency {s['fb_over_dp_latency']:.2f}x (paper: DP {PAPER_DP_OVER_FB} faster); "
-              f"Spearman(pred, meas speed-up) {s['spearman_predicted_measured']:.2f}, Spearman(CS, meas) "
-              f"{s['spearman_cs_measured']:.2f}; within ±15 % {s['within_15pct']:.0%}")
+        print(
+            f"n={n}: DP median speed-up {s['dp_median_speedup']:.2f}x = {s['dp_median_of_bound']:.0%} of its bound; "
+            f"chains {chains}; FB/DP latency {s['fb_over_dp_latency']:.2f}x (paper: DP {PAPER_DP_OVER_FB} faster); "
+            f"Spearman(pred, meas speed-up) {s['spearman_predicted_measured']:.2f}, Spearman(CS, meas) "
+            f"{s['spearman_cs_measured']:.2f}; within ±15 % {s['within_15pct']:.0%}"
+        )
     print(f"predictions within ±15 % of measured latency (all n): {summary['within_15pct']:.0%}")
     if four:
-        print(f"acceptance at n=4: DP {four['dp_median_of_bound']:.0%} of bound (target >= 75 %), chains "
-              f"{max(four['chain_speedups'].values()):.2f}x max (target <= 1.2x), Spearman(pred, meas) "
-              f"{four['spearman_predicted_measured']:.2f} (target >= 0.8); within ±15 %: {summary['within_15pct']:.0%} "
-              "(target >= 80 %)")
+        print(
+            f"acceptance at n=4: DP {four['dp_median_of_bound']:.0%} of bound (target >= 75 %), chains "
+            f"{max(four['chain_speedups'].values()):.2f}x max (target <= 1.2x), Spearman(pred, meas) "
+            f"{four['spearman_predicted_measured']:.2f} (target >= 0.8); within ±15 %: {summary['within_15pct']:.0%} "
+            "(target >= 80 %)"
+        )
     if "aws_t2micro" in summary:
         s = summary["aws_t2micro"]
-        print(f"aws_t2micro x 10 (faithful {s['faithful']}): DP median {s['dp_median_speedup']:.2f}x, "
-              f"FB/DP {s['fb_over_dp_latency']:.2f}x")
+        print(
+            f"aws_t2micro x 10 (faithful {s['faithful']}): DP median {s['dp_median_speedup']:.2f}x, "
+            f"FB/DP {s['fb_over_dp_latency']:.2f}x"
+        )
     plot(rows, units, args.plot, f"{args.target}, {args.size} px, emulated")
     summary["wall_s"] = time.time() - started
     print(f"plot: {args.plot}; wall {summary['wall_s']:.0f} s")

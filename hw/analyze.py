@@ -1,4 +1,5 @@
 """Latency figures of one architecture on a target: task=analyze, the search and task=deploy."""
+
 from __future__ import annotations
 
 from collections.abc import Mapping
@@ -32,20 +33,28 @@ class LatencyReport:
 
     def to_json(self) -> dict[str, Any]:
         return {
-            "target": self.target, "units": self.units, "units_used": self.units_used,
+            "target": self.target,
+            "units": self.units,
+            "units_used": self.units_used,
             "predicted_latency_ms": round(self.single_s * 1e3, 4),
             "predicted_distributed_ms": round(self.distributed_s * 1e3, 4),
             "predicted_speedup": None if self.speedup is None else round(self.speedup, 4),
-            "communication_bytes": self.communication_bytes, "transfers": self.transfers,
+            "communication_bytes": self.communication_bytes,
+            "transfers": self.transfers,
             "memory_per_unit_mb": {u: round(b / 2**20, 3) for u, b in self.memory_per_unit.items()},
             "memory_available_mb": round(self.memory_available / 2**20, 1),
             "memory_constraint": round(memory_constraint(self.memory_per_unit, self.memory_available), 6),
         }
 
 
-def latency_report(arch: nx.DiGraph, assignment: Mapping[Vertex, int], target: Target,
-                   latency: Mapping[Vertex, float], single_s: float | None = None,
-                   order: str = "ready") -> LatencyReport:
+def latency_report(
+    arch: nx.DiGraph,
+    assignment: Mapping[Vertex, int],
+    target: Target,
+    latency: Mapping[Vertex, float],
+    single_s: float | None = None,
+    order: str = "ready",
+) -> LatencyReport:
     """The list schedule (`hw.schedule`) of `assignment` (vertex → unit) on `target`.
 
     `latency`: each vertex's seconds on one unit; `single_s`: the whole model's on one
@@ -57,10 +66,17 @@ def latency_report(arch: nx.DiGraph, assignment: Mapping[Vertex, int], target: T
     single = total if single_s is None else single_s
     schedule = simulate(arch, root_first(assignment), latency, target, order)
     memory = unit_memory(arch, assignment, target.units)
-    return LatencyReport(target.name, target.units, len(set(schedule.unit.values())), single,
-                         schedule.makespan + (single - total), schedule.communication_bytes(),
-                         len(schedule.transfers), {int(u): r["total"] for u, r in memory.items()},
-                         target.memory_bytes)
+    return LatencyReport(
+        target.name,
+        target.units,
+        len(set(schedule.unit.values())),
+        single,
+        schedule.makespan + (single - total),
+        schedule.communication_bytes(),
+        len(schedule.transfers),
+        {int(u): r["total"] for u, r in memory.items()},
+        target.memory_bytes,
+    )
 
 
 ANALYZE_KEYS = ("predicted_latency_ms", "predicted_distributed_ms", "predicted_speedup")
@@ -72,7 +88,13 @@ def analyze_summary(cfg: Any, arch: nx.DiGraph, assignment: Mapping[Vertex, int]
     from hw.backends import create_backend
 
     backend = create_backend(cfg.hw)
-    report = latency_report(arch, assignment or {v: 0 for v in arch}, target_from_config(cfg.hw),
-                            backend.vertex_latencies(arch), backend.predict(arch), cfg.hw.schedule_order)
+    report = latency_report(
+        arch,
+        assignment or {v: 0 for v in arch},
+        target_from_config(cfg.hw),
+        backend.vertex_latencies(arch),
+        backend.predict(arch),
+        cfg.hw.schedule_order,
+    )
     summary = {**report.to_json(), "latency_model": backend.describe()}
     return {**{k: summary.pop(k) for k in ANALYZE_KEYS}, "hw": summary}

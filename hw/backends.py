@@ -14,6 +14,7 @@ Each backend turns the `hw` config into a `UnitLatencyModel` (`predict(arch)`,
 
 Add a device kind with `@register_backend("name")` on a class with the same methods.
 """
+
 from __future__ import annotations
 
 import logging
@@ -78,13 +79,19 @@ def load_local_predictor(hw: Any, progress: bool = True) -> LatencyPredictor:
     if hw.on_missing_predictor == "flops":
         if str(path) not in _WARNED:  # once per process, not once per search trial
             _WARNED.add(str(path))
-            log.warning("no latency profile at %s: using a FLOPs-proportional stand-in "
-                        "(run: python run.py task=profile hw=local)", path)
+            log.warning(
+                "no latency profile at %s: using a FLOPs-proportional stand-in "
+                "(run: python run.py task=profile hw=local)",
+                path,
+            )
         return flops_predictor()
     from hw.profile import profile
 
-    log.warning("no latency profile at %s: profiling for %.0f s now (task=profile makes the full one)",
-                path, hw.profile.quick_budget_s)
+    log.warning(
+        "no latency profile at %s: profiling for %.0f s now (task=profile makes the full one)",
+        path,
+        hw.profile.quick_budget_s,
+    )
     predictor = profile(hw.profile, budget_s=hw.profile.quick_budget_s, progress=progress, inference=hw.inference)
     predictor.metadata["quick"] = True
     predictor.save(path)
@@ -119,10 +126,21 @@ class LocalBackend:
 
     def describe(self) -> dict:
         meta = self.predictor.metadata
-        return {"backend": "local", "predictor": str(self.hw.predictor), "cpu": meta.get("cpu"),
-                "profile_budget_s": meta.get("budget_s"), "quick_profile": bool(meta.get("quick")),
-                **({"fallback": meta["kind"], "note": f"no profile at {self.hw.predictor}: run python run.py task=profile hw=local"}
-                   if meta.get("kind") else {})}
+        return {
+            "backend": "local",
+            "predictor": str(self.hw.predictor),
+            "cpu": meta.get("cpu"),
+            "profile_budget_s": meta.get("budget_s"),
+            "quick_profile": bool(meta.get("quick")),
+            **(
+                {
+                    "fallback": meta["kind"],
+                    "note": f"no profile at {self.hw.predictor}: run python run.py task=profile hw=local",
+                }
+                if meta.get("kind")
+                else {}
+            ),
+        }
 
 
 @register_backend("scaled")
@@ -139,11 +157,16 @@ class ScaledBackend(LocalBackend):
             return float(compute.slowdown), "explicit hw.compute.slowdown"
         local_ms = self.predictor.metadata.get("references_ms", {}).get(compute.reference_model)
         if not local_ms:
-            log.warning("profile has no local timing of %s: using hw.compute.slowdown=%s",
-                        compute.reference_model, compute.slowdown)
+            log.warning(
+                "profile has no local timing of %s: using hw.compute.slowdown=%s",
+                compute.reference_model,
+                compute.slowdown,
+            )
             return float(compute.slowdown), f"explicit (no local timing of {compute.reference_model})"
-        return (compute.reference_latency_ms / local_ms,
-                f"{compute.reference_model}: {compute.reference_latency_ms} ms on device / {local_ms:.1f} ms here")
+        return (
+            compute.reference_latency_ms / local_ms,
+            f"{compute.reference_model}: {compute.reference_latency_ms} ms on device / {local_ms:.1f} ms here",
+        )
 
     def profile(self, budget_s: float | None = None, progress: bool = True) -> LatencyPredictor:
         raise NotImplementedError(
@@ -160,8 +183,13 @@ class ScaledBackend(LocalBackend):
 
     def describe(self) -> dict:
         factor, basis = self._slowdown()
-        return {**super().describe(), "backend": "scaled", "slowdown": round(factor, 3),
-                "slowdown_basis": basis, "source": self.hw.compute.source}
+        return {
+            **super().describe(),
+            "backend": "scaled",
+            "slowdown": round(factor, 3),
+            "slowdown_basis": basis,
+            "source": self.hw.compute.source,
+        }
 
 
 def create_backend(hw: Any, predictor: LatencyPredictor | None = None) -> UnitLatencyModel:

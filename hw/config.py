@@ -7,6 +7,7 @@ links (bandwidth, latency); `task=analyze` partitions on `hw.units` units and
 cannot reach by scaling the local profile with a documented factor. The defaults are
 the `local` target (this machine, `conf/hw/local.yaml`); other targets set what differs.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass, field
@@ -37,13 +38,24 @@ class ProfileConfig:
 
     def __post_init__(self) -> None:
         require(self.budget_s > 0 and self.quick_budget_s > 0, "hw.profile budgets must be > 0 seconds")
-        require(self.rounds >= self.min_rounds >= 1, f"need hw.profile.rounds >= min_rounds >= 1, got {self.rounds}, {self.min_rounds}")
+        require(
+            self.rounds >= self.min_rounds >= 1,
+            f"need hw.profile.rounds >= min_rounds >= 1, got {self.rounds}, {self.min_rounds}",
+        )
         require(0.0 <= self.quantile <= 0.5, f"hw.profile.quantile must be in [0, 0.5], got {self.quantile}")
         require_one_of("hw.profile.clock", self.clock, ("thread", "wall"))
         require(self.threads >= 1, f"hw.profile.threads must be >= 1, got {self.threads}")
-        require(self.pool_architectures >= 1, f"hw.profile.pool_architectures must be >= 1, got {self.pool_architectures}")
-        require(self.calibration_architectures >= 4, f"hw.profile.calibration_architectures must be >= 4, got {self.calibration_architectures}")
-        require(self.adaptive_iterations >= 0, f"hw.profile.adaptive_iterations must be >= 0, got {self.adaptive_iterations}")
+        require(
+            self.pool_architectures >= 1, f"hw.profile.pool_architectures must be >= 1, got {self.pool_architectures}"
+        )
+        require(
+            self.calibration_architectures >= 4,
+            f"hw.profile.calibration_architectures must be >= 4, got {self.calibration_architectures}",
+        )
+        require(
+            self.adaptive_iterations >= 0,
+            f"hw.profile.adaptive_iterations must be >= 0, got {self.adaptive_iterations}",
+        )
         require(self.error_threshold > 0, f"hw.profile.error_threshold must be > 0, got {self.error_threshold}")
 
 
@@ -86,10 +98,14 @@ class ComputeConfig:
 
         require_one_of("hw.compute.backend", self.backend, BACKENDS.names())
         require(self.slowdown > 0, f"hw.compute.slowdown must be > 0, got {self.slowdown}")
-        require((self.reference_model is None) == (self.reference_latency_ms is None),
-                "hw.compute.reference_model and reference_latency_ms go together (set both or neither)")
-        require(self.reference_latency_ms is None or self.reference_latency_ms > 0,
-                f"hw.compute.reference_latency_ms must be > 0, got {self.reference_latency_ms}")
+        require(
+            (self.reference_model is None) == (self.reference_latency_ms is None),
+            "hw.compute.reference_model and reference_latency_ms go together (set both or neither)",
+        )
+        require(
+            self.reference_latency_ms is None or self.reference_latency_ms > 0,
+            f"hw.compute.reference_latency_ms must be > 0, got {self.reference_latency_ms}",
+        )
 
 
 @dataclass
@@ -124,7 +140,10 @@ class HWConfig:
 
     def __post_init__(self) -> None:
         require(self.units >= 1, f"hw.units must be >= 1, got {self.units}")
-        require(self.memory_mb > self.reserved_mb >= 0, f"hw.memory_mb must exceed hw.reserved_mb >= 0, got {self.memory_mb} and {self.reserved_mb}")
+        require(
+            self.memory_mb > self.reserved_mb >= 0,
+            f"hw.memory_mb must exceed hw.reserved_mb >= 0, got {self.memory_mb} and {self.reserved_mb}",
+        )
         require_one_of("hw.on_missing_predictor", self.on_missing_predictor, ("profile", "flops", "error"))
         require_one_of("hw.schedule_order", self.schedule_order, ORDERS)
 

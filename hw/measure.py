@@ -18,6 +18,7 @@ a measurement repeatable:
 Everything runs under `torch.inference_mode()` after a warm-up (`grad=True`: with
 autograd, to time training steps).
 """
+
 from __future__ import annotations
 
 import contextlib
@@ -124,6 +125,8 @@ def model_and_image(arch: Any, inference: Any = None) -> tuple[Any, Any]:
     from nas.fast import inference_model, to_layout
 
     size = arch.graph["input_size"]
-    fast_path, channels_last = (inference.fast_path, inference.memory_format == "channels_last") if inference is not None else (False, False)
+    fast_path, channels_last = (
+        (inference.fast_path, inference.memory_format == "channels_last") if inference is not None else (False, False)
+    )
     image = to_layout(torch.randn(1, arch.graph.get("in_channels", 3), size, size), channels_last)
     return inference_model(build_model(arch), fast_path, channels_last), image

@@ -9,6 +9,7 @@ its output. Units run their vertices in topological order. Estimates, not
 measurements: allocator slack and framework buffers belong in the target's
 `reserved_mb`.
 """
+
 from __future__ import annotations
 
 from collections.abc import Mapping
@@ -25,7 +26,9 @@ def _bytes(channels: int, size: int) -> int:
     return channels * max(size, 1) ** 2 * DTYPE_BYTES
 
 
-def unit_memory(arch: nx.DiGraph, assignment: Mapping[Any, int], units: int | None = None) -> dict[int, dict[str, float]]:
+def unit_memory(
+    arch: nx.DiGraph, assignment: Mapping[Any, int], units: int | None = None
+) -> dict[int, dict[str, float]]:
     """Per unit: `weights`, `activations` (peak) and `total` bytes."""
     units = units if units is not None else max(assignment.values()) + 1
     unit = complete_assignment(arch, assignment, units)
@@ -61,7 +64,11 @@ def _temporaries(arch: nx.DiGraph, v: Any, image: int) -> int:
     attrs = arch.nodes[v]
     merged = _bytes(attrs["in_channels"], attrs["in_size"])
     preds = inputs_of(arch, v)
-    scaled = sum(merged for u in preds if (arch.nodes[u]["channels"], arch.nodes[u]["size"]) != (attrs["in_channels"], attrs["in_size"]))
+    scaled = sum(
+        merged
+        for u in preds
+        if (arch.nodes[u]["channels"], arch.nodes[u]["size"]) != (attrs["in_channels"], attrs["in_size"])
+    )
     return scaled + (merged if len(preds) > 1 else 0)
 
 

@@ -20,6 +20,7 @@ scikit-learn types, so loading never runs code from the file. If the forests can
 be loaded (e.g. another scikit-learn version) they are re-fitted from the stored
 profiling data.
 """
+
 from __future__ import annotations
 
 import json
@@ -133,7 +134,11 @@ class LatencyPredictor:
             x = feature_matrix(op for op, _ in rows)
             models[kind] = KindModel.fit(x, np.array([t for _, t in rows]), seed)
         x_all = feature_matrix(op for op, _ in samples)
-        fallback = KindModel.fit(x_all, np.array([t for _, t in samples]), seed, trees=0) if samples else KindModel(np.zeros(len(LINEAR_TERMS)))
+        fallback = (
+            KindModel.fit(x_all, np.array([t for _, t in samples]), seed, trees=0)
+            if samples
+            else KindModel(np.zeros(len(LINEAR_TERMS)))
+        )
         return cls(models, fallback, **kw)
 
     # ------------------------------------------------------------ prediction
@@ -159,10 +164,12 @@ class LatencyPredictor:
         result = {}
         for v, ops in per_vertex.items():
             timed = [(op.kind, next(times)) for op in ops]
-            compute = (o.scale * sum(t for kind, t in timed if kind not in o.kind_scale)
-                       + sum(o.kind_scale[kind] * t for kind, t in timed if kind in o.kind_scale))
-            result[v] = max(0.0, compute + o.per_vertex + o.per_input * arch.in_degree(v)
-                            + o.per_byte * output_bytes(arch, v))
+            compute = o.scale * sum(t for kind, t in timed if kind not in o.kind_scale) + sum(
+                o.kind_scale[kind] * t for kind, t in timed if kind in o.kind_scale
+            )
+            result[v] = max(
+                0.0, compute + o.per_vertex + o.per_input * arch.in_degree(v) + o.per_byte * output_bytes(arch, v)
+            )
         return result
 
     def predict(self, arch: nx.DiGraph) -> float:
@@ -215,14 +222,24 @@ class LatencyPredictor:
         except (OSError, json.JSONDecodeError) as err:
             raise ValueError(f"{path}: not a predictor file ({err})") from None
         if doc.get("format_version") != FORMAT_VERSION:
-            raise ValueError(f"{path}: predictor format {doc.get('format_version')!r}, expected {FORMAT_VERSION}; re-run task=profile")
+            raise ValueError(
+                f"{path}: predictor format {doc.get('format_version')!r}, expected {FORMAT_VERSION}; re-run task=profile"
+            )
         if doc.get("features") != list(FEATURES) or doc.get("linear_terms") != list(LINEAR_TERMS):
             raise ValueError(f"{path}: predictor features differ from this version; re-run task=profile")
         forests = _load_forests(directory / "forests.skops")
-        models = {k: KindModel(np.array(m["coef"]), forests.get(k) if forests is not None else None, m["samples"])
-                  for k, m in doc["models"].items() if k in OPS}
-        predictor = cls(models, KindModel(np.array(doc["fallback"])), Overheads(**doc["overheads"]),
-                        doc.get("metadata", {}), doc.get("data", {}))
+        models = {
+            k: KindModel(np.array(m["coef"]), forests.get(k) if forests is not None else None, m["samples"])
+            for k, m in doc["models"].items()
+            if k in OPS
+        }
+        predictor = cls(
+            models,
+            KindModel(np.array(doc["fallback"])),
+            Overheads(**doc["overheads"]),
+            doc.get("metadata", {}),
+            doc.get("data", {}),
+        )
         if forests is None:  # version skew: rebuild the forests from the stored samples
             predictor = refit(predictor)
         return predictor

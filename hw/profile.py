@@ -30,6 +30,7 @@ frozen graph does not do (and BatchNorm the graph folds away), in a share that d
 by kind: so every op kind gets a scale of its own, and the fitted per-vertex and
 per-input terms may be negative (they take module Python work out again).
 """
+
 from __future__ import annotations
 
 import logging
@@ -90,9 +91,15 @@ def instrument(model: Any, now: Callable[[], int], record: list[list[int]]) -> N
         part.register_forward_hook(lambda module, args, out, samples=samples: samples.append(now() - start[0]))
 
 
-def measure_in_context(archs: list[nx.DiGraph], settings: Any, deadline: float, seed: int = 0,
-                       progress: bool = True, calibration: Sequence[nx.DiGraph] = (),
-                       inference: Any = None) -> tuple[list[tuple[Op, float]], list[float]]:
+def measure_in_context(
+    archs: list[nx.DiGraph],
+    settings: Any,
+    deadline: float,
+    seed: int = 0,
+    progress: bool = True,
+    calibration: Sequence[nx.DiGraph] = (),
+    inference: Any = None,
+) -> tuple[list[tuple[Op, float]], list[float]]:
     """(op, latency s) per distinct op of `archs`, timed inside interleaved forwards.
 
     `calibration` architectures run plain (uninstrumented) forwards in the same rounds,
@@ -114,14 +121,23 @@ def measure_in_context(archs: list[nx.DiGraph], settings: Any, deadline: float, 
             instrument(model, now, runs[-1][1])
     overhead = timer_overhead(settings.clock)
     with _bar(settings.rounds, f"profiling {len(archs)}+{len(calibration)} architectures", progress) as bar:
-        times = measure_interleaved(calls, rounds=settings.rounds, quantile=settings.quantile, clock=settings.clock,
-                                    seed=seed, warmup=1, progress=bar, deadline=deadline, min_rounds=settings.min_rounds)
+        times = measure_interleaved(
+            calls,
+            rounds=settings.rounds,
+            quantile=settings.quantile,
+            clock=settings.clock,
+            seed=seed,
+            warmup=1,
+            progress=bar,
+            deadline=deadline,
+            min_rounds=settings.min_rounds,
+        )
     per_op: dict[Op, list[float]] = {}
     for ops, record in runs:
         for op, samples in zip(ops, record, strict=True):  # samples[0]: the warm-up
             t = max(float(np.quantile(samples[1:], settings.quantile)) - overhead, 0.0) * 1e-9
             per_op.setdefault(op, []).append(t)
-    return [(op, max(float(np.median(ts)), 1e-7)) for op, ts in per_op.items()], times[len(archs):]
+    return [(op, max(float(np.median(ts)), 1e-7)) for op, ts in per_op.items()], times[len(archs) :]
 
 
 def measure_isolated(ops: list[Op], settings: Any, deadline: float, seed: int = 0) -> list[tuple[Op, float]]:
@@ -138,8 +154,15 @@ def measure_isolated(ops: list[Op], settings: Any, deadline: float, seed: int = 
             continue
         calls.append(lambda module=module, args=args: module(*args))
         kept.append(op)
-    times = measure_interleaved(calls, rounds=settings.rounds, quantile=settings.quantile, clock=settings.clock,
-                                seed=seed, deadline=deadline, min_rounds=settings.min_rounds)
+    times = measure_interleaved(
+        calls,
+        rounds=settings.rounds,
+        quantile=settings.quantile,
+        clock=settings.clock,
+        seed=seed,
+        deadline=deadline,
+        min_rounds=settings.min_rounds,
+    )
     return list(zip(kept, times, strict=True))
 
 
@@ -171,8 +194,14 @@ def cross_validated_errors(samples: list[tuple[Op, float]], seed: int = 0, folds
 MIN_KIND_ARCHS, MIN_KIND_SHARE = 5, 0.05
 
 
-def fit_overheads(op_sums: np.ndarray, vertices: np.ndarray, inputs: np.ndarray, nbytes: np.ndarray,
-                  measured: np.ndarray, kind_sums: Sequence[dict[str, float]] | None = None) -> Overheads:
+def fit_overheads(
+    op_sums: np.ndarray,
+    vertices: np.ndarray,
+    inputs: np.ndarray,
+    nbytes: np.ndarray,
+    measured: np.ndarray,
+    kind_sums: Sequence[dict[str, float]] | None = None,
+) -> Overheads:
     """measured ≈ scale·Σops + per_vertex·V + per_input·E + per_byte·B + per_call (least
     squares on the relative error; scales, per_byte and per_call >= 0, per_vertex and
     per_input of either sign: see the module doc).
@@ -185,16 +214,22 @@ def fit_overheads(op_sums: np.ndarray, vertices: np.ndarray, inputs: np.ndarray,
 
     total = float(op_sums.sum())
     kinds = sorted({k for sums in kind_sums or () for k in sums})
-    kinds = [k for k in kinds if sum(sums.get(k, 0) > 0 for sums in kind_sums or ()) >= MIN_KIND_ARCHS
-             and sum(sums.get(k, 0.0) for sums in kind_sums or ()) >= MIN_KIND_SHARE * total]
-    own = np.array([[sums.get(k, 0.0) for k in kinds] for sums in kind_sums or [{}] * len(op_sums)]).reshape(len(op_sums), -1)
+    kinds = [
+        k
+        for k in kinds
+        if sum(sums.get(k, 0) > 0 for sums in kind_sums or ()) >= MIN_KIND_ARCHS
+        and sum(sums.get(k, 0.0) for sums in kind_sums or ()) >= MIN_KIND_SHARE * total
+    ]
+    own = np.array([[sums.get(k, 0.0) for k in kinds] for sums in kind_sums or [{}] * len(op_sums)]).reshape(
+        len(op_sums), -1
+    )
     rest = op_sums - own.sum(1)
     design = np.column_stack([rest, own, vertices, inputs, nbytes, np.ones_like(op_sums)])
     norm = np.maximum(np.abs(design).max(0), 1e-12)
     low = np.array([0.0] * (1 + len(kinds)) + [-np.inf, -np.inf, 0.0, 0.0])
     coef = lsq_linear(design / norm / measured[:, None], np.ones_like(measured), bounds=(low, np.inf)).x / norm
-    scales = dict(zip(kinds, map(float, coef[1:1 + len(kinds)]), strict=True))
-    per_vertex, per_input, per_byte, per_call = map(float, coef[1 + len(kinds):])
+    scales = dict(zip(kinds, map(float, coef[1 : 1 + len(kinds)]), strict=True))
+    per_vertex, per_input, per_byte, per_call = map(float, coef[1 + len(kinds) :])
     # no op outside the own-scale kinds in any calibration architecture: those kinds' median
     scale = float(coef[0]) if rest.max() > 1e-12 * op_sums.max() else float(np.median(list(scales.values())))
     return Overheads(scale, per_vertex, per_input, per_byte, per_call, scales)
@@ -214,8 +249,15 @@ def resample_like(arch: nx.DiGraph, seed: int) -> nx.DiGraph | None:
     g = arch.graph
     common = {"input_size": g["input_size"], "num_classes": g["num_classes"], "in_channels": g.get("in_channels", 3)}
     if g.get("generator") in GENERATORS:
-        return create_architecture(g["generator"], g["nodes"], seed, params=g.get("generator_params", {}),
-                                   staging=g["staging"], staging_params=g.get("staging_params", {}), **common)
+        return create_architecture(
+            g["generator"],
+            g["nodes"],
+            seed,
+            params=g.get("generator_params", {}),
+            staging=g["staging"],
+            staging_params=g.get("staging_params", {}),
+            **common,
+        )
     if g.get("generator") == "fb":
         return create_architecture("fb", g["nodes"], seed, params=g.get("generator_params", {}), **common)
     return None
@@ -243,8 +285,14 @@ def reference_latencies(names: list[str], settings: Any, deadline: float, infere
             model = frozen(model, (x,))
         calls.append(lambda model=model, x=x: model(x))
         kept.append(name)
-    times = measure_interleaved(calls, rounds=max(settings.min_rounds, 5), quantile=settings.quantile, clock=settings.clock,
-                                deadline=deadline, min_rounds=3)
+    times = measure_interleaved(
+        calls,
+        rounds=max(settings.min_rounds, 5),
+        quantile=settings.quantile,
+        clock=settings.clock,
+        deadline=deadline,
+        min_rounds=3,
+    )
     return {name: t * 1e3 for name, t in zip(kept, times, strict=True)}
 
 
@@ -259,17 +307,29 @@ def machine_metadata(settings: Any) -> dict:
     except OSError:
         pass
     return {
-        "torch": torch.__version__, "sklearn": sklearn.__version__, "python": platform.python_version(),
-        "cpu": cpu, "cpu_count": os.cpu_count(), "threads": settings.threads, "clock": settings.clock,
-        "quantile": settings.quantile, "seed": settings.seed, "platform": platform.platform(),
+        "torch": torch.__version__,
+        "sklearn": sklearn.__version__,
+        "python": platform.python_version(),
+        "cpu": cpu,
+        "cpu_count": os.cpu_count(),
+        "threads": settings.threads,
+        "clock": settings.clock,
+        "quantile": settings.quantile,
+        "seed": settings.seed,
+        "platform": platform.platform(),
     }
 
 
 # ---------------------------------------------------------------- the procedure
 
 
-def profile(settings: Any, budget_s: float | None = None, progress: bool = True,
-            space: ArchSpace = PROFILE_SPACE, inference: Any = None) -> LatencyPredictor:
+def profile(
+    settings: Any,
+    budget_s: float | None = None,
+    progress: bool = True,
+    space: ArchSpace = PROFILE_SPACE,
+    inference: Any = None,
+) -> LatencyPredictor:
     """Profile this machine within `budget_s` (default `settings.budget_s`) and fit the predictor.
 
     `space` is the distribution profiled and calibrated architectures are drawn from;
@@ -286,9 +346,12 @@ def profile(settings: Any, budget_s: float | None = None, progress: bool = True,
     deadline += SHARES["ops"] * budget
     pool = list(sample_architectures(settings.pool_architectures, seed=settings.seed, space=space))
     archs = list(sample_architectures(settings.calibration_architectures, seed=CALIBRATION_SEED, space=space))
-    samples, measured = measure_in_context(pool, settings, deadline, settings.seed, progress, calibration=archs,
-                                           inference=inference)
-    log.info("profiled %d distinct ops of %d architectures in %.0f s", len(samples), len(pool), time.monotonic() - start)
+    samples, measured = measure_in_context(
+        pool, settings, deadline, settings.seed, progress, calibration=archs, inference=inference
+    )
+    log.info(
+        "profiled %d distinct ops of %d architectures in %.0f s", len(samples), len(pool), time.monotonic() - start
+    )
 
     # 2. adaptive re-sampling where the cross-validated error is high
     deadline += SHARES["adaptive"] * budget
@@ -308,12 +371,18 @@ def profile(settings: Any, budget_s: float | None = None, progress: bool = True,
         if not fresh:
             break
         per_iteration = (deadline - time.monotonic()) / (settings.adaptive_iterations - iteration)
-        new_samples, _ = measure_in_context(fresh, settings, time.monotonic() + per_iteration, seed, progress,
-                                            inference=inference)
+        new_samples, _ = measure_in_context(
+            fresh, settings, time.monotonic() + per_iteration, seed, progress, inference=inference
+        )
         samples = _merge_samples(samples, new_samples)
         pool += fresh
-        log.info("adaptive pass %d: %d ops above %.0f %% error; %d more architectures profiled", iteration + 1,
-                 len(bad), 100 * settings.error_threshold, len(fresh))
+        log.info(
+            "adaptive pass %d: %d ops above %.0f %% error; %d more architectures profiled",
+            iteration + 1,
+            len(bad),
+            100 * settings.error_threshold,
+            len(fresh),
+        )
 
     # 3. coverage of kinds no architecture produced
     deadline += SHARES["coverage"] * budget
@@ -333,20 +402,38 @@ def profile(settings: Any, budget_s: float | None = None, progress: bool = True,
     references = reference_latencies(list(settings.references), settings, deadline, inference)
 
     predictor.metadata = {
-        **machine_metadata(settings), "budget_s": budget, "duration_s": round(time.monotonic() - start, 1),
-        "created": time.strftime("%Y-%m-%dT%H:%M:%S%z"), "load_before": list(load_before),
-        "load_after": list(os.getloadavg()), "references_ms": references, "ops_profiled": len(samples),
+        **machine_metadata(settings),
+        "budget_s": budget,
+        "duration_s": round(time.monotonic() - start, 1),
+        "created": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
+        "load_before": list(load_before),
+        "load_after": list(os.getloadavg()),
+        "references_ms": references,
+        "ops_profiled": len(samples),
         "architectures_profiled": len(pool),
-        "inference": ({"fast_path": bool(inference.fast_path), "memory_format": str(inference.memory_format)}
-                      if inference is not None else {"fast_path": False, "memory_format": "contiguous"}),
+        "inference": (
+            {"fast_path": bool(inference.fast_path), "memory_format": str(inference.memory_format)}
+            if inference is not None
+            else {"fast_path": False, "memory_format": "contiguous"}
+        ),
     }
     predictor.data = {
         "ops": [{**op.to_json(), "latency_s": t} for op, t in samples],
-        "calibration": [{"generator": a.graph.get("generator"), "nodes": a.graph.get("nodes"),
-                         "seed": a.graph.get("seed"), "input_size": a.graph["input_size"], "measured_s": float(m),
-                         "macs": int(total_macs(a)), "op_sum_s": float(t[0]), "vertices": int(t[1]), "edges": int(t[2]),
-                         "bytes": int(t[3])}
-                        for a, m, t in zip(archs, measured, terms, strict=True)],
+        "calibration": [
+            {
+                "generator": a.graph.get("generator"),
+                "nodes": a.graph.get("nodes"),
+                "seed": a.graph.get("seed"),
+                "input_size": a.graph["input_size"],
+                "measured_s": float(m),
+                "macs": int(total_macs(a)),
+                "op_sum_s": float(t[0]),
+                "vertices": int(t[1]),
+                "edges": int(t[2]),
+                "bytes": int(t[3]),
+            }
+            for a, m, t in zip(archs, measured, terms, strict=True)
+        ],
     }
     return predictor
 

@@ -8,6 +8,7 @@ widths, input sizes and class counts (so other settings are covered too). The
 architectures it yields are only a source of op shapes; evaluation architectures are
 drawn with other seeds (`EVAL_SEED_OFFSET`).
 """
+
 from __future__ import annotations
 
 import random
@@ -54,8 +55,11 @@ def sample_architecture(rng: random.Random, space: ArchSpace, seed: int) -> nx.D
         name = rng.choice(("lcp", "lcp", "cifarnet", "vgg11", "resnet50"))
         params: dict[str, Any] = {}
         if name == "lcp":
-            params = {"model": rng.choice(("cifarnet", "vgg11")), "splits": rng.choice((1, 2, 4, 8)),
-                      "widen": rng.choice((0.0, 0.4))}
+            params = {
+                "model": rng.choice(("cifarnet", "vgg11")),
+                "splits": rng.choice((1, 2, 4, 8)),
+                "widen": rng.choice((0.0, 0.4)),
+            }
         if name in ("lcp", "cifarnet") and size > 64:  # flattening FCs at 224 px are gigantic
             common["input_size"] = 32
         return create_architecture(name, 0, seed, params=params, **common)
@@ -78,15 +82,23 @@ def sample_architecture(rng: random.Random, space: ArchSpace, seed: int) -> nx.D
     params = {}
     if randomised:
         c = rng.choice((8, 12, 16, 24, 32, 48, 64, 96))
-        staging_params = {"channels": c, "max_channels": c * rng.choice((1, 2, 4, 8, 16)),
-                          "min_size": rng.choice((1, 2, 4)), "head_channels": rng.choice((0, 0, 256, 1280)),
-                          "p": rng.choice((0.3, 0.5, 0.7))}
-        drawn: dict[str, dict[str, Any]] = {"er": {"p": rng.uniform(0.05, 0.3)}, "ba": {"m": rng.randint(1, 4)},
-                  "ws": {"k": rng.choice((2, 4, 6)), "p": rng.uniform(0.1, 0.5)},
-                  "dp": {"beta": rng.uniform(0.4, 0.8)}}
+        staging_params = {
+            "channels": c,
+            "max_channels": c * rng.choice((1, 2, 4, 8, 16)),
+            "min_size": rng.choice((1, 2, 4)),
+            "head_channels": rng.choice((0, 0, 256, 1280)),
+            "p": rng.choice((0.3, 0.5, 0.7)),
+        }
+        drawn: dict[str, dict[str, Any]] = {
+            "er": {"p": rng.uniform(0.05, 0.3)},
+            "ba": {"m": rng.randint(1, 4)},
+            "ws": {"k": rng.choice((2, 4, 6)), "p": rng.uniform(0.1, 0.5)},
+            "dp": {"beta": rng.uniform(0.4, 0.8)},
+        }
         params = drawn[generator]
-    return create_architecture(generator, nodes, seed, params=params, staging=staging,
-                               staging_params=staging_params, **common)
+    return create_architecture(
+        generator, nodes, seed, params=params, staging=staging, staging_params=staging_params, **common
+    )
 
 
 def sample_architectures(count: int, seed: int = 0, space: ArchSpace = PROFILE_SPACE) -> Iterator[nx.DiGraph]:

@@ -24,6 +24,7 @@ can start first (ties: the longest remaining path, then topological position);
 `topological` — each unit runs its vertices in the global topological order (a static
 program). `heft_assignment` places the vertices too (HEFT, then local search).
 """
+
 from __future__ import annotations
 
 import math
@@ -91,8 +92,10 @@ def complete_assignment(arch: nx.DiGraph, assignment: Mapping[Vertex, int], unit
     require(units >= 1, f"units must be >= 1, got {units}")
     unknown = [v for v in assignment if v not in arch]
     require(not unknown, f"assignment names vertices not in the architecture: {unknown[:5]}")
-    bad = sorted({u for u in assignment.values() if isinstance(u, bool) or not isinstance(u, Integral)
-                  or not 0 <= u < units}, key=str)
+    bad = sorted(
+        {u for u in assignment.values() if isinstance(u, bool) or not isinstance(u, Integral) or not 0 <= u < units},
+        key=str,
+    )
     require(not bad, f"assignment uses units {bad}, but units are integers 0..{units - 1} (set hw.units)")
     full = {INPUT: ROOT, OUTPUT: ROOT, **{v: int(u) for v, u in assignment.items()}}
     missing = [v for v in arch if v not in full]
@@ -130,8 +133,9 @@ class _Problem:
             self.rank[v] = self.cost[v] + max((out + self.rank[w] for w in arch.successors(v)), default=0.0)
 
 
-def _list_schedule(pb: _Problem, candidates: Callable[[Vertex], list[int]], heft: bool,
-                   order: str = "ready") -> Schedule:
+def _list_schedule(
+    pb: _Problem, candidates: Callable[[Vertex], list[int]], heft: bool, order: str = "ready"
+) -> Schedule:
     """Schedule every vertex on one of its `candidates` units (fixed: one; HEFT: the best)."""
     units, link, contention = pb.target.units, pb.target.link, pb.target.contention
     free = [0.0] * units
@@ -184,19 +188,31 @@ def _list_schedule(pb: _Problem, candidates: Callable[[Vertex], list[int]], heft
             if waiting[w] == 0:
                 ready.append(w)
     real = [v for v in start if v not in (IMAGE, RESULT)]  # in scheduling order
-    return Schedule(finish[RESULT], {v: start[v] for v in real}, {v: finish[v] for v in real},
-                    {v: placed[v] for v in real}, transfers)
+    return Schedule(
+        finish[RESULT],
+        {v: start[v] for v in real},
+        {v: finish[v] for v in real},
+        {v: placed[v] for v in real},
+        transfers,
+    )
 
 
-def simulate(arch: nx.DiGraph, assignment: Mapping[Vertex, int], cost: Mapping[Vertex, float], target: Target,
-             order: str = "ready") -> Schedule:
+def simulate(
+    arch: nx.DiGraph,
+    assignment: Mapping[Vertex, int],
+    cost: Mapping[Vertex, float],
+    target: Target,
+    order: str = "ready",
+) -> Schedule:
     """Schedule every vertex (`cost`: seconds per vertex) on its assigned unit."""
     require_one_of("order", order, ORDERS)
     unit = {**complete_assignment(arch, assignment, target.units), IMAGE: ROOT, RESULT: ROOT}
     return _list_schedule(_Problem(arch, cost, target), lambda v: [unit[v]], heft=False, order=order)
 
 
-def heft_assignment(arch: nx.DiGraph, cost: Mapping[Vertex, float], target: Target, refine: int = 3) -> dict[Vertex, int]:
+def heft_assignment(
+    arch: nx.DiGraph, cost: Mapping[Vertex, float], target: Target, refine: int = 3
+) -> dict[Vertex, int]:
     """HEFT (Topcuoglu et al. 2002): each vertex, by upward rank, to the unit where it ends first.
 
     Stem and head stay on the root, where the image is and the logits are wanted. Then

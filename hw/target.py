@@ -3,6 +3,7 @@
 One unit convention inside hw/: seconds and bytes (a link's bandwidth is bytes/s);
 the config's ms and Mbit/s are converted once, here.
 """
+
 from __future__ import annotations
 
 from collections.abc import Mapping
@@ -52,5 +53,10 @@ class Target:
 
 def target_from_config(hw: Any) -> Target:
     """`Target` of a composed/validated `hw` config (HWConfig or DictConfig)."""
-    return Target(hw.name, int(hw.units), (hw.memory_mb - hw.reserved_mb) * 2**20, link_from_config(hw.link),
-                  bool(hw.link.contention))
+    return Target(
+        hw.name,
+        int(hw.units),
+        (hw.memory_mb - hw.reserved_mb) * 2**20,
+        link_from_config(hw.link),
+        bool(hw.link.contention),
+    )

@@ -1,4 +1,5 @@
 """`task=profile`: profile the configured target's device and save the predictor."""
+
 from __future__ import annotations
 
 import logging
@@ -26,8 +27,9 @@ def profile_task(cfg: Any) -> dict:
         "ops_profiled": predictor.metadata.get("ops_profiled"),
         "architectures_profiled": predictor.metadata.get("architectures_profiled"),
         "samples_per_kind": kinds,
-        "overheads_us": {k: round(v * 1e6, 3) if k != "scale" else round(v, 4)
-                         for k, v in predictor.overheads.to_json().items()},
+        "overheads_us": {
+            k: round(v * 1e6, 3) if k != "scale" else round(v, 4) for k, v in predictor.overheads.to_json().items()
+        },
         "references_ms": {k: round(v, 2) for k, v in predictor.metadata.get("references_ms", {}).items()},
         "cpu": predictor.metadata.get("cpu"),
         "torch": predictor.metadata.get("torch"),

@@ -7,6 +7,7 @@ input size and the class count. `annotate` derives shapes, MACs, parameters and 
 bytes each edge carries for the configured input size; everything downstream reads
 those. Files are networkx node-link JSON.
 """
+
 from __future__ import annotations
 
 import json
@@ -23,7 +24,9 @@ from nas.ops.vertex import Merge
 
 DTYPE_BYTES = 4  # float32 activations
 DERIVED = ("in_channels", "in_size", "size", "macs", "params")
-AGGREGATIONS = tuple(sorted({e.aggregation for e in entries("merge") if isinstance(e, Merge) and e.aggregation}))  # the weighted sum's variants
+AGGREGATIONS = tuple(
+    sorted({e.aggregation for e in entries("merge") if isinstance(e, Merge) and e.aggregation})
+)  # the weighted sum's variants
 
 
 class ArchitectureError(ValueError):
@@ -45,9 +48,12 @@ def annotate(arch: nx.DiGraph) -> nx.DiGraph:
             detail = f"missing attribute {err}" if isinstance(err, KeyError) else str(err)
             raise ArchitectureError(f"vertex {v!r}: {detail}") from None
         attrs.update(
-            in_channels=cost.in_shape[0], in_size=cost.in_shape[1],
-            channels=cost.out_shape[0], size=cost.out_shape[1],
-            macs=cost.macs, params=cost.params,
+            in_channels=cost.in_shape[0],
+            in_size=cost.in_shape[1],
+            channels=cost.out_shape[0],
+            size=cost.out_shape[1],
+            macs=cost.macs,
+            params=cost.params,
         )
     for u, _, data in arch.edges(data=True):
         data["bytes"] = output_bytes(arch, u)
@@ -183,7 +189,9 @@ def from_json(data: Any, source: str = "architecture", **defaults: Any) -> nx.Di
             raise ArchitectureError(f"{source}: every edge needs 'source' and 'target', got {edge!r:.60}")
         for end in ("source", "target"):
             if not isinstance(edge[end], (int, str)) or isinstance(edge[end], bool) or edge[end] not in known:
-                raise ArchitectureError(f"{source}: dangling edge {edge['source']!r} -> {edge['target']!r} (unknown vertex {edge[end]!r})")
+                raise ArchitectureError(
+                    f"{source}: dangling edge {edge['source']!r} -> {edge['target']!r} (unknown vertex {edge[end]!r})"
+                )
         if edge["source"] == edge["target"]:
             raise ArchitectureError(f"{source}: self-loop on vertex {edge['source']!r}")
     graph_attrs = data.get("graph", {})
@@ -219,8 +227,10 @@ def _complete_bare_dag(dag: nx.DiGraph, source: str) -> nx.DiGraph:
     policy = arch.graph.get("staging") or "uniform"
     params = arch.graph.get("staging_params") or {}
     if not isinstance(policy, str) or not isinstance(params, dict):
-        raise ArchitectureError(f"{source}: graph 'staging' must be a policy name and 'staging_params' an object, "
-                                f"got {policy!r:.40} and {params!r:.60}")
+        raise ArchitectureError(
+            f"{source}: graph 'staging' must be a policy name and 'staging_params' an object, "
+            f"got {policy!r:.40} and {params!r:.60}"
+        )
     try:  # the file's staging settings are user input: any failure is the file's problem
         apply_staging(arch, policy=policy, **params)
     except (KeyError, TypeError, ValueError, IndexError, ZeroDivisionError, OverflowError) as err:

@@ -10,6 +10,7 @@
 
 Parameter defaults are the `generator` schemas' (nas/config.py).
 """
+
 from __future__ import annotations
 
 from collections.abc import Hashable
@@ -38,6 +39,7 @@ def _new(name: str, input_size: int, num_classes: int, **graph) -> nx.DiGraph:
 
 def _chain_layers(model: str, divisor: int = 1, widen: float = 0.0) -> list[dict]:
     """Vertex attributes of a chain model with every width divided by `divisor`."""
+
     def width(c: int) -> int:
         return max(1, round(c / divisor * (1.0 + widen)))
 
@@ -92,8 +94,12 @@ def vgg11(input_size: int = 32, num_classes: int = 10, **_) -> nx.DiGraph:
 
 @register_baseline("lcp")
 def lcp(
-    input_size: int = 32, num_classes: int = 10, model: str = LCPConfig.model, splits: int = LCPConfig.splits,
-    widen: float = LCPConfig.widen, **_,
+    input_size: int = 32,
+    num_classes: int = 10,
+    model: str = LCPConfig.model,
+    splits: int = LCPConfig.splits,
+    widen: float = LCPConfig.widen,
+    **_,
 ) -> nx.DiGraph:
     """`splits` independent branches of `model`, each layer 1/splits wide (× (1+widen))."""
     require(splits >= 1, f"lcp splits must be >= 1, got {splits}")
@@ -140,9 +146,17 @@ REGIMES = {
 
 @register_baseline("fb")
 def randwire(
-    nodes: int, seed: int = 0, regime: str = FBConfig.regime, channels: int = FBConfig.channels,
-    k: int = FBConfig.k, p: float = FBConfig.p, input_size: int = 224, num_classes: int = 1000,
-    head_channels: int = FBConfig.head_channels, per_stage: bool = FBConfig.per_stage, **_,
+    nodes: int,
+    seed: int = 0,
+    regime: str = FBConfig.regime,
+    channels: int = FBConfig.channels,
+    k: int = FBConfig.k,
+    p: float = FBConfig.p,
+    input_size: int = 224,
+    num_classes: int = 1000,
+    head_channels: int = FBConfig.head_channels,
+    per_stage: bool = FBConfig.per_stage,
+    **_,
 ) -> nx.DiGraph:
     """RandWire-WS(k, p) with its staging; `nodes` compute nodes split like N/2, N, N.
 
@@ -156,8 +170,15 @@ def randwire(
     stem, fractions, multiples = REGIMES[regime]
     minimum = 6 if per_stage else 3 * sum(fractions)
     require(nodes >= minimum, f"fb ({regime}) needs nodes >= {minimum}, got {nodes}")
-    arch = _new("fb", input_size, num_classes, aggregation="weight_sigmoid", nodes=nodes, seed=seed,
-                generator_params={"regime": regime, "channels": channels, "k": k, "p": p, "per_stage": per_stage})
+    arch = _new(
+        "fb",
+        input_size,
+        num_classes,
+        aggregation="weight_sigmoid",
+        nodes=nodes,
+        seed=seed,
+        generator_params={"regime": regime, "channels": channels, "k": k, "p": p, "per_stage": per_stage},
+    )
     arch.add_node(INPUT, op="stem", convs=[[kern, max(1, round(mult * channels)), s] for kern, mult, s in stem], pool=0)
     if per_stage:
         sizes = [nodes * f // fractions[-1] for f in fractions]
@@ -169,8 +190,9 @@ def randwire(
     for stage, (size, multiple) in enumerate(zip(sizes, multiples, strict=True)):
         graph = watts_strogatz(size, k=min(k, size - 1 - (size - 1) % 2), p=p, seed=seed * 100 + stage)
         for u in range(size):
-            arch.add_node(offset + u, op="node", merge="sum", channels=multiple * channels,
-                          stage=False, downsample="stride")
+            arch.add_node(
+                offset + u, op="node", merge="sum", channels=multiple * channels, stage=False, downsample="stride"
+            )
         arch.add_edges_from((offset + min(u, w), offset + max(u, w)) for u, w in graph.edges)
         merge = offset + size
         arch.add_node(merge, op="merge", merge="mean")

@@ -2,6 +2,7 @@
 
 Every vertex is a `nas.builder.VertexModule`: scaling blocks → merge → operation.
 """
+
 from __future__ import annotations
 
 from typing import Any
@@ -53,8 +54,15 @@ class NodeOp(nn.Sequential):
 class Head(nn.Module):
     """[1×1 conv-BN-ReLU] → global average pool or flatten → [hidden FCs] → FC."""
 
-    def __init__(self, cin: int, size: int, num_classes: int, conv_channels: int = 0,
-                 pool: str = "avg", hidden: list[int] | tuple = ()) -> None:
+    def __init__(
+        self,
+        cin: int,
+        size: int,
+        num_classes: int,
+        conv_channels: int = 0,
+        pool: str = "avg",
+        hidden: list[int] | tuple = (),
+    ) -> None:
         super().__init__()
         self.conv = ConvBNReLU(cin, conv_channels, 1) if conv_channels and size else nn.Identity()
         cin = conv_channels if conv_channels and size else cin
@@ -166,9 +174,13 @@ class _InputSigmoidSum(torch.autograd.Function):
     @staticmethod
     def backward(ctx: Any, grad: torch.Tensor) -> tuple[torch.Tensor | None, ...]:
         weight, *squashed = ctx.saved_tensors
-        grad_weight = torch.stack([_dot(grad, s) for s in squashed]).to(weight.dtype) if ctx.needs_input_grad[0] else None
-        grads = [torch.ops.aten.sigmoid_backward(grad, s).mul_(w) if needed else None
-                 for w, s, needed in zip(weight.unbind(), squashed, ctx.needs_input_grad[1:], strict=True)]
+        grad_weight = (
+            torch.stack([_dot(grad, s) for s in squashed]).to(weight.dtype) if ctx.needs_input_grad[0] else None
+        )
+        grads = [
+            torch.ops.aten.sigmoid_backward(grad, s).mul_(w) if needed else None
+            for w, s, needed in zip(weight.unbind(), squashed, ctx.needs_input_grad[1:], strict=True)
+        ]
         return (grad_weight, *grads)
 
 

@@ -1,4 +1,5 @@
 """Architecture → `torch.nn.Module` that executes the DAG."""
+
 from __future__ import annotations
 
 from typing import Any

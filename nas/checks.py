@@ -4,6 +4,7 @@ Every package's schema (nas, partition, hw, training, search) raises `ValueError
 with a one-line message naming the full config key, which `run.py` prints as
 `error: ...`. Torch-free, so any process may import it.
 """
+
 from __future__ import annotations
 
 from collections.abc import Iterable

@@ -5,6 +5,7 @@ its schema, so a misspelt key or a wrong type fails at composition with Hydra's 
 message, and `__post_init__` range checks run when the config is turned into objects
 (`OmegaConf.to_object`) before any work starts.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -147,7 +148,10 @@ class StagingConfig:
 
         require_one_of("staging", self.name, STAGING.names())
         require(self.channels >= 1, f"staging.channels must be >= 1, got {self.channels}")
-        require(self.max_channels >= self.channels, f"staging.max_channels must be >= staging.channels ({self.channels}), got {self.max_channels}")
+        require(
+            self.max_channels >= self.channels,
+            f"staging.max_channels must be >= staging.channels ({self.channels}), got {self.max_channels}",
+        )
         _probability("staging.p", self.p)
         require(self.min_size >= 1, f"staging.min_size must be >= 1, got {self.min_size}")
 
@@ -156,8 +160,13 @@ class StagingConfig:
 
 
 GENERATOR_SCHEMAS = {
-    "er": ERConfig, "ba": BAConfig, "ws": WSConfig, "dp": DPConfig, "fb": FBConfig,
-    "lcp": LCPConfig, "chain": ChainConfig,
+    "er": ERConfig,
+    "ba": BAConfig,
+    "ws": WSConfig,
+    "dp": DPConfig,
+    "fb": FBConfig,
+    "lcp": LCPConfig,
+    "chain": ChainConfig,
 }
 
 
@@ -166,4 +175,3 @@ def register_configs(cs: ConfigStore | None = None) -> None:
     for name, schema in GENERATOR_SCHEMAS.items():
         cs.store(group="schema/generator", name=name, node=schema)
     cs.store(group="schema/staging", name="staging", node=StagingConfig)
-

@@ -1,4 +1,5 @@
 """Undirected graph → single-source/single-sink DAG (SPEC §1 "To a DAG")."""
+
 from __future__ import annotations
 
 import networkx as nx

@@ -9,6 +9,7 @@ every step add their receives, timing, tracing and sends. A `Segment` is a run o
 consecutive steps computed by one call (the fast path, `nas.fast`, traces each into
 one graph); it returns several tensors.
 """
+
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
@@ -59,9 +60,12 @@ class Segment:
         return self.steps[-1]
 
 
-def segments(steps: Sequence[Any], cut_before: Callable[[Any], bool] = lambda step: False,
-             cut_after: Callable[[Any], bool] = lambda step: False,
-             alone: Callable[[Any], bool] = lambda step: False) -> list[Any]:
+def segments(
+    steps: Sequence[Any],
+    cut_before: Callable[[Any], bool] = lambda step: False,
+    cut_after: Callable[[Any], bool] = lambda step: False,
+    alone: Callable[[Any], bool] = lambda step: False,
+) -> list[Any]:
     """`steps` grouped into maximal `Segment`s: a new one starts at a step with `cut_before`
     and after one with `cut_after`; `alone` steps stay plain steps, outside every segment."""
     groups: list[list[Any]] = []
@@ -81,7 +85,7 @@ def segments(steps: Sequence[Any], cut_before: Callable[[Any], bool] = lambda st
             result.append(group[0])
             continue
         made = {step.vertex for step in group}
-        later = {u for rest in groups[i + 1:] for step in rest for u in step.inputs}
+        later = {u for rest in groups[i + 1 :] for step in rest for u in step.inputs}
         inputs = list(dict.fromkeys(u for step in group for u in step.inputs if u not in made))
         outputs = [step.vertex for step in group[:-1] if step.vertex in later] + [group[-1].vertex]
         free = [u for step in group for u in step.free if u not in made]
@@ -91,14 +95,20 @@ def segments(steps: Sequence[Any], cut_before: Callable[[Any], bool] = lambda st
 
 def vertex_plan(arch: nx.DiGraph) -> list[Step]:
     """Every vertex in topological order, by name (str ids: torch `ModuleDict` keys)."""
-    steps = [Step(str(v), [str(u) for u in inputs_of(arch, v)] if v != INPUT else [IMAGE])
-             for v in topological_order(arch)]
+    steps = [
+        Step(str(v), [str(u) for u in inputs_of(arch, v)] if v != INPUT else [IMAGE]) for v in topological_order(arch)
+    ]
     free_after_last_use(steps)
     return steps
 
 
-def run(steps: Sequence[Any], compute: Callable[[str, list], Any], values: dict[str, Any],
-        before: Hook | None = None, after: Hook | None = None) -> dict[str, Any]:
+def run(
+    steps: Sequence[Any],
+    compute: Callable[[str, list], Any],
+    values: dict[str, Any],
+    before: Hook | None = None,
+    after: Hook | None = None,
+) -> dict[str, Any]:
     """Run `steps` on `values` (the tensors present at the start); returns what is left.
 
     A step with `outputs` (a `Segment`) returns a tuple of them; `after` sees the last."""

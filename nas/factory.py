@@ -1,4 +1,5 @@
 """Generator → DAG → staging → annotated architecture, for any entry of the `generator` group."""
+
 from __future__ import annotations
 
 from dataclasses import fields
@@ -36,9 +37,15 @@ def random_architecture(
     graph = create_generator(generator, n=nodes, seed=seed, **params)
     arch = to_dag(graph, orientation)
     arch.graph.update(
-        generator=generator, generator_params=params, nodes=nodes, seed=seed,
-        orientation=orientation, aggregation=aggregation,
-        input_size=input_size, num_classes=num_classes, in_channels=in_channels,
+        generator=generator,
+        generator_params=params,
+        nodes=nodes,
+        seed=seed,
+        orientation=orientation,
+        aggregation=aggregation,
+        input_size=input_size,
+        num_classes=num_classes,
+        in_channels=in_channels,
     )
     apply_staging(arch, policy=staging, seed=seed, **(staging_params or {}))
     return annotate(arch)
@@ -61,8 +68,13 @@ def create_architecture(
 def architecture_from_config(cfg: Any) -> nx.DiGraph:
     """The architecture a composed config describes: `arch` file, or a sampled one."""
     if cfg.arch:
-        arch = load(cfg.arch, input_size=cfg.input_size, num_classes=cfg.num_classes,
-                    staging=cfg.staging.name, staging_params=cfg.staging.params())
+        arch = load(
+            cfg.arch,
+            input_size=cfg.input_size,
+            num_classes=cfg.num_classes,
+            staging=cfg.staging.name,
+            staging_params=cfg.staging.params(),
+        )
         arch.graph.update(input_size=cfg.input_size, num_classes=cfg.num_classes, in_channels=cfg.in_channels)
         return check_memory(annotate(arch), cfg)
     return check_memory(_from_generator(cfg.generator.name, cfg.generator, cfg), cfg)
@@ -89,7 +101,15 @@ def baseline_architecture(spec: str, cfg: Any) -> nx.DiGraph:
 
 def _from_generator(name: str, gen: GeneratorConfig, cfg: Any) -> nx.DiGraph:
     return create_architecture(
-        name, cfg.nodes, cfg.seed, params=gen.params(), staging=cfg.staging.name,
-        staging_params=cfg.staging.params(), input_size=cfg.input_size,
-        num_classes=cfg.num_classes, in_channels=cfg.in_channels, orientation=gen.orientation, aggregation=gen.aggregation,
+        name,
+        cfg.nodes,
+        cfg.seed,
+        params=gen.params(),
+        staging=cfg.staging.name,
+        staging_params=cfg.staging.params(),
+        input_size=cfg.input_size,
+        num_classes=cfg.num_classes,
+        in_channels=cfg.in_channels,
+        orientation=gen.orientation,
+        aggregation=gen.aggregation,
     )

@@ -13,6 +13,7 @@ A plan (`nas.execute`) is cut into `Segment`s where the caller must act between 
 first call with the tensors it gets, so no example shapes are needed: the whole model
 is one segment in one process, a rank's share a few.
 """
+
 from __future__ import annotations
 
 import warnings
@@ -59,11 +60,15 @@ class TracedPlan:
     result pseudo-steps).
     """
 
-    def __init__(self, steps: Sequence[Any], modules: Mapping[Any, nn.Module] | nn.ModuleDict,
-                 cut_before: Callable[[Any], bool] = lambda step: False,
-                 cut_after: Callable[[Any], bool] = lambda step: False,
-                 alone: Callable[[Any], bool] = lambda step: False,
-                 fallback: Callable[[Any, list], Any] | None = None) -> None:
+    def __init__(
+        self,
+        steps: Sequence[Any],
+        modules: Mapping[Any, nn.Module] | nn.ModuleDict,
+        cut_before: Callable[[Any], bool] = lambda step: False,
+        cut_after: Callable[[Any], bool] = lambda step: False,
+        alone: Callable[[Any], bool] = lambda step: False,
+        fallback: Callable[[Any, list], Any] | None = None,
+    ) -> None:
         self.steps = segments(steps, cut_before, cut_after, alone)
         self.modules = modules
         self.fallback = fallback
@@ -94,8 +99,9 @@ class FastNet:
         return run(self.traced.steps, self.traced.compute, {IMAGE: x}, before, after)[OUTPUT]
 
 
-def inference_model(model: ArchitectureNet, fast_path: bool = True, channels_last: bool = False,
-                    per_vertex: bool = False) -> Callable[..., torch.Tensor]:
+def inference_model(
+    model: ArchitectureNet, fast_path: bool = True, channels_last: bool = False, per_vertex: bool = False
+) -> Callable[..., torch.Tensor]:
     """`model` (an `ArchitectureNet`) ready for inference the way a unit runs it: eval mode,
     in the memory layout, eager or on the fast path (`per_vertex`: one graph per vertex,
     for per-vertex timing hooks). Convert the input with `to_layout`."""

@@ -4,6 +4,7 @@ A file is user input: its size is checked first (`nas.limits`), then every value
 vertex carries, so a bad one becomes an `ArchitectureError` naming the vertex and the
 attribute instead of a RecursionError, a NaN cost or a traceback from torch.
 """
+
 from __future__ import annotations
 
 import math
@@ -28,8 +29,10 @@ def file_problem(data: dict, source: str) -> str | None:
     for node in nodes:
         vertex = node.get("id")
         if str(vertex) in seen and seen[str(vertex)] != vertex:
-            return (f"{source}: vertex ids {seen[str(vertex)]!r} and {vertex!r} name the same vertex "
-                    "(ids become strings in the model); give every vertex one distinct id")
+            return (
+                f"{source}: vertex ids {seen[str(vertex)]!r} and {vertex!r} name the same vertex "
+                "(ids become strings in the model); give every vertex one distinct id"
+            )
         seen[str(vertex)] = vertex
         for key, value in node.items():
             problem = value_problem(key, value, node.get("op")) if key != "id" else None
@@ -55,8 +58,10 @@ def value_problem(key: str, value: Any, op: Any) -> str | None:
             return f"must be a max-pool kernel size (an integer, 0 = none), got {value!r:.40}"
     if key in INTEGER_ATTRS and not _is_int(value):
         return f"must be an integer, got {value!r:.40}"
-    if key == "convs" and not (isinstance(value, list) and all(
-            isinstance(c, list) and len(c) == 3 and all(_is_int(x) and x >= 1 for x in c) for c in value)):
+    if key == "convs" and not (
+        isinstance(value, list)
+        and all(isinstance(c, list) and len(c) == 3 and all(_is_int(x) and x >= 1 for x in c) for c in value)
+    ):
         return f"must be a list of [kernel, channels, stride] positive integers, got {value!r:.60}"
     if key == "hidden" and not (isinstance(value, list) and all(_is_int(x) and x >= 1 for x in value)):
         return f"must be a list of positive integers, got {value!r:.60}"

@@ -4,6 +4,7 @@ Each returns an undirected `networkx.Graph` on vertices 0..n-1; the same seed al
 gives the same graph. Parameter checks raise `ValueError` naming the valid range;
 parameter defaults are the `generator` schemas' (nas/config.py).
 """
+
 from __future__ import annotations
 
 import networkx as nx
@@ -72,7 +73,7 @@ def distance_probability(
     rng = np.random.default_rng(seed)
     i, j = np.triu_indices(n, k=1)
     d = np.minimum(j - i, n - (j - i))
-    prob = np.clip(alpha * p * beta ** d, 0.0, 1.0)
+    prob = np.clip(alpha * p * beta**d, 0.0, 1.0)
     keep = rng.random(prob.shape) < prob
     graph = nx.Graph()
     graph.add_nodes_from(range(n))

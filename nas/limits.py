@@ -7,6 +7,7 @@ ask a training batch for 120 GB. The vertex limit is fixed (`MAX_VERTICES`, rais
 it with `CNAS_MAX_MEMORY_GB`). Estimates come from the analytic costs (`nas/shapes.py`),
 so no torch is needed.
 """
+
 from __future__ import annotations
 
 import os
@@ -34,8 +35,10 @@ def check_vertex_count(spec: Any, key: str = "nodes") -> None:
         spec = max((v for v in spec if isinstance(v, int)), default=None)
     limit = max_vertices()
     if isinstance(spec, int) and spec > limit:
-        raise ValueError(f"{key}={spec} is above the limit of {limit} compute vertices; "
-                         f"set CNAS_MAX_VERTICES={spec} to raise it (time and memory grow with it)")
+        raise ValueError(
+            f"{key}={spec} is above the limit of {limit} compute vertices; "
+            f"set CNAS_MAX_VERTICES={spec} to raise it (time and memory grow with it)"
+        )
 
 
 @dataclass(frozen=True)
@@ -77,7 +80,9 @@ def check_memory(arch: nx.DiGraph, cfg: Any) -> nx.DiGraph:
     needed = estimate(arch).training_bytes(batch)
     limit = available_memory()
     if limit is not None and needed > limit:
-        raise ValueError(f"the architecture needs at least {needed / GB:.1f} GB for a batch of {batch} at "
-                         f"input_size={arch.graph['input_size']} but {limit / GB:.1f} GB are available; lower "
-                         f"train.batch_size, input_size or staging.channels, or set CNAS_MAX_MEMORY_GB to override")
+        raise ValueError(
+            f"the architecture needs at least {needed / GB:.1f} GB for a batch of {batch} at "
+            f"input_size={arch.graph['input_size']} but {limit / GB:.1f} GB are available; lower "
+            f"train.batch_size, input_size or staging.channels, or set CNAS_MAX_MEMORY_GB to override"
+        )
     return arch

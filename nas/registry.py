@@ -4,6 +4,7 @@ Each kind of pluggable thing (generators, staging policies, partitioners, hardwa
 targets, datamodules, objectives) gets one `Registry`; Hydra config groups map onto
 registry names one-to-one, and tests parametrise over `registry.names()`.
 """
+
 from __future__ import annotations
 
 from collections.abc import Callable
@@ -37,9 +38,7 @@ class Registry(Generic[T]):
         try:
             return self._entries[name]
         except KeyError:
-            raise UnknownNameError(
-                f"unknown {self.kind} {name!r}; valid: {', '.join(self.names())}"
-            ) from None
+            raise UnknownNameError(f"unknown {self.kind} {name!r}; valid: {', '.join(self.names())}") from None
 
     def create(self, name: str, **kwargs: Any) -> Any:
         return self.get(name)(**kwargs)

@@ -5,6 +5,7 @@ A tensor shape is `(channels, size)`: a square map of side `size`, or a flat vec
 cost from these; `tests/test_nas_model.py` checks the totals against the built model
 with FlopCounterMode and `numel()`.
 """
+
 from __future__ import annotations
 
 Shape = tuple[int, int]

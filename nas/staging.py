@@ -6,6 +6,7 @@ the merge of its predecessors' (smallest size, largest channel count), so the sc
 blocks the builder inserts follow from these choices. A vertex never stages when that
 would shrink its map below `min_size`.
 """
+
 from __future__ import annotations
 
 import random

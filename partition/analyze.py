@@ -21,6 +21,7 @@ speed-up bound depend on the architecture and n only.
 `Analyzer` keeps the partitioners and the per-architecture preparation (`prepare`) so
 the survey can analyse one architecture on several unit counts cheaply.
 """
+
 from __future__ import annotations
 
 from collections.abc import Hashable
@@ -133,37 +134,76 @@ class Analyzer:
         epsilons = [e for e in self.epsilons if e < units] or [min(self.epsilons)]
         w_avg = float(hg.weights.sum()) / units
         forced = float(hg.weights.max()) / w_avg if w_avg > 0 else 1.0  # the heaviest vertex's share
-        runs = [(name, eps) for name, partitioner in self.partitioners.items()
-                for eps in (epsilons if partitioner.sweeps_epsilon else [None])]
-        parts = np.stack([self.partitioners[name](hg, units, eps if eps is not None else 1.0, seed=self.cfg.seed)
-                          for name, eps in runs])
+        runs = [
+            (name, eps)
+            for name, partitioner in self.partitioners.items()
+            for eps in (epsilons if partitioner.sweeps_epsilon else [None])
+        ]
+        parts = np.stack(
+            [
+                self.partitioners[name](hg, units, eps if eps is not None else 1.0, seed=self.cfg.seed)
+                for name, eps in runs
+            ]
+        )
         # the metrics of every option at once (one bincount, one unique over all of them)
         part_loads, gamma = metrics.loads(hg.weights, parts, units), metrics.connectivity(hg, parts, units)
         comms = (gamma - 1) @ hg.costs
-        options = [self._option(hg, p, w, g, int(c), units, eta, name, eps, forced, assignments)
-                   for (name, eps), p, w, g, c in zip(runs, parts, part_loads, gamma, comms, strict=True)]
+        options = [
+            self._option(hg, p, w, g, int(c), units, eta, name, eps, forced, assignments)
+            for (name, eps), p, w, g, c in zip(runs, parts, part_loads, gamma, comms, strict=True)
+        ]
         best = best_option(options)
         chosen = options[best]
         return Analysis(
-            eta=eta, cs=chosen.cs, comm=chosen.comm, comm_norm=chosen.comm_norm, imbalance=chosen.imbalance,
-            entropy=chosen.entropy, critical_path=CriticalPath(paths.longest_path, 2 * paths.critical_macs),
+            eta=eta,
+            cs=chosen.cs,
+            comm=chosen.comm,
+            comm_norm=chosen.comm_norm,
+            imbalance=chosen.imbalance,
+            entropy=chosen.entropy,
+            critical_path=CriticalPath(paths.longest_path, 2 * paths.critical_macs),
             speedup_bound=metrics.speedup_bound(units, paths.total_macs, paths.critical_macs),
-            total_flops=2 * paths.total_macs, min_edge_bytes=hg.min_cost, partitioner=chosen.partitioner,
-            epsilon=chosen.epsilon, units=units, best_option=best, options=options, assignment=chosen.assignment,
+            total_flops=2 * paths.total_macs,
+            min_edge_bytes=hg.min_cost,
+            partitioner=chosen.partitioner,
+            epsilon=chosen.epsilon,
+            units=units,
+            best_option=best,
+            options=options,
+            assignment=chosen.assignment,
         )
 
-    def _option(self, hg: Hypergraph, parts: np.ndarray, part_loads: np.ndarray, gamma: np.ndarray, comm: int,
-                units: int, eta: float, name: str, eps: float | None, forced: float,
-                assignments: bool) -> PartitionOption:
+    def _option(
+        self,
+        hg: Hypergraph,
+        parts: np.ndarray,
+        part_loads: np.ndarray,
+        gamma: np.ndarray,
+        comm: int,
+        units: int,
+        eta: float,
+        name: str,
+        eps: float | None,
+        forced: float,
+        assignments: bool,
+    ) -> PartitionOption:
         cfg = self.cfg
         imbalance = metrics.imbalance(part_loads)
         comm_norm = metrics.comm_norm(comm, hg.min_cost, units)
-        cs = metrics.concurrency_score(imbalance, comm_norm, eta, cfg.a, cfg.b, cfg.c,
-                                       min_comm_norm=cfg.comm_floor / units)
+        cs = metrics.concurrency_score(
+            imbalance, comm_norm, eta, cfg.a, cfg.b, cfg.c, min_comm_norm=cfg.comm_floor / units
+        )
         return PartitionOption(
-            partitioner=name, epsilon=eps, cs=cs, comm=comm, comm_norm=comm_norm, imbalance=imbalance,
-            entropy=metrics.load_entropy(part_loads), cut_nets=int((gamma > 1).sum()),
-            loads=[int(x) for x in part_loads], balanced=eps is None or imbalance <= max(eps, forced) + 1e-9,
+            partitioner=name,
+            epsilon=eps,
+            cs=cs,
+            comm=comm,
+            comm_norm=comm_norm,
+            imbalance=imbalance,
+            entropy=metrics.load_entropy(part_loads),
+            cut_nets=int((gamma > 1).sum()),
+            loads=[int(x) for x in part_loads],
+            balanced=eps is None or imbalance <= max(eps, forced) + 1e-9,
             assignment={v: int(p) for v, p in zip(hg.vertices, parts, strict=True)} if assignments else None,
         )
 

@@ -3,6 +3,7 @@
 Stored in Hydra's ConfigStore as `schema/analysis/analysis`; `conf/analysis/*.yaml`
 extend it. Range checks run in `__post_init__` when the config is validated.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass, field
@@ -48,12 +49,21 @@ class SurveyConfig:
     def __post_init__(self) -> None:
         require(self.samples >= 1, f"analysis.survey.samples must be >= 1, got {self.samples}")
         require(len(self.generators) >= 1, "analysis.survey.generators must name at least one generator")
-        require(len(self.nodes) >= 1 and min(self.nodes) >= 2, f"analysis.survey.nodes must be counts >= 2, got {list(self.nodes)}")
-        require(len(self.units) >= 1 and min(self.units) >= 1, f"analysis.survey.units must be counts >= 1, got {list(self.units)}")
+        require(
+            len(self.nodes) >= 1 and min(self.nodes) >= 2,
+            f"analysis.survey.nodes must be counts >= 2, got {list(self.nodes)}",
+        )
+        require(
+            len(self.units) >= 1 and min(self.units) >= 1,
+            f"analysis.survey.units must be counts >= 1, got {list(self.units)}",
+        )
         require(self.workers >= 0, f"analysis.survey.workers must be >= 0 (0 = every core), got {self.workers}")
         require(self.chunksize >= 1, f"analysis.survey.chunksize must be >= 1, got {self.chunksize}")
         for name in self.params:
-            require(name in self.generators, f"analysis.survey.params: {name!r} is not one of the surveyed generators {list(self.generators)}")
+            require(
+                name in self.generators,
+                f"analysis.survey.params: {name!r} is not one of the surveyed generators {list(self.generators)}",
+            )
         _check_partitioners("analysis.survey", self.partitioners, self.epsilons)
 
 

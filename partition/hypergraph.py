@@ -12,6 +12,7 @@ real traffic to every unit that holds a source vertex. Only η leaves them out (
 Everything is stored as integer-indexed numpy arrays (CSR nets) so that the metrics of
 tens of thousands of partitions cost microseconds each.
 """
+
 from __future__ import annotations
 
 from collections.abc import Hashable, Sequence
@@ -54,7 +55,7 @@ class Hypergraph:
         return len(self.starts) - 1
 
     def net(self, j: int) -> np.ndarray:
-        return self.pins[self.starts[j]:self.starts[j + 1]]
+        return self.pins[self.starts[j] : self.starts[j + 1]]
 
     @property
     def min_cost(self) -> int:
@@ -74,8 +75,10 @@ class Hypergraph:
         require(len(nets) == len(costs), f"{len(nets)} nets but {len(costs)} costs")
         n = len(weights)
         for net in nets:
-            require(len(net) >= 2 and len(set(net)) == len(net) and min(net) >= 0 and max(net) < n,
-                    f"a net needs >= 2 distinct vertex indices in [0, {n}), got {list(net)}")
+            require(
+                len(net) >= 2 and len(set(net)) == len(net) and min(net) >= 0 and max(net) < n,
+                f"a net needs >= 2 distinct vertex indices in [0, {n}), got {list(net)}",
+            )
         starts = np.zeros(len(nets) + 1, dtype=np.int64)
         starts[1:] = np.cumsum([len(net) for net in nets])
         pins = np.fromiter((v for net in nets for v in net), dtype=np.int64, count=int(starts[-1]))

@@ -14,6 +14,7 @@ score therefore floors Λ at `comm_floor · U_c` bytes before normalising (defau
 "at least one smallest tensor crosses one boundary"), i.e. Λ′ ≥ comm_floor / n. The
 reported `comm`/`comm_norm` stay the true values; only CS uses the floor.
 """
+
 from __future__ import annotations
 
 import math
@@ -65,11 +66,16 @@ def eta(longest_path: int, compute_vertices: int, units: int) -> float:
 
 
 def concurrency_score(
-    imbalance_: float, comm_norm_: float, eta_: float, a: float = 1.0, b: float = 1.5, c: float = 1.0,
+    imbalance_: float,
+    comm_norm_: float,
+    eta_: float,
+    a: float = 1.0,
+    b: float = 1.5,
+    c: float = 1.0,
     min_comm_norm: float = 0.0,
 ) -> float:
     """CS = (δ_w^a · max(Λ′, min_comm_norm)^b · η^c)^(1/3); lower is better."""
-    return (imbalance_ ** a * max(comm_norm_, min_comm_norm) ** b * eta_ ** c) ** (1.0 / 3.0)
+    return (imbalance_**a * max(comm_norm_, min_comm_norm) ** b * eta_**c) ** (1.0 / 3.0)
 
 
 def load_entropy(part_loads: np.ndarray) -> float:

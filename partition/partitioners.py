@@ -27,6 +27,7 @@ resolved when the config is validated (`resolve_partitioner`): kahypar when it i
 installed, else metis with a one-line warning. Why: benchmarks/bench_partitioners.py
 (numbers in partition/config.py).
 """
+
 from __future__ import annotations
 
 import importlib.util
@@ -133,8 +134,12 @@ class MetisPartitioner:
         xadj, adjncy, eweights = clique_expansion(hg)
         options = pymetis.Options(ufactor=max(1, round(1000 * (epsilon - 1))), seed=seed, ncuts=self.ncuts)
         result = pymetis.part_graph(
-            units, pymetis.CSRAdjacency(xadj, adjncy), vweights=_solver_weights(hg), eweights=eweights,
-            recursive=self.recursive, options=options,
+            units,
+            pymetis.CSRAdjacency(xadj, adjncy),
+            vweights=_solver_weights(hg),
+            eweights=eweights,
+            recursive=self.recursive,
+            options=options,
         )
         return np.asarray(result.vertex_part, dtype=np.int64)
 
@@ -209,8 +214,13 @@ class KaHyParPartitioner:
         # KaHyPar aborts the process on k > |V|
         require(units <= hg.num_vertices, f"kahypar needs units <= vertices ({hg.num_vertices}), got {units}")
         graph = kahypar.Hypergraph(
-            hg.num_vertices, hg.num_nets, [int(x) for x in hg.starts], [int(x) for x in hg.pins], units,
-            [int(x) for x in hg.costs], [int(x) for x in _solver_weights(hg)],
+            hg.num_vertices,
+            hg.num_nets,
+            [int(x) for x in hg.starts],
+            [int(x) for x in hg.pins],
+            units,
+            [int(x) for x in hg.costs],
+            [int(x) for x in _solver_weights(hg)],
         )
         context = kahypar.Context()
         context.loadINIconfiguration(str(self.preset))

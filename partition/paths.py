@@ -9,6 +9,7 @@ so the analysis computes them once per architecture.
 - critical path in MACs = the heaviest input→output path, stem and head included
   (they lie on every path), so total / critical is the ideal speed-up of any schedule.
 """
+
 from __future__ import annotations
 
 from collections import Counter

@@ -9,6 +9,7 @@ quadratic curve that clears every vertex (matplotlib's angle3 connection), so ev
 edge stays visible. Graphviz `dot` would route long edges more tightly, but it is a
 system package; this keeps matplotlib and numpy the only needs.
 """
+
 from __future__ import annotations
 
 import math
@@ -37,6 +38,8 @@ SHIFTS = (0.0, -0.25, 0.25)  # control point shifts along the chord tried, in ch
 CUT_COLOR = "tab:red"
 LEGEND_IN, TITLE_IN = 3.3, 0.6  # room right of the drawing for the legend, above it for the title
 Edge = tuple[Hashable, Hashable]
+
+
 def _save(fig, path: str | Path) -> Path:
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
@@ -54,8 +57,15 @@ def _width_bars(ax, profile: Mapping[int, int], top: int, last_depth: int, label
     if labels:
         for d, w in zip(depths, widths, strict=True):
             if w > 1:
-                ax.annotate(str(w), (d, w), xytext=(0, 1), textcoords="offset points", ha="center",
-                            va="bottom", fontsize=FONT_PT)
+                ax.annotate(
+                    str(w),
+                    (d, w),
+                    xytext=(0, 1),
+                    textcoords="offset points",
+                    ha="center",
+                    va="bottom",
+                    fontsize=FONT_PT,
+                )
     powers = [2**k for k in range(max(1, math.ceil(math.log2(max(top, 1)))) + 1)]
     ax.set_yscale("log", base=2)
     ax.yaxis.set_major_locator(matplotlib.ticker.FixedLocator(powers))
@@ -69,7 +79,9 @@ def _width_bars(ax, profile: Mapping[int, int], top: int, last_depth: int, label
 
 def _profile_title(profile: Mapping[int, int]) -> str:
     n, depth, width = sum(profile.values()), max(profile, default=0), max(profile.values(), default=0)
-    return f"{n} vertices, depth {depth}, max width {width}" + (" (a chain)" if width == 1 else f", mean {n / depth:.1f}")
+    return f"{n} vertices, depth {depth}, max width {width}" + (
+        " (a chain)" if width == 1 else f", mean {n / depth:.1f}"
+    )
 
 
 WIDTH_LABEL, DEPTH_LABEL = "width (compute vertices, log₂ axis)", "depth (longest path from the input, edges)"
@@ -90,15 +102,22 @@ def plot_width_depth_panels(profiles: Mapping[str, Mapping[int, int]], path: str
     """Paper Fig. 10: one width-vs-depth panel per architecture, all on the same axes."""
     cols = min(4, len(profiles))
     rows = math.ceil(len(profiles) / cols)
-    fig, axes = plt.subplots(rows, cols, figsize=(3.8 * cols, 2.9 * rows + 0.6), squeeze=False, sharex=True,
-                             sharey=True, layout="constrained")
+    fig, axes = plt.subplots(
+        rows,
+        cols,
+        figsize=(3.8 * cols, 2.9 * rows + 0.6),
+        squeeze=False,
+        sharex=True,
+        sharey=True,
+        layout="constrained",
+    )
     top = max(max(p.values(), default=1) for p in profiles.values())
     last = max(max(p, default=1) for p in profiles.values())
     for ax, (name, profile) in zip(axes.flat, profiles.items(), strict=False):  # the grid may have spare axes
         _width_bars(ax, profile, top, last, labels=False)
         ax.set_title(f"{name}\n{_profile_title(profile)}", fontsize=FONT_PT)
         ax.tick_params(labelbottom=True, labelleft=True)
-    for ax in axes.flat[len(profiles):]:
+    for ax in axes.flat[len(profiles) :]:
         ax.axis("off")
     fig.supxlabel(DEPTH_LABEL, fontsize=FONT_PT + 1)
     fig.supylabel(WIDTH_LABEL, fontsize=FONT_PT + 1)
@@ -111,7 +130,9 @@ def _vertex_key(v: Hashable) -> tuple:
     return (0, v, "") if isinstance(v, int) else (1, 0, str(v))  # ids by value, then input/output
 
 
-def layered_layout(arch: nx.DiGraph, depth: Mapping[Hashable, int], sweeps: int = 4) -> dict[Hashable, tuple[float, float]]:
+def layered_layout(
+    arch: nx.DiGraph, depth: Mapping[Hashable, int], sweeps: int = 4
+) -> dict[Hashable, tuple[float, float]]:
     """x = depth, y = place in the layer (centred). Barycentre sweeps order each layer by
     the mean height of the vertices' predecessors (down) or successors (up): most edge
     crossings go."""
@@ -160,7 +181,9 @@ def _angle(p: np.ndarray, q: np.ndarray) -> float:
     return math.atan2(q[1] - p[1], q[0] - p[0])
 
 
-def route_edges(arch: nx.DiGraph, pos: Mapping[Hashable, tuple[float, float]], clearance: float) -> dict[Edge, np.ndarray]:
+def route_edges(
+    arch: nx.DiGraph, pos: Mapping[Hashable, tuple[float, float]], clearance: float
+) -> dict[Edge, np.ndarray]:
     """Control point per edge: the first of `_controls` whose curve clears every other
     vertex by `clearance` (else by 70 % of it, else the clearest), preferring a curve
     that leaves and enters its vertices at an angle no earlier edge uses."""
@@ -179,7 +202,9 @@ def route_edges(arch: nx.DiGraph, pos: Mapping[Hashable, tuple[float, float]], c
         best: tuple = (math.inf,)
         for i, c in enumerate(_controls(a, b)):
             curve = _curve(a, b, c)
-            near = others[np.all((others > curve.min(axis=0) - clearance) & (others < curve.max(axis=0) + clearance), axis=1)]
+            near = others[
+                np.all((others > curve.min(axis=0) - clearance) & (others < curve.max(axis=0) + clearance), axis=1)
+            ]
             gap = float(np.linalg.norm(curve[:, None] - near[None], axis=2).min()) if len(near) else math.inf
             tier = 0 if gap >= clearance else 1 if gap >= 0.7 * clearance else 2  # clear, visible, hidden
             clashes = clash(u, _angle(a, c)) or clash(v, _angle(b, c))
@@ -212,10 +237,12 @@ def _unit_colors(units: int) -> list:
 def _partition_title(arch: nx.DiGraph, result: Analysis) -> str:
     compute = sum(v not in (INPUT, OUTPUT) for v in arch)
     eps = "none" if result.epsilon is None else f"{result.epsilon:g}"
-    return (f"{arch.graph.get('generator', 'architecture')}: {compute} compute vertices, {arch.number_of_edges()} edges, "
-            f"on {result.units} units ({result.partitioner})\n"
-            f"η {result.eta:.2f}   ε {eps}   CS {result.cs:.3f}   Λ {human_bytes(result.comm)} (Λ′ {result.comm_norm:.2f})   "
-            f"δw {result.imbalance:.2f}")
+    return (
+        f"{arch.graph.get('generator', 'architecture')}: {compute} compute vertices, {arch.number_of_edges()} edges, "
+        f"on {result.units} units ({result.partitioner})\n"
+        f"η {result.eta:.2f}   ε {eps}   CS {result.cs:.3f}   Λ {human_bytes(result.comm)} (Λ′ {result.comm_norm:.2f})   "
+        f"δw {result.imbalance:.2f}"
+    )
 
 
 def plot_partition(arch: nx.DiGraph, result: Analysis, depth: Mapping[Hashable, int], path: str | Path) -> Path:
@@ -231,7 +258,10 @@ def plot_partition(arch: nx.DiGraph, result: Analysis, depth: Mapping[Hashable, 
     grid = np.array([max(xs) - min(xs) + 2, max(ys) - min(ys) + 2])  # data units, one margin each side
     scale = min(0.6, *(np.array(MAX_PLOT_IN) / grid))  # inches per data unit, the same on x and y
     controls = route_edges(arch, pos, clearance=0.75 * NODE_PT / 72 / scale)
-    curves = np.vstack([_curve(np.array(pos[u]), np.array(pos[v]), controls[(u, v)]) for u, v in arch.edges] + [np.array([*pos.values()])])
+    curves = np.vstack(
+        [_curve(np.array(pos[u]), np.array(pos[v]), controls[(u, v)]) for u, v in arch.edges]
+        + [np.array([*pos.values()])]
+    )
     low, high = curves.min(axis=0) - 0.7, curves.max(axis=0) + 0.7
     scale = min(scale, *(np.array(MAX_PLOT_IN) / (high - low)))
     used = sorted(set(assignment.values()))
@@ -250,29 +280,70 @@ def plot_partition(arch: nx.DiGraph, result: Analysis, depth: Mapping[Hashable, 
     for u, v in arch.edges:
         crosses = assignment[u] != assignment[v]
         cut += crosses
-        ax.add_patch(FancyArrowPatch(
-            pos[u], pos[v], arrowstyle="-|>", mutation_scale=9, connectionstyle=_connection(pos[u], pos[v], controls[(u, v)]),
-            shrinkA=NODE_PT / 2, shrinkB=NODE_PT / 2 + 1, color=CUT_COLOR if crosses else "0.55",
-            lw=1.3 if crosses else 0.8, zorder=2 if crosses else 1))
+        ax.add_patch(
+            FancyArrowPatch(
+                pos[u],
+                pos[v],
+                arrowstyle="-|>",
+                mutation_scale=9,
+                connectionstyle=_connection(pos[u], pos[v], controls[(u, v)]),
+                shrinkA=NODE_PT / 2,
+                shrinkB=NODE_PT / 2 + 1,
+                color=CUT_COLOR if crosses else "0.55",
+                lw=1.3 if crosses else 0.8,
+                zorder=2 if crosses else 1,
+            )
+        )
     names = list(arch.nodes)
-    ax.scatter([pos[v][0] for v in names], [pos[v][1] for v in names], s=NODE_PT**2, zorder=3,
-               c=[colors[assignment[v]] for v in names], edgecolors="black", linewidths=0.6)
+    ax.scatter(
+        [pos[v][0] for v in names],
+        [pos[v][1] for v in names],
+        s=NODE_PT**2,
+        zorder=3,
+        c=[colors[assignment[v]] for v in names],
+        edgecolors="black",
+        linewidths=0.6,
+    )
     for v in names:
         label = "in" if v == INPUT else "out" if v == OUTPUT else str(v)
         ax.text(*pos[v], label, ha="center", va="center", fontsize=FONT_PT, zorder=4)
     loads = result.options[result.best_option].loads
-    handles = [Line2D([], [], marker="o", ls="", markersize=9, markerfacecolor=colors[u], markeredgecolor="black",
-                      label=f"unit {u}: {sum(a == u for a in assignment.values())} vertices, {loads[u] / max(sum(loads), 1):.0%} of the load")
-               for u in used]
-    handles.append(Line2D([], [], color=CUT_COLOR, lw=1.3, label=f"cut edge: tensor sent between units ({cut} of {arch.number_of_edges()})"))
-    fig.legend(handles=handles, loc="upper left", bbox_to_anchor=(size[0] / width, size[1] / height),
-               fontsize=FONT_PT, frameon=False)
+    handles = [
+        Line2D(
+            [],
+            [],
+            marker="o",
+            ls="",
+            markersize=9,
+            markerfacecolor=colors[u],
+            markeredgecolor="black",
+            label=f"unit {u}: {sum(a == u for a in assignment.values())} vertices, {loads[u] / max(sum(loads), 1):.0%} of the load",
+        )
+        for u in used
+    ]
+    handles.append(
+        Line2D(
+            [],
+            [],
+            color=CUT_COLOR,
+            lw=1.3,
+            label=f"cut edge: tensor sent between units ({cut} of {arch.number_of_edges()})",
+        )
+    )
+    fig.legend(
+        handles=handles,
+        loc="upper left",
+        bbox_to_anchor=(size[0] / width, size[1] / height),
+        fontsize=FONT_PT,
+        frameon=False,
+    )
     fig.suptitle(_partition_title(arch, result), fontsize=FONT_PT + 2, y=1 - 0.08 / height, va="top")
     return _save(fig, path)
 
 
-def plot_survey_metric(rows: Sequence[Mapping], metric: str, path: str | Path, label: str,
-                       generators: Sequence[str], log: bool = False) -> Path:
+def plot_survey_metric(
+    rows: Sequence[Mapping], metric: str, path: str | Path, label: str, generators: Sequence[str], log: bool = False
+) -> Path:
     """Grouped box plots (paper Figs. 7–9 style): one panel per vertex count, x = units,
     one box per generator. `rows` are the survey's per-sample records."""
     nodes = sorted({int(r["nodes"]) for r in rows})
@@ -293,8 +364,14 @@ def plot_survey_metric(rows: Sequence[Mapping], metric: str, path: str | Path, l
                     values.append(sample)
             if not values:
                 continue
-            parts = ax.boxplot(values, positions=positions, widths=box_width * 0.9, patch_artist=True,
-                               showfliers=False, manage_ticks=False)
+            parts = ax.boxplot(
+                values,
+                positions=positions,
+                widths=box_width * 0.9,
+                patch_artist=True,
+                showfliers=False,
+                manage_ticks=False,
+            )
             for box in parts["boxes"]:
                 box.set(facecolor=cmap(g_index), alpha=0.75)
             for median in parts["medians"]:
@@ -308,7 +385,9 @@ def plot_survey_metric(rows: Sequence[Mapping], metric: str, path: str | Path, l
             ax.yaxis.set_major_formatter(matplotlib.ticker.ScalarFormatter())
             ax.yaxis.set_minor_formatter(matplotlib.ticker.NullFormatter())
     axes[0][0].set_ylabel(label)
-    handles = [plt.Rectangle((0, 0), 1, 1, color=cmap(i), alpha=0.75, label=g.upper()) for i, g in enumerate(generators)]
+    handles = [
+        plt.Rectangle((0, 0), 1, 1, color=cmap(i), alpha=0.75, label=g.upper()) for i, g in enumerate(generators)
+    ]
     axes[0][-1].legend(handles=handles, loc="upper left", bbox_to_anchor=(1.0, 1.0), frameon=False)
     fig.tight_layout()
     return _save(fig, path)
@@ -320,7 +399,9 @@ def plot_latency_units(rows: Sequence[Mapping], path: str | Path, title: str = "
     nodes = sorted({int(r["nodes"]) for r in rows})
     lines: dict[tuple, list[tuple[int, float]]] = {}
     for r in rows:
-        lines.setdefault((int(r["nodes"]), r["generator"], int(r["seed"])), []).append((int(r["units"]), 1e3 * float(r["latency_s"])))
+        lines.setdefault((int(r["nodes"]), r["generator"], int(r["seed"])), []).append(
+            (int(r["units"]), 1e3 * float(r["latency_s"]))
+        )
     fig, axes = plt.subplots(1, len(nodes), figsize=(5.5 * len(nodes), 3.8), squeeze=False)
     for ax, n_vertices in zip(axes[0], nodes, strict=True):
         for (n, generator, seed), points in sorted(lines.items()):

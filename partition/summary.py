@@ -4,6 +4,7 @@ Generic over tasks: each line lists the parts whose keys the result has (dotted 
 reach into nested dicts, `a|b` tries `a` then `b`), and a line with no part is left out,
 so `task=analyze` and `task=deploy` share it and other tasks print nothing.
 """
+
 from __future__ import annotations
 
 import sys
@@ -32,20 +33,49 @@ def _si(n: float) -> str:
 
 Part = tuple[str, str, Callable[[Any], str]]  # key(s), template, value formatter
 LINES: tuple[tuple[str, tuple[Part, ...]], ...] = (
-    ("architecture", (("generator", "{}", str), ("vertices", "{} vertices", str), ("edges", "{} edges", str),
-                      ("params", "{} params", _si), ("macs", "{} MACs", _si))),
-    ("units", (("units|workers", "{}", str), ("hw.units_used", "{} used", str), ("hw.target", "target {}", str),
-               ("partitioner|partition.partitioner", "partitioner {}", str), ("epsilon|partition.epsilon", "ε {}", str))),
-    ("η", (("eta|partition.eta", "{}", "{:.2f}".format), ("depth", "depth {}", str), ("max_width", "max width {}", str))),
+    (
+        "architecture",
+        (
+            ("generator", "{}", str),
+            ("vertices", "{} vertices", str),
+            ("edges", "{} edges", str),
+            ("params", "{} params", _si),
+            ("macs", "{} MACs", _si),
+        ),
+    ),
+    (
+        "units",
+        (
+            ("units|workers", "{}", str),
+            ("hw.units_used", "{} used", str),
+            ("hw.target", "target {}", str),
+            ("partitioner|partition.partitioner", "partitioner {}", str),
+            ("epsilon|partition.epsilon", "ε {}", str),
+        ),
+    ),
+    (
+        "η",
+        (("eta|partition.eta", "{}", "{:.2f}".format), ("depth", "depth {}", str), ("max_width", "max width {}", str)),
+    ),
     ("CS", (("cs|partition.cs", "{}", "{:.3f}".format),)),
     ("Λ", (("comm|partition.comm", "{}", human_bytes), ("comm_norm|partition.comm_norm", "Λ′ {}", "{:.2f}".format))),
     ("imbalance", (("imbalance|partition.imbalance", "δw {}", "{:.3f}".format),)),
-    ("predicted", (("predicted_latency_ms", "{} ms on 1 unit", "{:.4g}".format),
-                   ("predicted_distributed_ms", "{} ms distributed", "{:.4g}".format),
-                   ("predicted_speedup", "speed-up {}×", "{:.2f}".format))),
-    ("measured", (("measured_single.median_ms", "{} ms on 1 unit", "{:.4g}".format),
-                  ("measured.median_ms", "{} ms distributed", "{:.4g}".format),
-                  ("measured_speedup", "speed-up {}×", "{:.2f}".format))),
+    (
+        "predicted",
+        (
+            ("predicted_latency_ms", "{} ms on 1 unit", "{:.4g}".format),
+            ("predicted_distributed_ms", "{} ms distributed", "{:.4g}".format),
+            ("predicted_speedup", "speed-up {}×", "{:.2f}".format),
+        ),
+    ),
+    (
+        "measured",
+        (
+            ("measured_single.median_ms", "{} ms on 1 unit", "{:.4g}".format),
+            ("measured.median_ms", "{} ms distributed", "{:.4g}".format),
+            ("measured_speedup", "speed-up {}×", "{:.2f}".format),
+        ),
+    ),
 )
 
 
@@ -63,7 +93,9 @@ def summary_fields(result: Mapping) -> dict[str, str]:
     """Label → text of the `LINES` whose keys `result` has (the columns of a multirun's table)."""
     fields = {}
     for label, parts in LINES:
-        found = [(template, fmt(value)) for keys, template, fmt in parts if (value := _lookup(result, keys)) is not None]
+        found = [
+            (template, fmt(value)) for keys, template, fmt in parts if (value := _lookup(result, keys)) is not None
+        ]
         if found:
             fields[label] = ", ".join(template.format(text) for template, text in found)
     return fields

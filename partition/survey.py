@@ -24,6 +24,7 @@ width-vs-depth panels of each generator's median-depth sample and the chain base
 (`survey_width_depth.png`, the paper's Fig. 10); prints the per-cell medians and DP's
 predicted speed-up over FB, and returns them.
 """
+
 from __future__ import annotations
 
 import dataclasses
@@ -44,10 +45,22 @@ from nas.checks import require
 from partition.analyze import Analyzer, prepare
 
 log = logging.getLogger(__name__)
-SUMMARY_METRICS = ("cs", "comm_norm", "comm_fb", "latency_s", "latency_fb", "predicted_speedup",
-                   "speedup_bound", "imbalance", "eta")
-CELL_METRICS = {"cs": "median CS", "comm_fb": "median communication Λ / FB's median Λ",
-                "latency_fb": "median predicted latency / FB's median"}
+SUMMARY_METRICS = (
+    "cs",
+    "comm_norm",
+    "comm_fb",
+    "latency_s",
+    "latency_fb",
+    "predicted_speedup",
+    "speedup_bound",
+    "imbalance",
+    "eta",
+)
+CELL_METRICS = {
+    "cs": "median CS",
+    "comm_fb": "median communication Λ / FB's median Λ",
+    "latency_fb": "median predicted latency / FB's median",
+}
 REFERENCE = "fb"  # what communication and latency are normalised to
 PAPER_GENERATORS = ("er", "ba", "ws", "dp")
 PAPER_DP_SPEEDUP = "6–7×"  # DP over FB, the paper's Fig. 9
@@ -88,8 +101,12 @@ class LatencyModel:
         from hw.analyze import latency_report
 
         latencies, single = self.backend.vertex_latencies(arch), self.backend.predict(arch)
-        return [latency_report(arch, a.assignment, dataclasses.replace(self.target, units=a.units),
-                               latencies, single, self.order) for a in analyses]
+        return [
+            latency_report(
+                arch, a.assignment, dataclasses.replace(self.target, units=a.units), latencies, single, self.order
+            )
+            for a in analyses
+        ]
 
 
 _WORKER: dict[str, Any] = {}
@@ -107,39 +124,73 @@ def build_architecture(settings: SurveySettings, generator: str, nodes: int, see
     from nas.factory import create_architecture
 
     return create_architecture(
-        generator, nodes, seed, staging=settings.staging, staging_params=settings.staging_params,
-        input_size=settings.input_size, num_classes=settings.num_classes,
-        in_channels=settings.in_channels, **settings.generators[generator],
+        generator,
+        nodes,
+        seed,
+        staging=settings.staging,
+        staging_params=settings.staging_params,
+        input_size=settings.input_size,
+        num_classes=settings.num_classes,
+        in_channels=settings.in_channels,
+        **settings.generators[generator],
     )
 
 
-def sample_rows(sample: dict, arch: nx.DiGraph, units: list[int], analyzer: Analyzer,
-                latency: LatencyModel) -> list[dict]:
+def sample_rows(
+    sample: dict, arch: nx.DiGraph, units: list[int], analyzer: Analyzer, latency: LatencyModel
+) -> list[dict]:
     """Figures of one architecture (`sample`: its generator, nodes, seed) on each unit
     count: the concurrency metrics and the predicted latency."""
     from nas.arch import total_params
 
     prep = prepare(arch)
-    base = {**sample, "vertices": prep.paths.compute_vertices, "edges": arch.number_of_edges(),
-            "params": total_params(arch), "depth": max(prep.paths.width_profile(), default=0)}
+    base = {
+        **sample,
+        "vertices": prep.paths.compute_vertices,
+        "edges": arch.number_of_edges(),
+        "params": total_params(arch),
+        "depth": max(prep.paths.width_profile(), default=0),
+    }
     analyses = [analyzer(prep, n) for n in units]
-    return [{
-        **base, "units": r.units, "cs": r.cs, "comm": r.comm, "comm_norm": r.comm_norm,
-        "imbalance": r.imbalance, "entropy": r.entropy, "eta": r.eta,
-        "critical_path_vertices": r.critical_path.vertices, "critical_path_flops": r.critical_path.flops,
-        "total_flops": r.total_flops, "speedup_bound": r.speedup_bound, "partitioner": r.partitioner,
-        "epsilon": r.epsilon, "latency_single_s": p.single_s, "latency_s": p.distributed_s,
-        "predicted_speedup": p.speedup, "transfers": p.transfers,
-    } for r, p in zip(analyses, latency.reports(arch, analyses), strict=True)]
+    return [
+        {
+            **base,
+            "units": r.units,
+            "cs": r.cs,
+            "comm": r.comm,
+            "comm_norm": r.comm_norm,
+            "imbalance": r.imbalance,
+            "entropy": r.entropy,
+            "eta": r.eta,
+            "critical_path_vertices": r.critical_path.vertices,
+            "critical_path_flops": r.critical_path.flops,
+            "total_flops": r.total_flops,
+            "speedup_bound": r.speedup_bound,
+            "partitioner": r.partitioner,
+            "epsilon": r.epsilon,
+            "latency_single_s": p.single_s,
+            "latency_s": p.distributed_s,
+            "predicted_speedup": p.speedup,
+            "transfers": p.transfers,
+        }
+        for r, p in zip(analyses, latency.reports(arch, analyses), strict=True)
+    ]
 
 
 def _analyse_chunk(item: tuple[str, int, list[int]]) -> list[dict]:
     generator, nodes, seeds = item
     settings: SurveySettings = _WORKER["settings"]
-    return [row for seed in seeds
-            for row in sample_rows({"generator": generator, "nodes": nodes, "seed": seed},
-                                   build_architecture(settings, generator, nodes, seed), settings.units,
-                                   _WORKER["analyzer"], _WORKER["latency"])]
+    return [
+        row
+        for seed in seeds
+        for row in sample_rows(
+            {"generator": generator, "nodes": nodes, "seed": seed},
+            build_architecture(settings, generator, nodes, seed),
+            settings.units,
+            _WORKER["analyzer"],
+            _WORKER["latency"],
+        )
+    ]
 
 
 def generator_kwargs(cfg: Any, name: str, overrides: dict | None = None) -> dict:
@@ -150,7 +201,10 @@ def generator_kwargs(cfg: Any, name: str, overrides: dict | None = None) -> dict
 
     from nas.config import GENERATOR_SCHEMAS
 
-    require(name in GENERATOR_SCHEMAS, f"analysis.survey.generators: no defaults for {name!r}; valid: {', '.join(GENERATOR_SCHEMAS)}")
+    require(
+        name in GENERATOR_SCHEMAS,
+        f"analysis.survey.generators: no defaults for {name!r}; valid: {', '.join(GENERATOR_SCHEMAS)}",
+    )
     schema = GENERATOR_SCHEMAS[name]
     gen = cfg.generator if getattr(cfg.generator, "name", None) == name else schema()
     if overrides is None:
@@ -159,7 +213,10 @@ def generator_kwargs(cfg: Any, name: str, overrides: dict | None = None) -> dict
     if overrides:
         base = asdict(gen)
         unknown = sorted(set(overrides) - set(base))
-        require(not unknown, f"analysis.survey.params.{name}: unknown parameter(s) {unknown}; valid: {sorted(set(base) - {'name'})}")
+        require(
+            not unknown,
+            f"analysis.survey.params.{name}: unknown parameter(s) {unknown}; valid: {sorted(set(base) - {'name'})}",
+        )
         try:
             gen = schema(**{**base, **overrides})
         except ValueError as err:
@@ -171,11 +228,18 @@ def _work_items(generators: list[str], nodes: list[int], seeds: list[int], chunk
     for start in range(0, len(seeds), chunk):
         for generator in generators:
             for n in nodes:
-                yield generator, n, seeds[start:start + chunk]
+                yield generator, n, seeds[start : start + chunk]
 
 
-def run_survey(settings: SurveySettings, nodes: list[int], samples: int, seed: int = 0,
-               workers: int = 0, chunksize: int = 25, progress: bool = True) -> pd.DataFrame:
+def run_survey(
+    settings: SurveySettings,
+    nodes: list[int],
+    samples: int,
+    seed: int = 0,
+    workers: int = 0,
+    chunksize: int = 25,
+    progress: bool = True,
+) -> pd.DataFrame:
     """Every sample's metrics as a DataFrame (rows sorted by generator, nodes, seed, units)."""
     seeds = list(range(seed, seed + samples))
     items = list(_work_items(list(settings.generators), list(nodes), seeds, chunksize))
@@ -223,8 +287,9 @@ def median_sample(frame: pd.DataFrame, generator: str, nodes: int) -> int:
     return int(ordered.seed.iloc[(len(ordered) - 1) // 2])
 
 
-def latency_curves(settings: SurveySettings, frame: pd.DataFrame, units: list[int],
-                   generators: tuple[str, ...] = ("dp", REFERENCE)) -> pd.DataFrame:
+def latency_curves(
+    settings: SurveySettings, frame: pd.DataFrame, units: list[int], generators: tuple[str, ...] = ("dp", REFERENCE)
+) -> pd.DataFrame:
     """The median architecture of each of `generators` (`median_sample`) per vertex count,
     re-analysed and scheduled on each of `units` (the paper: one stops speeding up at 8)."""
     analyzer, latency = Analyzer(settings.analysis), LatencyModel(settings.hw)
@@ -237,8 +302,9 @@ def latency_curves(settings: SurveySettings, frame: pd.DataFrame, units: list[in
     return pd.DataFrame(rows)
 
 
-def median_profiles(frame: pd.DataFrame, settings: SurveySettings,
-                    baselines: Mapping[str, str] = BASELINE_NAMES) -> dict[str, dict[int, int]]:
+def median_profiles(
+    frame: pd.DataFrame, settings: SurveySettings, baselines: Mapping[str, str] = BASELINE_NAMES
+) -> dict[str, dict[int, int]]:
     """Width profiles for the paper's Fig. 10: per generator, the sample of median depth at
     the largest vertex count; then the chain baselines."""
     from nas.factory import create_architecture
@@ -273,12 +339,19 @@ def survey_settings(cfg: Any, generators: dict[str, dict] | None = None) -> Surv
     survey = cfg.analysis.survey
     if generators is None:
         generators = {g: generator_kwargs(cfg, g) for g in survey.generators}
-    analysis = dataclasses.replace(cfg.analysis, partitioners=list(survey.partitioners),
-                                   epsilons=list(survey.epsilons or cfg.analysis.epsilons))
+    analysis = dataclasses.replace(
+        cfg.analysis, partitioners=list(survey.partitioners), epsilons=list(survey.epsilons or cfg.analysis.epsilons)
+    )
     return SurveySettings(
-        analysis=analysis, hw=cfg.hw, generators=generators, units=[int(u) for u in survey.units],
-        staging=cfg.staging.name, staging_params=cfg.staging.params(),
-        input_size=cfg.input_size, num_classes=cfg.num_classes, in_channels=cfg.in_channels,
+        analysis=analysis,
+        hw=cfg.hw,
+        generators=generators,
+        units=[int(u) for u in survey.units],
+        staging=cfg.staging.name,
+        staging_params=cfg.staging.params(),
+        input_size=cfg.input_size,
+        num_classes=cfg.num_classes,
+        in_channels=cfg.in_channels,
     )
 
 
@@ -297,14 +370,18 @@ def _report(frame: pd.DataFrame, generators: list[str]) -> dict[str, pd.DataFram
     paper = [g for g in PAPER_GENERATORS if g in tables["cs"].index]
     if len(paper) > 1:
         lowest = tables["cs"].loc[paper].idxmin()
-        print(f"lowest median CS among {', '.join(g.upper() for g in paper)} per cell: "
-              + ", ".join(f"{n}v/{u}u {g.upper()}" for (n, u), g in lowest.items())
-              + (f" (DP lowest in {int((lowest == 'dp').sum())} of {len(lowest)} cells)" if "dp" in paper else ""))
+        print(
+            f"lowest median CS among {', '.join(g.upper() for g in paper)} per cell: "
+            + ", ".join(f"{n}v/{u}u {g.upper()}" for (n, u), g in lowest.items())
+            + (f" (DP lowest in {int((lowest == 'dp').sum())} of {len(lowest)} cells)" if "dp" in paper else "")
+        )
     if "latency_fb" in tables and "dp" in tables["latency_fb"].index:
         speedup = 1.0 / tables["latency_fb"].loc["dp"]
         tables["dp_speedup_over_fb"] = speedup.to_frame("dp").T
-        print(f"DP's predicted speed-up over FB (FB's median latency / DP's), paper {PAPER_DP_SPEEDUP}: "
-              + ", ".join(f"{n}v/{u}u {s:.2f}×" for (n, u), s in speedup.items()))
+        print(
+            f"DP's predicted speed-up over FB (FB's median latency / DP's), paper {PAPER_DP_SPEEDUP}: "
+            + ", ".join(f"{n}v/{u}u {s:.2f}×" for (n, u), s in speedup.items())
+        )
     return tables
 
 
@@ -323,10 +400,14 @@ def survey_task(cfg: Any, out_dir: Path) -> dict:
     summary = summarize(frame, generators)
     summary.to_csv(out_dir / "survey_summary.csv")
     ranking = summary[("cs", "median")].sort_values().index.tolist()
-    fallback = f"; {latency_model['fallback']} stand-in: {latency_model['note']}" if latency_model.get("fallback") else ""
-    print(f"survey: {len(frame)} analyses of {len(frame) // len(settings.units)} architectures in {wall:.1f} s "
-          f"(input {cfg.input_size} px, staging {cfg.staging.name}, partitioners {settings.analysis.partitioners}, "
-          f"ε {settings.analysis.epsilons}); predicted latency on hw={cfg.hw.name} ({latency_model['backend']}{fallback})")
+    fallback = (
+        f"; {latency_model['fallback']} stand-in: {latency_model['note']}" if latency_model.get("fallback") else ""
+    )
+    print(
+        f"survey: {len(frame)} analyses of {len(frame) // len(settings.units)} architectures in {wall:.1f} s "
+        f"(input {cfg.input_size} px, staging {cfg.staging.name}, partitioners {settings.analysis.partitioners}, "
+        f"ε {settings.analysis.epsilons}); predicted latency on hw={cfg.hw.name} ({latency_model['backend']}{fallback})"
+    )
     tables = _report(frame, generators)
     pd.concat(tables, names=["metric"]).to_csv(out_dir / "survey_cells.csv")
     print("ranking by median CS, pooled (best first):", " < ".join(g.upper() for g in ranking))
@@ -335,18 +416,33 @@ def survey_task(cfg: Any, out_dir: Path) -> dict:
     from partition.plots import plot_latency_units, plot_survey_metric, plot_width_depth_panels
 
     records = frame.to_dict("records")
-    metrics = [("cs", "survey_cs.png", "concurrency score CS (lower is better)", True),
-               ("comm_norm", "survey_comm.png", "communication Λ′ = Λ / (U_c·n)", True),
-               ("comm_fb", "survey_comm_fb.png", "Λ / FB's median (Fig. 8)", True),
-               ("latency_fb", "survey_latency_fb.png", f"latency on {cfg.hw.name} / FB's", True),
-               ("speedup_bound", "survey_speedup.png", "ideal speed-up bound", False)]
-    plots = [plot_survey_metric(records, m, out_dir / name, label, generators, log=log)
-             for m, name, label, log in metrics if m in frame]
-    plots.append(plot_width_depth_panels(median_profiles(frame, settings), out_dir / "survey_width_depth.png",
-                                         "width vs depth: each generator's sample of median depth, and the chain baselines"))
+    metrics = [
+        ("cs", "survey_cs.png", "concurrency score CS (lower is better)", True),
+        ("comm_norm", "survey_comm.png", "communication Λ′ = Λ / (U_c·n)", True),
+        ("comm_fb", "survey_comm_fb.png", "Λ / FB's median (Fig. 8)", True),
+        ("latency_fb", "survey_latency_fb.png", f"latency on {cfg.hw.name} / FB's", True),
+        ("speedup_bound", "survey_speedup.png", "ideal speed-up bound", False),
+    ]
+    plots = [
+        plot_survey_metric(records, m, out_dir / name, label, generators, log=log)
+        for m, name, label, log in metrics
+        if m in frame
+    ]
+    plots.append(
+        plot_width_depth_panels(
+            median_profiles(frame, settings),
+            out_dir / "survey_width_depth.png",
+            "width vs depth: each generator's sample of median depth, and the chain baselines",
+        )
+    )
     if len(curves):
-        plots.append(plot_latency_units(curves.to_dict("records"), out_dir / "survey_latency_units.png",
-                                        f"predicted latency on {cfg.hw.name}: median architectures"))
+        plots.append(
+            plot_latency_units(
+                curves.to_dict("records"),
+                out_dir / "survey_latency_units.png",
+                f"predicted latency on {cfg.hw.name}: median architectures",
+            )
+        )
     return {
         "architectures": len(frame) // len(settings.units),
         "analyses": len(frame),

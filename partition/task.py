@@ -5,6 +5,7 @@ vertex → unit assignment plus every option's, for users and the search's artif
 `width_depth.png` and `partition.png`. The unit count is `cfg.hw.units` (override with
 `hw.units=N`). The caller gets the `Analysis` itself, assignment included, in memory.
 """
+
 from __future__ import annotations
 
 import json
@@ -27,9 +28,14 @@ class ConcurrencyReport:
     def to_json(self) -> dict:
         """The figures of the analyze task's JSON line (no assignments: see partition.json)."""
         profile = self.width_profile
-        data = {**self.analysis.to_json(), "depth": max(profile, default=0), "max_width": max(profile.values(), default=0),
-                "width_profile": profile, "options": [o.to_json() for o in self.analysis.options],
-                "partition_path": str(self.partition_path)}
+        data = {
+            **self.analysis.to_json(),
+            "depth": max(profile, default=0),
+            "max_width": max(profile.values(), default=0),
+            "width_profile": profile,
+            "options": [o.to_json() for o in self.analysis.options],
+            "partition_path": str(self.partition_path),
+        }
         return {**data, "plots": [str(p) for p in self.plots]} if self.plots else data
 
 
@@ -47,15 +53,21 @@ def concurrency_report(arch: Any, cfg: Any, arch_path: Path) -> ConcurrencyRepor
     if cfg.analysis.plots:
         from partition.plots import plot_partition, plot_width_depth
 
-        plots = [plot_width_depth(profile, arch_path.with_name("width_depth.png")),
-                 plot_partition(arch, result, prep.paths.depth, arch_path.with_name("partition.png"))]
+        plots = [
+            plot_width_depth(profile, arch_path.with_name("width_depth.png")),
+            plot_partition(arch, result, prep.paths.depth, arch_path.with_name("partition.png")),
+        ]
     return ConcurrencyReport(result, profile, write_partition(result, arch_path.with_name("partition.json")), plots)
 
 
 def write_partition(result: Analysis, path: Path) -> Path:
     """vertex → unit of the best option (`assignment`), plus every option's, as JSON."""
     options = [option.to_json(assignment=True) for option in result.options]
-    data = {"units": result.units, "best_option": result.best_option,
-            "assignment": options[result.best_option]["assignment"], "options": options}
+    data = {
+        "units": result.units,
+        "best_option": result.best_option,
+        "assignment": options[result.best_option]["assignment"],
+        "options": options,
+    }
     path.write_text(json.dumps(data, indent=1))
     return path

@@ -9,6 +9,7 @@ the server. With `--optuna`, likewise optuna-dashboard's study page (its Pareto 
 axes named after the objectives). Prints one JSON line with the files and whether the
 `--expect` texts are on the runs page (and `--expect-optuna` ones on the study page).
 """
+
 from __future__ import annotations
 
 import argparse
@@ -22,9 +23,19 @@ import time
 import urllib.request
 from pathlib import Path
 
-CHROMIUM_FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-                  "--disable-background-networking", "--disable-component-update", "--disable-sync",
-                  "--hide-scrollbars", "--window-size=1600,1000", "--virtual-time-budget=20000"]
+CHROMIUM_FLAGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--hide-scrollbars",
+    "--window-size=1600,1000",
+    "--virtual-time-budget=20000",
+]
 
 
 def free_port() -> int:
@@ -50,7 +61,9 @@ def render(url: str, png: Path, chromium: str) -> str:
     with tempfile.TemporaryDirectory() as profile:
         flags = [*CHROMIUM_FLAGS, f"--user-data-dir={profile}"]
         subprocess.run([chromium, *flags, f"--screenshot={png}", url], check=True, capture_output=True, timeout=120)
-        dom = subprocess.run([chromium, *flags, "--dump-dom", url], check=True, capture_output=True, text=True, timeout=120)
+        dom = subprocess.run(
+            [chromium, *flags, "--dump-dom", url], check=True, capture_output=True, text=True, timeout=120
+        )
     return dom.stdout
 
 
@@ -73,8 +86,10 @@ def dashboard_pages(storage: str, study: str, out: Path, chromium: str, expect: 
     study_id = optuna.load_study(study_name=study, storage=create_storage(storage, heartbeat_interval=None))._study_id
     port = free_port()
     url = storage if "://" in storage else str(Path(storage).resolve())
-    server = serve([sys.executable, "-m", "optuna_dashboard", url, "--host", "127.0.0.1", "--port", str(port)],
-                   f"http://127.0.0.1:{port}/api/studies")
+    server = serve(
+        [sys.executable, "-m", "optuna_dashboard", url, "--host", "127.0.0.1", "--port", str(port)],
+        f"http://127.0.0.1:{port}/api/studies",
+    )
     try:
         png = out.with_name(f"{out.stem}_optuna_dashboard{out.suffix}")
         dom = render(f"http://127.0.0.1:{port}/dashboard/studies/{study_id}", png, chromium)
@@ -104,8 +119,21 @@ def main() -> None:
         sys.exit(f"error: no experiment {args.experiment!r} in {args.store}; run a search first")
     port = free_port()
     base = f"http://127.0.0.1:{port}"
-    server = serve([sys.executable, "-m", "mlflow", "ui", "--backend-store-uri", args.store,
-                    "--host", "127.0.0.1", "--port", str(port)], base + "/health")
+    server = serve(
+        [
+            sys.executable,
+            "-m",
+            "mlflow",
+            "ui",
+            "--backend-store-uri",
+            args.store,
+            "--host",
+            "127.0.0.1",
+            "--port",
+            str(port),
+        ],
+        base + "/health",
+    )
     try:
         out = Path(args.out)
         runs = f"{base}/#/experiments/{experiment.experiment_id}/runs"
@@ -113,9 +141,15 @@ def main() -> None:
         client = MlflowClient(args.store)
         parents = client.search_runs([experiment.experiment_id], filter_string="tags.`cnas.study` != ''", max_results=1)
         if parents:  # the study's parent run: its artifacts include the Pareto front
-            pages[out.with_name(f"{out.stem}_study{out.suffix}")] = f"{runs}/{parents[0].info.run_id}/artifacts/pareto_front.png"
-        trials = client.search_runs([experiment.experiment_id], filter_string="tags.`cnas.trial` != ''",
-                                    order_by=["attributes.start_time DESC"], max_results=1)
+            pages[out.with_name(f"{out.stem}_study{out.suffix}")] = (
+                f"{runs}/{parents[0].info.run_id}/artifacts/pareto_front.png"
+            )
+        trials = client.search_runs(
+            [experiment.experiment_id],
+            filter_string="tags.`cnas.trial` != ''",
+            order_by=["attributes.start_time DESC"],
+            max_results=1,
+        )
         if trials:  # one trial's run page: params, metrics, tags
             pages[out.with_name(f"{out.stem}_trial{out.suffix}")] = f"{runs}/{trials[0].info.run_id}"
         doms = {png: render(url, png, chromium) for png, url in pages.items()}

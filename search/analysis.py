@@ -5,6 +5,7 @@ Saves the architecture file into `out_dir` and returns the JSON-ready dict: its 
 metrics, plots, predicted latency under the best assignment, passed in memory). Extend
 `analyze_architecture`, not the callers.
 """
+
 from __future__ import annotations
 
 from pathlib import Path
@@ -22,6 +23,11 @@ def analyze_architecture(arch: nx.DiGraph, cfg: Any, out_dir: Path) -> dict:
 
     arch_path = save(arch, Path(out_dir) / "architecture.json")
     concurrency = concurrency_report(arch, cfg, arch_path)
-    return {**summary(arch), "input_size": arch.graph["input_size"], "num_classes": arch.graph["num_classes"],
-            "arch_path": str(arch_path), **concurrency.to_json(),
-            **analyze_summary(cfg, arch, concurrency.analysis.assignment)}
+    return {
+        **summary(arch),
+        "input_size": arch.graph["input_size"],
+        "num_classes": arch.graph["num_classes"],
+        "arch_path": str(arch_path),
+        **concurrency.to_json(),
+        **analyze_summary(cfg, arch, concurrency.analysis.assignment),
+    }

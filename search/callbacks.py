@@ -5,6 +5,7 @@ its Optuna intermediate values (learning curves in optuna-dashboard).
 single-objective), so there the value goes to the storage directly, through the same
 `set_trial_intermediate_value` call.
 """
+
 from __future__ import annotations
 
 import lightning.pytorch as pl

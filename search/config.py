@@ -1,4 +1,5 @@
 """Schemas of the `search` and `space` config groups (the root config is app/config.py)."""
+
 from __future__ import annotations
 
 from dataclasses import dataclass, field
@@ -47,7 +48,9 @@ class SearchConfig:
     max_failure_rate: float = 0.5  # stop the study when more of this run's trials fail
     min_trials_for_failure_rate: int = 4  # ... once at least this many have finished
     report_from: str = "optuna"  # task=report reads the study storage (optuna) or the MLflow experiment
-    report_measure: bool = False  # task=report deploys the study's front and baselines (task=deploy) for measured latency
+    report_measure: bool = (
+        False  # task=report deploys the study's front and baselines (task=deploy) for measured latency
+    )
     # task=report: empty = the one study this config names (search.study_name or the derived name);
     # else study names or glob patterns pooled into one table, e.g. ['paper_cifar10-*'] or ['*'] (all)
     report_studies: list[str] = field(default_factory=list)
@@ -59,20 +62,34 @@ class SearchConfig:
 
         require_one_of("search.sampler", self.sampler, SAMPLERS.names())
         require(self.n_trials >= 0, f"search.n_trials must be >= 0, got {self.n_trials}")
-        require(self.total_trials is None or self.total_trials >= 1,
-                f"search.total_trials must be >= 1 or null, got {self.total_trials}")
-        require(self.timeout is None or self.timeout > 0, f"search.timeout must be > 0 seconds or null, got {self.timeout}")
+        require(
+            self.total_trials is None or self.total_trials >= 1,
+            f"search.total_trials must be >= 1 or null, got {self.total_trials}",
+        )
+        require(
+            self.timeout is None or self.timeout > 0, f"search.timeout must be > 0 seconds or null, got {self.timeout}"
+        )
         require(len(self.objectives) >= 1, "search.objectives must name at least one objective")
         for name in self.objectives:
             require(name in OBJECTIVES, f"search.objectives: unknown {name!r}; valid: {', '.join(OBJECTIVES.names())}")
-        require(len(set(self.objectives)) == len(self.objectives), f"search.objectives repeats a name: {list(self.objectives)}")
+        require(
+            len(set(self.objectives)) == len(self.objectives),
+            f"search.objectives repeats a name: {list(self.objectives)}",
+        )
         require_one_of("search.accuracy_metric", self.accuracy_metric, ("test_acc", "val_acc"))
         require(self.population_size >= 2, f"search.population_size must be >= 2, got {self.population_size}")
-        require(0 < self.max_failure_rate <= 1, f"search.max_failure_rate must be in (0, 1], got {self.max_failure_rate}")
-        require(self.heartbeat_interval >= 0, f"search.heartbeat_interval must be >= 0 (0 = off), got {self.heartbeat_interval}")
+        require(
+            0 < self.max_failure_rate <= 1, f"search.max_failure_rate must be in (0, 1], got {self.max_failure_rate}"
+        )
+        require(
+            self.heartbeat_interval >= 0,
+            f"search.heartbeat_interval must be >= 0 (0 = off), got {self.heartbeat_interval}",
+        )
         require(self.max_retry >= 0, f"search.max_retry must be >= 0, got {self.max_retry}")
-        require(self.min_trials_for_failure_rate >= 1,
-                f"search.min_trials_for_failure_rate must be >= 1, got {self.min_trials_for_failure_rate}")
+        require(
+            self.min_trials_for_failure_rate >= 1,
+            f"search.min_trials_for_failure_rate must be >= 1, got {self.min_trials_for_failure_rate}",
+        )
         require(self.n_workers >= 1, f"search.n_workers must be >= 1, got {self.n_workers}")
         require(self.worker is None or self.worker >= 0, f"search.worker must be >= 0 or null, got {self.worker}")
         require_one_of("search.report_from", self.report_from, ("optuna", "mlflow"))

@@ -1,4 +1,5 @@
 """Errors a search ends with, reported by `run.py` as one `error: …` line (exit 2)."""
+
 from __future__ import annotations
 
 

@@ -1,4 +1,5 @@
 """Evaluator: one architecture → analysis metrics + training metrics (+ the trained model)."""
+
 from __future__ import annotations
 
 from collections.abc import Iterable
@@ -22,8 +23,9 @@ class CaptureModel(pl.Callback):
         self.model = pl_module.model  # type: ignore[assignment]  # torch types Module.__getattr__ as Tensor | Module
 
 
-def evaluate(arch: nx.DiGraph, cfg: Any, out_dir: Path, callbacks: Iterable[pl.Callback] = (),
-             datamodule: Any = None) -> tuple[dict, nn.Module | None]:
+def evaluate(
+    arch: nx.DiGraph, cfg: Any, out_dir: Path, callbacks: Iterable[pl.Callback] = (), datamodule: Any = None
+) -> tuple[dict, nn.Module | None]:
     """Analyse (files into `out_dir`), train `arch` (its state_dict into `out_dir`) and
     predict its deployment; returns (metrics, trained model)."""
     from hw.runtime.weights import STATE_DICT_FILE
@@ -32,6 +34,12 @@ def evaluate(arch: nx.DiGraph, cfg: Any, out_dir: Path, callbacks: Iterable[pl.C
     metrics = analyze_architecture(arch, cfg, out_dir)
     capture = CaptureModel()
     weights = Path(out_dir) / STATE_DICT_FILE
-    trained = train_architecture(arch, cfg, callbacks=[*callbacks, capture], datamodule=datamodule,
-                                 enable_progress_bar=bool(cfg.verbose), save_weights=weights)
+    trained = train_architecture(
+        arch,
+        cfg,
+        callbacks=[*callbacks, capture],
+        datamodule=datamodule,
+        enable_progress_bar=bool(cfg.verbose),
+        save_weights=weights,
+    )
     return {**metrics, **trained, **deployment_prediction(arch, cfg, weights)}, capture.model

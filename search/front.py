@@ -9,6 +9,7 @@ runs task=deploy (`hw.runtime.task.deploy_task`) on the trial's own architecture
 state_dict with the configured `hw` and `deploy` settings (`hw.units` local workers
 today; the emulated testbed once task=deploy runs there).
 """
+
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass, replace
@@ -53,8 +54,13 @@ def measure_latency(cfg: Any, study: str, number: int, out_dir: Path) -> float:
     from search.trials import resolve_trial
 
     found = resolve_trial(f"{study}:{number}", cfg)
-    deploy_cfg = replace(cfg, task="deploy", trial=None, arch=str(found.arch_path),
-                         deploy=replace(cfg.deploy, weights=str(found.weights_path)))
+    deploy_cfg = replace(
+        cfg,
+        task="deploy",
+        trial=None,
+        arch=str(found.arch_path),
+        deploy=replace(cfg.deploy, weights=str(found.weights_path)),
+    )
     return float(deploy_task(deploy_cfg, Path(out_dir))["measured"]["median_ms"])
 
 
@@ -62,8 +68,12 @@ def front_table(study: optuna.Study, cfg: Any, out_dir: Path, measure: bool = Fa
     """The front and baselines as a table; measured latency filled when `measure`."""
     rows = front_rows(study)
     if measure:
-        rows = [replace(r, measured_ms=measure_latency(cfg, study.study_name, r.number, Path(out_dir) / f"deploy-{r.number}"))
-                for r in rows]
+        rows = [
+            replace(
+                r, measured_ms=measure_latency(cfg, study.study_name, r.number, Path(out_dir) / f"deploy-{r.number}")
+            )
+            for r in rows
+        ]
     return pd.DataFrame([asdict(r) for r in rows], columns=list(TrialRow.__dataclass_fields__))
 
 
@@ -73,5 +83,13 @@ def _complete(study: optuna.Study) -> list[FrozenTrial]:
 
 def _row(t: FrozenTrial, on_front: bool) -> TrialRow:
     attrs = t.user_attrs
-    return TrialRow(t.number, attrs.get(BASELINE_ATTR) or "", on_front, attrs.get("test_acc"), attrs.get(DEPLOY_LATENCY),
-                    attrs.get("cs"), attrs.get("params"), all(c <= 0 for c in t.constraints.values()))
+    return TrialRow(
+        t.number,
+        attrs.get(BASELINE_ATTR) or "",
+        on_front,
+        attrs.get("test_acc"),
+        attrs.get(DEPLOY_LATENCY),
+        attrs.get("cs"),
+        attrs.get("params"),
+        all(c <= 0 for c in t.constraints.values()),
+    )

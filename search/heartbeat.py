@@ -9,6 +9,7 @@ the trial's MLflow run FAILED, then Optuna's `RetryHeartbeatStaleTrialCallback`
 re-enqueues its parameters (`system_attrs` failed_trial / retry_history, up to
 `max_retry` times).
 """
+
 from __future__ import annotations
 
 import copy
@@ -37,8 +38,9 @@ STALE_REASON = "worker lost: no heartbeat for {seconds:.0f} s (killed or crashed
 class HeartbeatJournalStorage(JournalStorage, BaseHeartbeat):
     """JournalStorage whose running trials beat every `heartbeat_interval` seconds."""
 
-    def __init__(self, backend: Any, heartbeat_interval: int, grace_period: int | None = None,
-                 stale_trial_callback: Any = None) -> None:
+    def __init__(
+        self, backend: Any, heartbeat_interval: int, grace_period: int | None = None, stale_trial_callback: Any = None
+    ) -> None:
         super().__init__(backend)
         self.heartbeat_interval = heartbeat_interval
         self.grace_period = grace_period or 2 * heartbeat_interval

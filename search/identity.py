@@ -8,6 +8,7 @@ digest of it) as user attributes and a resume with other values is refused in on
 line naming the difference. Execution settings (threads, loader workers, data paths,
 the latency profile's folder, the sampler) may change between runs.
 """
+
 from __future__ import annotations
 
 import hashlib
@@ -19,12 +20,32 @@ from omegaconf import OmegaConf
 
 from search.tracking import flatten
 
-DEFINING_SECTIONS = ("nodes", "seed", "input_size", "num_classes", "in_channels", "generator", "staging", "space",
-                     "data", "train", "hw", "analysis")
+DEFINING_SECTIONS = (
+    "nodes",
+    "seed",
+    "input_size",
+    "num_classes",
+    "in_channels",
+    "generator",
+    "staging",
+    "space",
+    "data",
+    "train",
+    "hw",
+    "analysis",
+)
 DEFINING_SEARCH_KEYS = ("objectives", "accuracy_metric")
 # Keys of those sections that change how a run executes, not what it measures.
-EXECUTION_KEYS = ("data.root", "data.download", "data.num_workers", "data.debian_dir", "train.threads",
-                  "train.eval_batch_size", "hw.predictor", "hw.profile")
+EXECUTION_KEYS = (
+    "data.root",
+    "data.download",
+    "data.num_workers",
+    "data.debian_dir",
+    "train.threads",
+    "train.eval_batch_size",
+    "hw.predictor",
+    "hw.profile",
+)
 CONFIG_ATTR, DIGEST_ATTR = "defining_config", "defining_config_digest"
 SHOWN_DIFFERENCES = 3
 
@@ -42,8 +63,11 @@ def defining_config(cfg: Any) -> dict[str, str]:
     chosen = {key: plain[key] for key in DEFINING_SECTIONS if key in plain}
     chosen["search"] = {key: plain["search"][key] for key in DEFINING_SEARCH_KEYS}
     flat = flatten(chosen)
-    return {k: json.dumps(v, default=str) if isinstance(v, (list, tuple)) else str(v) for k, v in sorted(flat.items())
-            if not any(k == e or k.startswith(e + ".") for e in EXECUTION_KEYS)}
+    return {
+        k: json.dumps(v, default=str) if isinstance(v, (list, tuple)) else str(v)
+        for k, v in sorted(flat.items())
+        if not any(k == e or k.startswith(e + ".") for e in EXECUTION_KEYS)
+    }
 
 
 def digest(config: dict[str, str]) -> str:
@@ -69,13 +93,20 @@ def keep_identity(study: optuna.Study, cfg: Any, storage: str) -> None:
     if not diff:
         return
     more = f" and {len(diff) - SHOWN_DIFFERENCES} more" if len(diff) > SHOWN_DIFFERENCES else ""
-    raise ValueError(f"study {study.study_name!r} in {storage} was run with {', '.join(diff[:SHOWN_DIFFERENCES])}{more}: "
-                     "its trials would not be comparable; rerun with the study's settings to resume it, "
-                     "or set another search.study_name")
+    raise ValueError(
+        f"study {study.study_name!r} in {storage} was run with {', '.join(diff[:SHOWN_DIFFERENCES])}{more}: "
+        "its trials would not be comparable; rerun with the study's settings to resume it, "
+        "or set another search.study_name"
+    )
 
 
 def study_params(cfg: Any) -> dict[str, str]:
     """The MLflow parent run's params: the defining config and the sampler's settings."""
     search = cfg.search
-    return {**defining_config(cfg), "search.sampler": search.sampler, "search.population_size": str(search.population_size),
-            "search.seed": str(search.seed), "search.baselines": json.dumps(list(search.baselines))}
+    return {
+        **defining_config(cfg),
+        "search.sampler": search.sampler,
+        "search.population_size": str(search.population_size),
+        "search.seed": str(search.seed),
+        "search.baselines": json.dumps(list(search.baselines)),
+    }

@@ -5,6 +5,7 @@ record onto it and make every later open fail. `repair_tail` moves the unfinishe
 bytes to `<name>.journal.tail-<timestamp>` and truncates to the last complete line;
 a broken line before the last one is not a cut tail and is refused (one line).
 """
+
 from __future__ import annotations
 
 import json
@@ -39,9 +40,11 @@ def _repair(path: Path) -> Path | None:
     lines = data.splitlines(keepends=True)
     for number, line in enumerate(lines[:-1], start=1):
         if not _complete(line):
-            raise ValueError(f"search.storage {path} is corrupt at line {number} of {len(lines)} (not a journal "
-                             f"record); restore it from a backup, or keep the trials before it with "
-                             f"`head -n {number - 1} {path} > fixed.journal`")
+            raise ValueError(
+                f"search.storage {path} is corrupt at line {number} of {len(lines)} (not a journal "
+                f"record); restore it from a backup, or keep the trials before it with "
+                f"`head -n {number - 1} {path} > fixed.journal`"
+            )
     if _complete(lines[-1]):
         return None
     keep = len(data) - len(lines[-1])
@@ -50,8 +53,14 @@ def _repair(path: Path) -> Path | None:
     with open(path, "r+b") as f:
         f.truncate(keep)
         os.fsync(f.fileno())
-    log.warning("search.storage %s ended in an unfinished record (%d bytes, e.g. a full disk or a power cut): "
-                "moved it to %s and kept the %d complete records", path, len(lines[-1]), backup, len(lines) - 1)
+    log.warning(
+        "search.storage %s ended in an unfinished record (%d bytes, e.g. a full disk or a power cut): "
+        "moved it to %s and kept the %d complete records",
+        path,
+        len(lines[-1]),
+        backup,
+        len(lines) - 1,
+    )
     return backup
 
 

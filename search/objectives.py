@@ -1,5 +1,6 @@
 """What a study optimises: objectives (a name, a direction, the trial metric it reads)
 and the memory constraint its trials must meet."""
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -66,8 +67,11 @@ def deployment_prediction(arch: Any, cfg: Any, weights: Any = None) -> dict[str,
     assignment, _ = deployment_assignment(arch, target, deploy.partitioner, cfg.analysis, costs)
     order = "topological" if deploy.order == "topological" else cfg.hw.schedule_order
     report = latency_report(arch, assignment, target, costs, order=order).to_json()
-    return {DEPLOY_LATENCY: report["predicted_distributed_ms"], "deploy_single_ms": report["predicted_latency_ms"],
-            "deploy_speedup": report["predicted_speedup"]}
+    return {
+        DEPLOY_LATENCY: report["predicted_distributed_ms"],
+        "deploy_single_ms": report["predicted_latency_ms"],
+        "deploy_speedup": report["predicted_speedup"],
+    }
 
 
 def create_objectives(search: Any) -> list[Objective]:
@@ -77,7 +81,9 @@ def create_objectives(search: Any) -> list[Objective]:
 def objective_values(objectives: list[Objective], metrics: dict) -> list[float]:
     missing = [o.metric for o in objectives if metrics.get(o.metric) is None]
     if missing:
-        raise ValueError(f"trial produced no value for {', '.join(missing)} (objectives {[o.name for o in objectives]})")
+        raise ValueError(
+            f"trial produced no value for {', '.join(missing)} (objectives {[o.name for o in objectives]})"
+        )
     return [float(metrics[o.metric]) for o in objectives]
 
 

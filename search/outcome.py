@@ -3,6 +3,7 @@
 The failure-rate guard needs `search.min_trials_for_failure_rate` trials before it can
 stop a study, so a short run whose every trial failed used to end with exit 0.
 """
+
 from __future__ import annotations
 
 from datetime import datetime
@@ -22,7 +23,11 @@ def require_completed(study: optuna.Study, since: datetime, search: Any) -> None
     failed = [t for t in ours if t.state == TrialState.FAIL]
     if failed:
         reason = failed[-1].user_attrs.get("fail_reason", "unknown")
-        raise SearchError(f"study {study.study_name}: none of this run's {len(ours)} trials completed "
-                          f"({len(failed)} failed); last reason: {reason}; fix the set-up, then rerun")
-    raise SearchError(f"study {study.study_name}: no trial finished (search.timeout={search.timeout}); "
-                      "raise search.timeout or search.n_trials, then rerun")
+        raise SearchError(
+            f"study {study.study_name}: none of this run's {len(ours)} trials completed "
+            f"({len(failed)} failed); last reason: {reason}; fix the set-up, then rerun"
+        )
+    raise SearchError(
+        f"study {study.study_name}: no trial finished (search.timeout={search.timeout}); "
+        "raise search.timeout or search.n_trials, then rerun"
+    )

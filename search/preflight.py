@@ -4,6 +4,7 @@ A wrong space, baseline, sampler or data path would otherwise surface only insid
 trials, as a string of FAIL trials written into the study. Here it is a ValueError
 (or FileNotFoundError) naming the setting, before `create_storage` runs.
 """
+
 from __future__ import annotations
 
 from pathlib import Path
@@ -20,10 +21,12 @@ SPACE_ATTEMPTS = 3  # a valid space may give one unbuildable sample; a wrong one
 
 def check_workers(search: Any) -> None:
     """SQLite cannot be shared by several worker processes (run by SearchConfig's checks)."""
-    require(search.n_workers == 1 or not is_sqlite(search.storage),
-            f"search.storage={search.storage} cannot be shared by search.n_workers={search.n_workers} "
-            "processes (SQLite locks); use search.storage=optuna.journal on one machine "
-            "or postgresql://user@host/db on a cluster")
+    require(
+        search.n_workers == 1 or not is_sqlite(search.storage),
+        f"search.storage={search.storage} cannot be shared by search.n_workers={search.n_workers} "
+        "processes (SQLite locks); use search.storage=optuna.journal on one machine "
+        "or postgresql://user@host/db on a cluster",
+    )
 
 
 def check_space(cfg: Any) -> None:
@@ -49,16 +52,19 @@ def check_baselines(cfg: Any) -> None:
         try:
             baseline_architecture(name, cfg)
         except Exception as err:  # noqa: BLE001
-            raise ValueError(f"search.baselines: {name!r} cannot be built ({err}); "
-                             "use names of baseline generators, e.g. [cifarnet, fb]") from None
+            raise ValueError(
+                f"search.baselines: {name!r} cannot be built ({err}); "
+                "use names of baseline generators, e.g. [cifarnet, fb]"
+            ) from None
 
 
 def check_artifacts_dir(path: str) -> None:
     try:
         Path(path).mkdir(parents=True, exist_ok=True)
     except OSError as err:
-        raise ValueError(f"search.artifacts_dir={path} cannot be created ({err.strerror or err}); "
-                         "pick a writable folder") from None
+        raise ValueError(
+            f"search.artifacts_dir={path} cannot be created ({err.strerror or err}); pick a writable folder"
+        ) from None
 
 
 def load_data(cfg: Any) -> Any:

@@ -1,4 +1,5 @@
 """Study summaries, the Pareto front plot, and the paper's Tables V/VI (`task=report`)."""
+
 from __future__ import annotations
 
 import fnmatch
@@ -21,10 +22,20 @@ from search.samplers import BASELINE_ATTR, DUPLICATE_ATTR  # noqa: E402
 
 # Edge'23 Tables V (CIFAR-10) and VI (Flower-102): mean acc, best acc, mean acc/param, best acc/param.
 PAPER_TABLES = {
-    "cifar10": {"cifarnet": (80.70, 80.70, 5.38, 5.38), "er": (81.33, 81.81, 4.94, 5.03),
-                "ba": (80.29, 81.66, 4.81, 4.92), "ws": (79.89, 81.45, 4.75, 4.84), "dp": (80.87, 82.47, 4.81, 4.90)},
-    "flower102": {"resnet50": (87.80, 87.80, 3.43, 3.43), "er": (84.88, 86.20, 2.11, 2.43),
-                  "ba": (82.91, 84.62, 2.41, 2.91), "ws": (81.46, 86.57, 3.17, 3.10), "dp": (84.66, 86.69, 3.19, 3.28)},
+    "cifar10": {
+        "cifarnet": (80.70, 80.70, 5.38, 5.38),
+        "er": (81.33, 81.81, 4.94, 5.03),
+        "ba": (80.29, 81.66, 4.81, 4.92),
+        "ws": (79.89, 81.45, 4.75, 4.84),
+        "dp": (80.87, 82.47, 4.81, 4.90),
+    },
+    "flower102": {
+        "resnet50": (87.80, 87.80, 3.43, 3.43),
+        "er": (84.88, 86.20, 2.11, 2.43),
+        "ba": (82.91, 84.62, 2.41, 2.91),
+        "ws": (81.46, 86.57, 3.17, 3.10),
+        "dp": (84.66, 86.69, 3.19, 3.28),
+    },
 }
 BASELINE_ORDER = ("cifarnet", "resnet50", "vgg11", "lcp", "fb")
 
@@ -48,8 +59,10 @@ def study_summary(study: optuna.Study, objectives: list[Objective]) -> dict:
         "duplicates": sum(DUPLICATE_ATTR in t.user_attrs for t in complete),  # reused a twin's results
         "infeasible": sum(any(c > 0 for c in t.constraints.values()) for t in complete),  # off the front
         "objectives": [o.name for o in objectives],
-        "pareto": [{"number": t.number, "values": t.values, "params": t.params,
-                    "baseline": t.user_attrs.get(BASELINE_ATTR)} for t in pareto],
+        "pareto": [
+            {"number": t.number, "values": t.values, "params": t.params, "baseline": t.user_attrs.get(BASELINE_ATTR)}
+            for t in pareto
+        ],
     }
     for i, o in enumerate(objectives):
         values = [t.values[i] for t in complete]
@@ -75,31 +88,59 @@ def plot_pareto(study: optuna.Study, objectives: list[Objective], path: Path) ->
     with matplotlib.rc_context(), warnings.catch_warnings():  # Optuna sets its ggplot style globally
         warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
         if len(objectives) >= 2 and complete:
-            ax = plot_pareto_front(study, targets=lambda t: (t.values[1], t.values[0]),
-                                   target_names=[axis_label(o) for o in objectives[1::-1]])
+            ax = plot_pareto_front(
+                study,
+                targets=lambda t: (t.values[1], t.values[0]),
+                target_names=[axis_label(o) for o in objectives[1::-1]],
+            )
             violated = sorted({name for t in complete for name, c in t.constraints.items() if c > 0})
-            labels = {"Best Trial": "Pareto front (non-dominated)", "Trial": "dominated",
-                      "Feasible Trial": "dominated", "Infeasible Trial": f"infeasible ({', '.join(violated)} constraint)"}
+            labels = {
+                "Best Trial": "Pareto front (non-dominated)",
+                "Trial": "dominated",
+                "Feasible Trial": "dominated",
+                "Infeasible Trial": f"infeasible ({', '.join(violated)} constraint)",
+            }
             for points in ax.collections:  # Optuna's three scatters, by its labels
                 if points.get_label() == "Infeasible Trial":
                     points.set_facecolor("none")  # Optuna's light grey vanishes on the grey ggplot background
                     points.set_edgecolor("0.35")
-                points.set_label(labels.get(str(points.get_label()), points.get_label()))  # matplotlib types labels as object
+                points.set_label(
+                    labels.get(str(points.get_label()), points.get_label())
+                )  # matplotlib types labels as object
             baselines = [t for t in complete if t.user_attrs.get(BASELINE_ATTR)]
             if baselines:
-                ax.scatter([t.values[1] for t in baselines], [t.values[0] for t in baselines], marker="*", s=300,
-                           facecolors="none", edgecolors="black", zorder=3, label="baseline")  # its class shows inside
+                ax.scatter(
+                    [t.values[1] for t in baselines],
+                    [t.values[0] for t in baselines],
+                    marker="*",
+                    s=300,
+                    facecolors="none",
+                    edgecolors="black",
+                    zorder=3,
+                    label="baseline",
+                )  # its class shows inside
             for t in complete:
                 name = t.user_attrs.get(BASELINE_ATTR)
-                ax.annotate(f"#{t.number}" + (f" {name}" if name else ""), (t.values[1], t.values[0]),
-                            textcoords="offset points", xytext=(5, 4), fontsize=8)
+                ax.annotate(
+                    f"#{t.number}" + (f" {name}" if name else ""),
+                    (t.values[1], t.values[0]),
+                    textcoords="offset points",
+                    xytext=(5, 4),
+                    fontsize=8,
+                )
             ax.legend(fontsize=8)
             more = f", front over all {len(objectives)} objectives" if len(objectives) > 2 else ""
             ax.set_title(f"{study.study_name}: {len(complete)} trials (#: trial number){more}", fontsize=10)
         else:
             ax = plt.subplots()[1]
-            ax.text(0.5, 0.5, "no complete trials" if not complete else "one objective: no front",
-                    ha="center", va="center", transform=ax.transAxes)
+            ax.text(
+                0.5,
+                0.5,
+                "no complete trials" if not complete else "one objective: no front",
+                ha="center",
+                va="center",
+                transform=ax.transAxes,
+            )
             ax.set_title(study.study_name)
         fig = ax.get_figure(root=True)
         assert fig is not None  # ax was drawn on a figure above
@@ -126,11 +167,21 @@ def table_rows(records: list[dict]) -> pd.DataFrame:
     """records (generator, test_acc, acc_per_param) → the paper's per-generator table."""
     frame = pd.DataFrame(records)
     if frame.empty:
-        return pd.DataFrame(columns=["model", "trials", "mean_acc", "best_acc", "mean_acc_per_param", "best_acc_per_param"])
-    grouped = frame.groupby("generator").agg(
-        trials=("test_acc", "size"), mean_acc=("test_acc", "mean"), best_acc=("test_acc", "max"),
-        mean_acc_per_param=("acc_per_param", "mean"), best_acc_per_param=("acc_per_param", "max"),
-    ).reset_index().rename(columns={"generator": "model"})
+        return pd.DataFrame(
+            columns=["model", "trials", "mean_acc", "best_acc", "mean_acc_per_param", "best_acc_per_param"]
+        )
+    grouped = (
+        frame.groupby("generator")
+        .agg(
+            trials=("test_acc", "size"),
+            mean_acc=("test_acc", "mean"),
+            best_acc=("test_acc", "max"),
+            mean_acc_per_param=("acc_per_param", "mean"),
+            best_acc_per_param=("acc_per_param", "max"),
+        )
+        .reset_index()
+        .rename(columns={"generator": "model"})
+    )
     rank = {name: i for i, name in enumerate(BASELINE_ORDER)}
     grouped["order"] = grouped["model"].map(lambda m: rank.get(m, len(rank)))
     return grouped.sort_values(["order", "model"]).drop(columns="order").reset_index(drop=True)
@@ -150,8 +201,10 @@ def select_studies(available: list[str], patterns: list[str], where: str) -> lis
     for pattern in patterns:
         matched = [name for name in available if fnmatch.fnmatchcase(name, pattern)]
         if not matched:
-            raise ValueError(f"no study matching {pattern!r} in {where} (studies there: "
-                             f"{', '.join(sorted(available)) or 'none'}); set search.study_name or search.report_studies")
+            raise ValueError(
+                f"no study matching {pattern!r} in {where} (studies there: "
+                f"{', '.join(sorted(available)) or 'none'}); set search.study_name or search.report_studies"
+            )
         chosen += [name for name in matched if name not in chosen]
     return chosen
 
@@ -163,9 +216,15 @@ def records_from_storage(storage: Any, patterns: list[str], where: str = "the st
         study = optuna.load_study(study_name=name, storage=storage)
         for t in study.get_trials(deepcopy=False, states=(TrialState.COMPLETE,)):
             if "test_acc" in t.user_attrs and DUPLICATE_ATTR not in t.user_attrs:  # a duplicate is its twin again
-                records.append({"generator": t.user_attrs.get(BASELINE_ATTR) or t.user_attrs.get("arch_generator")
-                                or name.split("-")[0], "test_acc": t.user_attrs["test_acc"],
-                                "acc_per_param": t.user_attrs.get("acc_per_param", np.nan)})
+                records.append(
+                    {
+                        "generator": t.user_attrs.get(BASELINE_ATTR)
+                        or t.user_attrs.get("arch_generator")
+                        or name.split("-")[0],
+                        "test_acc": t.user_attrs["test_acc"],
+                        "acc_per_param": t.user_attrs.get("acc_per_param", np.nan),
+                    }
+                )
         dataset = study.user_attrs.get("dataset")
         if dataset:
             datasets.add(dataset)
@@ -187,11 +246,19 @@ def records_from_mlflow(tracking_uri: str, experiment: str, patterns: list[str])
     records, datasets = [], set()
     for run in runs:
         tags = run.data.tags
-        if ("test_acc" in run.data.metrics and "mlflow.parentRunId" in tags and tags.get(f"{PARENT_TAG}.parent") in names
-                and DUPLICATE_ATTR not in tags):
-            records.append({"generator": run.data.tags.get("baseline") or run.data.tags.get("arch_generator"),
-                            "test_acc": run.data.metrics["test_acc"],
-                            "acc_per_param": run.data.metrics.get("acc_per_param", np.nan)})
+        if (
+            "test_acc" in run.data.metrics
+            and "mlflow.parentRunId" in tags
+            and tags.get(f"{PARENT_TAG}.parent") in names
+            and DUPLICATE_ATTR not in tags
+        ):
+            records.append(
+                {
+                    "generator": run.data.tags.get("baseline") or run.data.tags.get("arch_generator"),
+                    "test_acc": run.data.metrics["test_acc"],
+                    "acc_per_param": run.data.metrics.get("acc_per_param", np.nan),
+                }
+            )
             datasets.add(run.data.tags.get("dataset", ""))
     return records, datasets
 
@@ -226,13 +293,22 @@ def report_task(cfg: Any, out_dir: Path) -> dict:
     (out_dir / "table.md").write_text(markdown + "\n")
     table.to_csv(out_dir / "table.csv", index=False)
     print(markdown)
-    result = {"dataset": dataset, "studies": patterns, "rows": without_nan(table).to_dict(orient="records"),
-              "markdown": str(out_dir / "table.md"), "csv": str(out_dir / "table.csv")}
+    result = {
+        "dataset": dataset,
+        "studies": patterns,
+        "rows": without_nan(table).to_dict(orient="records"),
+        "markdown": str(out_dir / "table.md"),
+        "csv": str(out_dir / "table.csv"),
+    }
     if cfg.search.report_from == "optuna" and cfg.search.study_name:  # one study: its front and baselines
         from search.front import front_table
 
-        front = front_table(optuna.load_study(study_name=cfg.search.study_name, storage=storage), cfg, out_dir,
-                            measure=cfg.search.report_measure)
+        front = front_table(
+            optuna.load_study(study_name=cfg.search.study_name, storage=storage),
+            cfg,
+            out_dir,
+            measure=cfg.search.report_measure,
+        )
         (out_dir / "front.md").write_text(to_markdown(front) + "\n")
         print(to_markdown(front))
         result["front"] = without_nan(front).to_dict(orient="records")

@@ -6,6 +6,7 @@ architecture at once. Trial numbers are unique within a study (the storage assig
 them), so a seed derived from (search.seed, study name, trial number) differs between
 trials, workers and resumptions, and a study run again from its config draws the same.
 """
+
 from __future__ import annotations
 
 import hashlib

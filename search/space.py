@@ -7,6 +7,7 @@ line up. The architecture seed is not tuned: unless `space.seed` lists seeds (or
 grid sampler enumerates them), each trial's comes from the study and its number
 (search/seeds.py) and is the trial's user attribute `arch_seed`.
 """
+
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
@@ -34,8 +35,10 @@ def suggest(trial: optuna.Trial, name: str, spec: Any) -> Any:
     if isinstance(spec, Sequence) and not isinstance(spec, str):
         return trial.suggest_categorical(name, list(spec))
     if isinstance(spec, Mapping):
-        require({"low", "high"} <= set(spec) <= {"low", "high", "log", "step"},
-                f"space.{name}: a range needs low and high (optional log, step), got {spec}")
+        require(
+            {"low", "high"} <= set(spec) <= {"low", "high", "log", "step"},
+            f"space.{name}: a range needs low and high (optional log, step), got {spec}",
+        )
         low, high = spec["low"], spec["high"]
         if isinstance(low, int) and isinstance(high, int):
             return trial.suggest_int(name, low, high, log=spec.get("log", False), step=spec.get("step", 1))
@@ -69,12 +72,16 @@ def grid(cfg: Any) -> dict[str, list]:
     """The grid sampler's search space: lists as they are, integer ranges enumerated."""
     space, out = cfg.space, {}
     specs = {"nodes": space.nodes, ARCH_SEED: seed_spec(cfg), "staging": space.staging, "channels": space.channels}
-    specs.update({f"{cfg.generator.name}.{k}": v for k, v in _plain(space.generator_params).get(cfg.generator.name, {}).items()})
+    specs.update(
+        {f"{cfg.generator.name}.{k}": v for k, v in _plain(space.generator_params).get(cfg.generator.name, {}).items()}
+    )
     for name, spec in specs.items():
         spec = _plain(spec)
         if isinstance(spec, Mapping):
-            require(isinstance(spec.get("low"), int) and isinstance(spec.get("high"), int),
-                    f"sampler=grid needs lists or integer ranges; space.{name} is {spec}")
+            require(
+                isinstance(spec.get("low"), int) and isinstance(spec.get("high"), int),
+                f"sampler=grid needs lists or integer ranges; space.{name} is {spec}",
+            )
             spec = list(range(spec["low"], spec["high"] + 1, spec.get("step", 1)))
         if isinstance(spec, Sequence) and not isinstance(spec, str):
             out[name] = list(spec)
@@ -94,13 +101,27 @@ def sample_architecture(trial: optuna.Trial, cfg: Any) -> nx.DiGraph:
         staging_params["max_channels"] = max(staging_params["max_channels"], channels)
     params = gen.params()
     for key, spec in _plain(space.generator_params).get(gen.name, {}).items():
-        require(key in params, f"space.generator_params.{gen.name}.{key}: generator {gen.name} has no parameter "
-                               f"{key!r}; valid: {', '.join(params) or 'none'}")
+        require(
+            key in params,
+            f"space.generator_params.{gen.name}.{key}: generator {gen.name} has no parameter "
+            f"{key!r}; valid: {', '.join(params) or 'none'}",
+        )
         value = suggest(trial, f"{gen.name}.{key}", spec)
         if value is not None:
             params[key] = value
-    return check_memory(create_architecture(
-        gen.name, nodes, seed, params=params, staging=staging, staging_params=staging_params,
-        input_size=cfg.input_size, num_classes=cfg.num_classes, in_channels=cfg.in_channels,
-        orientation=gen.orientation, aggregation=gen.aggregation,
-    ), cfg)
+    return check_memory(
+        create_architecture(
+            gen.name,
+            nodes,
+            seed,
+            params=params,
+            staging=staging,
+            staging_params=staging_params,
+            input_size=cfg.input_size,
+            num_classes=cfg.num_classes,
+            in_channels=cfg.in_channels,
+            orientation=gen.orientation,
+            aggregation=gen.aggregation,
+        ),
+        cfg,
+    )

@@ -7,6 +7,7 @@
 Both the journal and the RDB storages record heartbeats (`search.heartbeat_interval`),
 so the trials of a killed worker are failed and retried (search/heartbeat.py).
 """
+
 from __future__ import annotations
 
 import warnings
@@ -41,7 +42,10 @@ def check_url(url: str) -> None:
     """Refuse a malformed storage URL without opening (or creating) anything."""
     require(isinstance(url, str) and bool(url.strip()), f"search.storage is empty; {URL_HINT}")
     if is_journal(url):
-        require(not journal_path(url).is_dir(), f"search.storage {url!r} is a directory; give a file path ending in .journal")
+        require(
+            not journal_path(url).is_dir(),
+            f"search.storage {url!r} is a directory; give a file path ending in .journal",
+        )
         return
     scheme = url.split(":", 1)[0].split("+", 1)[0]
     require(scheme in RDB_SCHEMES and "://" in url, f"search.storage {url!r} is not a storage URL; {URL_HINT}")
@@ -65,8 +69,12 @@ def open_existing(url: str) -> optuna.storages.BaseStorage:
     return create_storage(url, heartbeat_interval=None)
 
 
-def create_storage(url: str, heartbeat_interval: int | None = 30, max_retry: int = 2,
-                   on_stale: Callable[[optuna.Study, Any], None] | None = None) -> optuna.storages.BaseStorage:
+def create_storage(
+    url: str,
+    heartbeat_interval: int | None = 30,
+    max_retry: int = 2,
+    on_stale: Callable[[optuna.Study, Any], None] | None = None,
+) -> optuna.storages.BaseStorage:
     """Open (creating if needed) the storage at `url`; one-line ValueError when it cannot.
 
     `heartbeat_interval` (seconds, None/0 = off): trials beat while they run; one silent
@@ -84,15 +92,19 @@ def create_storage(url: str, heartbeat_interval: int | None = 30, max_retry: int
             repair_tail(path)
             backend = JournalFileBackend(str(path))
         except OSError as err:
-            raise ValueError(f"cannot open search.storage {url!r}: {err.strerror or err}; "
-                             "pick a writable .journal path") from None
+            raise ValueError(
+                f"cannot open search.storage {url!r}: {err.strerror or err}; pick a writable .journal path"
+            ) from None
         if heartbeat_interval:
             return HeartbeatJournalStorage(backend, heartbeat_interval, stale_trial_callback=on_stale)
         return optuna.storages.JournalStorage(backend)
     kwargs: dict[str, Any] = {}
     if heartbeat_interval:
-        kwargs = {"heartbeat_interval": heartbeat_interval, "grace_period": 2 * heartbeat_interval,
-                  "heartbeat_stale_trial_callback": on_stale}
+        kwargs = {
+            "heartbeat_interval": heartbeat_interval,
+            "grace_period": 2 * heartbeat_interval,
+            "heartbeat_stale_trial_callback": on_stale,
+        }
     try:
         with warnings.catch_warnings():  # heartbeats: "experimental" since Optuna 2.9, unchanged since
             warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)

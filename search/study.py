@@ -5,6 +5,7 @@ truth, so `task=report` and `task=sync` need nothing else) and in a nested MLflo
 with the architecture, partition and plots as artifacts; the study's parent run gets
 the Pareto front plot, a CSV of all trials and the summary.
 """
+
 from __future__ import annotations
 
 import logging
@@ -70,8 +71,13 @@ logging.getLogger("optuna.study._optimize").addFilter(NoInterruptTraceback())
 
 def run_tags(cfg: Any) -> dict[str, str]:
     """Tags that let the MLflow dashboard filter and compare runs."""
-    return {"generator": cfg.generator.name, "staging": cfg.staging.name, "dataset": cfg.data.name,
-            "hardware": str(getattr(cfg.hw, "name", "")), "sampler": cfg.search.sampler}
+    return {
+        "generator": cfg.generator.name,
+        "staging": cfg.staging.name,
+        "dataset": cfg.data.name,
+        "hardware": str(getattr(cfg.hw, "name", "")),
+        "sampler": cfg.search.sampler,
+    }
 
 
 class TrialRunner:
@@ -103,7 +109,9 @@ class TrialRunner:
             record = write_run_record(out_dir, trial, arch, self.cfg)
             twin = None if baseline else completed_twin(trial)
             name = trial_run_name(trial.number, arch_label(arch, baseline), twin.number if twin else None)
-            self.tracker.describe_trial(run_id, name, record["params"], {"arch_generator": record["tags"]["arch_generator"]})
+            self.tracker.describe_trial(
+                run_id, name, record["params"], {"arch_generator": record["tags"]["arch_generator"]}
+            )
             if twin is not None:  # NSGA-II may propose a finished architecture again: reuse, don't retrain
                 values = self._reuse(trial, twin, run_id)
                 constrain_memory(trial)
@@ -124,9 +132,14 @@ class TrialRunner:
                 import torch
 
                 example = torch.randn(1, self.cfg.in_channels, self.cfg.input_size, self.cfg.input_size).numpy()
-            self.tracker.log_results(run_id, {k: v for k, v in scalars.items() if k not in epochs.logged}, tables,
-                                     sorted(p for p in out_dir.iterdir() if p.is_file()),
-                                     model if example is not None else None, example)
+            self.tracker.log_results(
+                run_id,
+                {k: v for k, v in scalars.items() if k not in epochs.logged},
+                tables,
+                sorted(p for p in out_dir.iterdir() if p.is_file()),
+                model if example is not None else None,
+                example,
+            )
         except BaseException as err:
             failure = as_interrupt(err)
             reason = failure_reason(failure)
@@ -147,7 +160,9 @@ class TrialRunner:
         for key, value in results.items():
             trial.set_user_attr(key, value)
         trial.set_user_attr(DUPLICATE_ATTR, twin.number)
-        self.tracker.set_tags(run_id, {DUPLICATE_ATTR: twin.number, "duplicate_of_run": twin.user_attrs.get("mlflow_run_id")})
+        self.tracker.set_tags(
+            run_id, {DUPLICATE_ATTR: twin.number, "duplicate_of_run": twin.user_attrs.get("mlflow_run_id")}
+        )
         scalars, tables = split_tables(results)
         self.tracker.log_results(run_id, scalars, tables)
         return list(twin.values)
@@ -161,7 +176,16 @@ def failure_reason(failure: BaseException) -> str:
 
 
 # Trial attributes that describe the trial itself, not its architecture's results.
-OWN_ATTRS = ("mlflow_run_id", "artifacts", "worker", "fail_reason", "mlflow_synced", DUPLICATE_ATTR, BASELINE_ATTR, ARCH_SEED)
+OWN_ATTRS = (
+    "mlflow_run_id",
+    "artifacts",
+    "worker",
+    "fail_reason",
+    "mlflow_synced",
+    DUPLICATE_ATTR,
+    BASELINE_ATTR,
+    ARCH_SEED,
+)
 
 
 def result_attrs(trial: optuna.trial.FrozenTrial) -> dict[str, Any]:
@@ -174,8 +198,12 @@ def completed_twin(trial: optuna.Trial) -> optuna.trial.FrozenTrial | None:
     and seed (a pinned or listed `space.seed`), itself no duplicate."""
     seed = trial.user_attrs.get(ARCH_SEED)
     for other in trial.study.get_trials(deepcopy=False, states=(TrialState.COMPLETE,)):
-        if (other.params == trial.params and other.user_attrs.get(ARCH_SEED) == seed
-                and not other.user_attrs.get(BASELINE_ATTR) and DUPLICATE_ATTR not in other.user_attrs):
+        if (
+            other.params == trial.params
+            and other.user_attrs.get(ARCH_SEED) == seed
+            and not other.user_attrs.get(BASELINE_ATTR)
+            and DUPLICATE_ATTR not in other.user_attrs
+        ):
             return other
     return None
 
@@ -196,10 +224,18 @@ def write_run_record(out_dir: Path, trial: optuna.Trial, arch, cfg: Any) -> dict
     `task=sync` can log the run later if MLflow is unreachable now."""
     import json
 
-    params = flatten({**trial.params, "arch": _arch_params(arch),
-                      "cfg": OmegaConf.to_container(OmegaConf.structured(cfg), resolve=True)})
-    tags = {**run_tags(cfg), "baseline": trial.user_attrs.get(BASELINE_ATTR) or "",
-            "arch_generator": arch.graph.get("generator", "")}
+    params = flatten(
+        {
+            **trial.params,
+            "arch": _arch_params(arch),
+            "cfg": OmegaConf.to_container(OmegaConf.structured(cfg), resolve=True),
+        }
+    )
+    tags = {
+        **run_tags(cfg),
+        "baseline": trial.user_attrs.get(BASELINE_ATTR) or "",
+        "arch_generator": arch.graph.get("generator", ""),
+    }
     record = {"params": {k: str(v) for k, v in params.items()}, "tags": tags}
     out_dir.mkdir(parents=True, exist_ok=True)
     (out_dir / RUN_RECORD).write_text(json.dumps(record, indent=1, default=str))
@@ -255,13 +291,17 @@ class FailureGuard:
         return StudyFailedError(
             f"study {name} stopped: {self.failed} of {self.finished} trials failed (more than "
             f"search.max_failure_rate={self.max_rate}); last reason: {self.last_reason or 'unknown'}; "
-            "fix the set-up (or raise search.max_failure_rate), then rerun to resume the study")
+            "fix the set-up (or raise search.max_failure_rate), then rerun to resume the study"
+        )
 
 
 def enqueue_baselines(study: optuna.Study, names: list[str]) -> None:
     """Fixed baseline trials, once per study (only worker 0 of several enqueues)."""
-    present = {t.user_attrs.get(BASELINE_ATTR) for t in study.get_trials(deepcopy=False)
-               if t.state in (TrialState.COMPLETE, TrialState.WAITING, TrialState.RUNNING)}
+    present = {
+        t.user_attrs.get(BASELINE_ATTR)
+        for t in study.get_trials(deepcopy=False)
+        if t.state in (TrialState.COMPLETE, TrialState.WAITING, TrialState.RUNNING)
+    }
     for name in names:
         if name not in present:
             study.enqueue_trial({}, user_attrs={BASELINE_ATTR: name})
@@ -270,12 +310,15 @@ def enqueue_baselines(study: optuna.Study, names: list[str]) -> None:
 def open_study(cfg: Any, name: str, objectives: list[Objective], on_stale: Any = None) -> optuna.Study:
     storage = create_storage(cfg.search.storage, cfg.search.heartbeat_interval, cfg.search.max_retry, on_stale=on_stale)
     directions = [o.direction for o in objectives]
-    study = optuna.create_study(study_name=name, storage=storage, sampler=create_sampler(cfg),
-                                directions=directions, load_if_exists=True)
+    study = optuna.create_study(
+        study_name=name, storage=storage, sampler=create_sampler(cfg), directions=directions, load_if_exists=True
+    )
     existing = [d.name.lower() for d in study.directions]
     if existing != directions:
-        raise ValueError(f"study {name!r} in {cfg.search.storage} optimises {existing}, not {directions} "
-                         f"(objectives {list(cfg.search.objectives)}); pick another search.study_name")
+        raise ValueError(
+            f"study {name!r} in {cfg.search.storage} optimises {existing}, not {directions} "
+            f"(objectives {list(cfg.search.objectives)}); pick another search.study_name"
+        )
     keep_identity(study, cfg, cfg.search.storage)
     study.set_user_attr("dataset", cfg.data.name)
     study.set_user_attr("objectives", [o.name for o in objectives])
@@ -298,8 +341,13 @@ class Search:
         datamodule = preflight(cfg)
         self.stale = StaleTrialHandler(cfg.search.max_retry)
         self.study = open_study(cfg, self.name, self.objectives, on_stale=self.stale)
-        self.tracker = Tracker(cfg.search.mlflow.tracking_uri, cfg.search.mlflow.experiment, self.name, run_tags(cfg),
-                               params=study_params(cfg))
+        self.tracker = Tracker(
+            cfg.search.mlflow.tracking_uri,
+            cfg.search.mlflow.experiment,
+            self.name,
+            run_tags(cfg),
+            params=study_params(cfg),
+        )
         self.stale.tracker = self.tracker  # a lost worker's trial gets its MLflow run failed
         self.artifacts = Path(cfg.search.artifacts_dir) / self.name
         if cfg.search.worker in (None, 0):
@@ -331,9 +379,14 @@ class Search:
         if total is not None:  # other processes add trials too: stop on the study's count, not ours
             callbacks.append(optuna.study.MaxTrialsCallback(total, states=(TrialState.COMPLETE,)))
         try:
-            self.study.optimize(self.runner, n_trials=None if total is not None else remaining,
-                                timeout=self.cfg.search.timeout, callbacks=callbacks, catch=(Exception,),
-                                gc_after_trial=True)
+            self.study.optimize(
+                self.runner,
+                n_trials=None if total is not None else remaining,
+                timeout=self.cfg.search.timeout,
+                callbacks=callbacks,
+                catch=(Exception,),
+                gc_after_trial=True,
+            )
         except KeyboardInterrupt:
             self.interrupted = True
         except BaseException:
@@ -359,9 +412,14 @@ class Search:
         finally:  # the parent run ends even if its files could not be written (a closed pipe, a full disk)
             if close:
                 self.tracker.end_parent(status)
-        summary.update(study=self.name, storage=cfg.search.storage, artifacts=str(self.artifacts),
-                       mlflow_experiment=cfg.search.mlflow.experiment, mlflow_run_id=self.tracker.parent_id,
-                       mlflow_available=self.tracker.available)
+        summary.update(
+            study=self.name,
+            storage=cfg.search.storage,
+            artifacts=str(self.artifacts),
+            mlflow_experiment=cfg.search.mlflow.experiment,
+            mlflow_run_id=self.tracker.parent_id,
+            mlflow_available=self.tracker.available,
+        )
         self.raise_if_stopped(summary["complete"])
         if self.planned:  # not in spawned workers: the launcher judges the run
             require_completed(study, self.started, cfg.search)
@@ -370,8 +428,10 @@ class Search:
     def raise_if_stopped(self, complete: int | None = None) -> None:
         if self.interrupted:
             kept = "" if complete is None else f"{complete} complete trials "
-            raise SearchInterrupted(f"study {self.name} interrupted (Ctrl-C); the running trial is recorded FAIL, "
-                                    f"{kept}kept in {self.cfg.search.storage}; rerun to resume")
+            raise SearchInterrupted(
+                f"study {self.name} interrupted (Ctrl-C); the running trial is recorded FAIL, "
+                f"{kept}kept in {self.cfg.search.storage}; rerun to resume"
+            )
         if self.guard.tripped:
             raise self.guard.error(self.name)
 

@@ -9,6 +9,7 @@ MLflow is the record of what is synced, so running it twice logs nothing twice, 
 a sync with nothing to log leaves the parent run (its metrics, status, times) alone.
 Not recoverable: per-epoch curves and logged models of trials run while MLflow was down.
 """
+
 from __future__ import annotations
 
 import json
@@ -40,8 +41,9 @@ def load_existing_study(cfg: Any, name: str) -> optuna.Study:
         return optuna.load_study(study_name=name, storage=storage)
     except KeyError:
         names = sorted(s.study_name for s in optuna.get_all_study_summaries(storage))
-        raise ValueError(f"no study {name!r} in {url} (studies there: {', '.join(names) or 'none'}); "
-                         "set search.study_name") from None
+        raise ValueError(
+            f"no study {name!r} in {url} (studies there: {', '.join(names) or 'none'}); set search.study_name"
+        ) from None
 
 
 def trial_runs(tracker: Tracker) -> dict[int, Any]:
@@ -49,9 +51,13 @@ def trial_runs(tracker: Tracker) -> dict[int, Any]:
     runs: dict[int, Any] = {}
     token = None
     while True:
-        page = tracker._retrying(tracker.client.search_runs, [tracker.experiment_id],
-                                 filter_string=f"tags.`{PARENT_TAG}.parent` = {quoted(tracker.study_name)}",
-                                 max_results=1000, page_token=token)
+        page = tracker._retrying(
+            tracker.client.search_runs,
+            [tracker.experiment_id],
+            filter_string=f"tags.`{PARENT_TAG}.parent` = {quoted(tracker.study_name)}",
+            max_results=1000,
+            page_token=token,
+        )
         for run in page:
             number = int(run.data.tags.get(TRIAL_TAG, -1))
             if number not in runs or run.info.start_time > runs[number].info.start_time:
@@ -102,28 +108,34 @@ def sync_trial(tracker: Tracker, trial: FrozenTrial, run: Any, folder: Path) -> 
     action = "completed"
     if run is None:
         tags = tracker.trial_tags(trial.number, record.get("tags", {}))
-        created = tracker._call(client.create_run, tracker.experiment_id, run_name=run_name(trial, record),
-                                start_time=ms(trial.datetime_start), tags=tags)
+        created = tracker._call(
+            client.create_run,
+            tracker.experiment_id,
+            run_name=run_name(trial, record),
+            start_time=ms(trial.datetime_start),
+            tags=tags,
+        )
         if created is None:
             return "errors"
         run, action = created, "created"
         params = [Param(k, str(v)[:6000]) for k, v in record.get("params", {}).items()]
         for i in range(0, len(params), 100):
-            tracker._call(client.log_batch, run.info.run_id, params=params[i:i + 100])
+            tracker._call(client.log_batch, run.info.run_id, params=params[i : i + 100])
     run_id = run.info.run_id
     have = set(run.data.metrics)
     when = ms(trial.datetime_complete) or ms(trial.datetime_start) or 0
     scalars, tables = split_tables(result_attrs(trial))
     metrics = [Metric(k, v, when, 0) for k, v in scalars.items() if k not in have]
     for i in range(0, len(metrics), 500):
-        tracker._call(client.log_batch, run_id, metrics=metrics[i:i + 500])
+        tracker._call(client.log_batch, run_id, metrics=metrics[i : i + 500])
     logged = {a.path for a in (tracker._call(client.list_artifacts, run_id) or [])}
     tracker.log_tables(run_id, {name: values for name, values in tables.items() if f"{name}.json" not in logged})
     if folder.is_dir() and DUPLICATE_ATTR not in trial.user_attrs:  # a duplicate's files are its twin's
         tracker.log_artifacts(run_id, sorted(p for p in folder.iterdir() if p.is_file() and p.name not in logged))
     ok = trial.state == TrialState.COMPLETE
-    tracker.end_trial(run_id, expected_status(trial), reason=None if ok else fail_reason(trial),
-                      end_time=ms(trial.datetime_complete))
+    tracker.end_trial(
+        run_id, expected_status(trial), reason=None if ok else fail_reason(trial), end_time=ms(trial.datetime_complete)
+    )
     return action
 
 
@@ -136,8 +148,10 @@ def sync_task(cfg: Any) -> dict:
     study = load_existing_study(cfg, name)
     tracker = Tracker(cfg.search.mlflow.tracking_uri, cfg.search.mlflow.experiment, name, run_tags(cfg), reopen=False)
     if not tracker.available:
-        raise ValueError(f"MLflow at {cfg.search.mlflow.tracking_uri} is unreachable; start the tracking server "
-                         "or fix search.mlflow.tracking_uri, then rerun task=sync")
+        raise ValueError(
+            f"MLflow at {cfg.search.mlflow.tracking_uri} is unreachable; start the tracking server "
+            "or fix search.mlflow.tracking_uri, then rerun task=sync"
+        )
     runs = trial_runs(tracker)
     artifacts = Path(cfg.search.artifacts_dir) / name
     counts = {"created": 0, "completed": 0, "already_synced": 0, "errors": 0}
@@ -152,14 +166,24 @@ def sync_task(cfg: Any) -> dict:
         if action in counts:
             counts[action] += 1
     if counts["created"] + counts["completed"]:  # else the parent run is left exactly as it was
-        objectives = [OBJECTIVES.create(o, search=cfg.search) for o in study.user_attrs.get("objectives", cfg.search.objectives)]
+        objectives = [
+            OBJECTIVES.create(o, search=cfg.search) for o in study.user_attrs.get("objectives", cfg.search.objectives)
+        ]
         summary = study_summary(study, objectives)
         tracker.end_study(summary, write_study_files(study, objectives, summary, artifacts))
         if not study.get_trials(deepcopy=False, states=(TrialState.RUNNING, TrialState.WAITING)):
             last = max((t.datetime_complete for t in finished if t.datetime_complete), default=None)
             tracker.end_parent("FINISHED", end_time=int(last.timestamp() * 1000) if last else None)
     if not tracker.available:
-        raise ValueError(f"MLflow at {cfg.search.mlflow.tracking_uri} became unreachable during the sync "
-                         f"({counts['created'] + counts['completed']} trials logged); rerun task=sync")
-    return {"study": name, "storage": cfg.search.storage, "trials": len(finished), **counts,
-            "mlflow_experiment": cfg.search.mlflow.experiment, "mlflow_run_id": tracker.parent_id}
+        raise ValueError(
+            f"MLflow at {cfg.search.mlflow.tracking_uri} became unreachable during the sync "
+            f"({counts['created'] + counts['completed']} trials logged); rerun task=sync"
+        )
+    return {
+        "study": name,
+        "storage": cfg.search.storage,
+        "trials": len(finished),
+        **counts,
+        "mlflow_experiment": cfg.search.mlflow.experiment,
+        "mlflow_run_id": tracker.parent_id,
+    }

@@ -9,6 +9,7 @@ Runs are named `t<number>-<generator><vertices>` (the number first: the runs tab
 long names); a trial's width profile and per-unit memory are one table artifact each;
 an interrupted run ends KILLED, a failed one FAILED with its `fail_reason` tag.
 """
+
 from __future__ import annotations
 
 import contextlib
@@ -59,8 +60,17 @@ def is_unreachable(err: BaseException) -> bool:
     if isinstance(err, (OSError, ConnectionError, TimeoutError)):
         return True
     text = f"{type(err).__name__}: {err}".lower()
-    return any(marker in text for marker in ("operationalerror", "api request", "max retries", "connection",
-                                              "unable to open database", "timed out"))
+    return any(
+        marker in text
+        for marker in (
+            "operationalerror",
+            "api request",
+            "max retries",
+            "connection",
+            "unable to open database",
+            "timed out",
+        )
+    )
 
 
 def probe(tracking_uri: str, timeout: float = 3.0) -> None:
@@ -131,7 +141,11 @@ def arch_label(arch: Any, baseline: str | None = None) -> str:
 
 def trial_run_name(number: int, label: str | None = None, duplicate_of: int | None = None) -> str:
     """`t003-dp12`, `t005-dp12-dup-t002`: the number first, so the runs table never cuts it."""
-    parts = [f"t{number:03d}", *([label] if label else []), *([f"dup-t{duplicate_of:03d}"] if duplicate_of is not None else [])]
+    parts = [
+        f"t{number:03d}",
+        *([label] if label else []),
+        *([f"dup-t{duplicate_of:03d}"] if duplicate_of is not None else []),
+    ]
     return "-".join(parts)
 
 
@@ -170,8 +184,15 @@ class Tracker:
     """The study's parent run (found or created; `reopen` marks it RUNNING again, `params`
     are logged when it is created) and the trials' nested runs."""
 
-    def __init__(self, tracking_uri: str, experiment: str, study_name: str, tags: dict[str, str],
-                 params: dict[str, Any] | None = None, reopen: bool = True) -> None:
+    def __init__(
+        self,
+        tracking_uri: str,
+        experiment: str,
+        study_name: str,
+        tags: dict[str, str],
+        params: dict[str, Any] | None = None,
+        reopen: bool = True,
+    ) -> None:
         self.study_name, self.tags, self.params, self.reopen = study_name, dict(tags), dict(params or {}), reopen
         self.available = True
         self.parent_id: str | None = None
@@ -199,9 +220,12 @@ class Tracker:
 
     def _unavailable(self, err: BaseException) -> None:
         if self.available:
-            warnings.warn(f"MLflow unavailable ({type(err).__name__}: {str(err).splitlines()[0] if str(err) else ''}); "
-                          "trials continue and are kept in the Optuna storage; run task=sync later",
-                          RuntimeWarning, stacklevel=3)
+            warnings.warn(
+                f"MLflow unavailable ({type(err).__name__}: {str(err).splitlines()[0] if str(err) else ''}); "
+                "trials continue and are kept in the Optuna storage; run task=sync later",
+                RuntimeWarning,
+                stacklevel=3,
+            )
         self.available = False
 
     @staticmethod
@@ -225,9 +249,12 @@ class Tracker:
             if is_unreachable(err):
                 self._unavailable(err)
             else:  # one refused call (a bad value): warn, keep tracking the rest
-                warnings.warn(f"MLflow refused {getattr(fn, '__name__', 'a call')} "
-                              f"({type(err).__name__}: {str(err).splitlines()[0] if str(err) else ''})",
-                              RuntimeWarning, stacklevel=3)
+                warnings.warn(
+                    f"MLflow refused {getattr(fn, '__name__', 'a call')} "
+                    f"({type(err).__name__}: {str(err).splitlines()[0] if str(err) else ''})",
+                    RuntimeWarning,
+                    stacklevel=3,
+                )
             return None
 
     def _experiment(self, name: str) -> str:
@@ -236,8 +263,11 @@ class Tracker:
             return found.experiment_id
         try:
             # the UI then opens on its training-runs view, not the GenAI overview
-            return self.client.create_experiment(name, artifact_location=artifact_location(self.tracking_uri),
-                                                 tags={"mlflow.experimentKind": "custom_model_development"})
+            return self.client.create_experiment(
+                name,
+                artifact_location=artifact_location(self.tracking_uri),
+                tags={"mlflow.experimentKind": "custom_model_development"},
+            )
         except Exception:  # noqa: BLE001  (another worker created it first)
             found = self.client.get_experiment_by_name(name)
             if found is None:
@@ -245,8 +275,12 @@ class Tracker:
             return found.experiment_id
 
     def _parents(self) -> list:
-        return self.client.search_runs([self.experiment_id], filter_string=f"tags.`{PARENT_TAG}` = {quoted(self.study_name)}",
-                                       order_by=["attributes.start_time ASC"], max_results=100)
+        return self.client.search_runs(
+            [self.experiment_id],
+            filter_string=f"tags.`{PARENT_TAG}` = {quoted(self.study_name)}",
+            order_by=["attributes.start_time ASC"],
+            max_results=100,
+        )
 
     def _parent_run(self) -> str:
         """The study's one parent run: resumed if it exists, else created.
@@ -259,8 +293,9 @@ class Tracker:
             if self.reopen:
                 self.client.update_run(runs[0].info.run_id, status="RUNNING")
             return runs[0].info.run_id
-        mine = self.client.create_run(self.experiment_id, run_name=self.study_name,
-                                      tags={PARENT_TAG: self.study_name, **self.tags}).info.run_id
+        mine = self.client.create_run(
+            self.experiment_id, run_name=self.study_name, tags={PARENT_TAG: self.study_name, **self.tags}
+        ).info.run_id
         oldest = min(self._parents(), key=lambda r: (r.info.start_time, r.info.run_id)).info.run_id
         if oldest != mine:
             self.client.delete_run(mine)
@@ -270,13 +305,19 @@ class Tracker:
 
     # -------------------------------------------------------------- trials
     def trial_tags(self, number: int, tags: dict[str, str]) -> dict[str, str]:
-        return {"mlflow.parentRunId": self.parent_id or "", TRIAL_TAG: str(number), PARENT_TAG + ".parent": self.study_name,
-                **self.tags, **tags}
+        return {
+            "mlflow.parentRunId": self.parent_id or "",
+            TRIAL_TAG: str(number),
+            PARENT_TAG + ".parent": self.study_name,
+            **self.tags,
+            **tags,
+        }
 
     def start_trial(self, number: int, tags: dict[str, str]) -> str | None:
         def create() -> str:
-            run = self.client.create_run(self.experiment_id, run_name=trial_run_name(number),
-                                         tags=self.trial_tags(number, tags))
+            run = self.client.create_run(
+                self.experiment_id, run_name=trial_run_name(number), tags=self.trial_tags(number, tags)
+            )
             return run.info.run_id
 
         return self._call(create)
@@ -294,7 +335,7 @@ class Tracker:
             items = [Param(k, str(v)[:6000]) for k, v in flatten(params).items()]
             labels = [RunTag(k, str(v)[:5000]) for k, v in (tags or {}).items()]
             for i in range(0, max(len(items), 1), 100):  # MLflow takes 100 params per batch
-                self._call(self.client.log_batch, run_id, params=items[i:i + 100], tags=labels if i == 0 else [])
+                self._call(self.client.log_batch, run_id, params=items[i : i + 100], tags=labels if i == 0 else [])
 
     def log_metrics(self, run_id: str | None, metrics: dict, step: int = 0) -> None:
         from mlflow.entities import Metric
@@ -303,7 +344,7 @@ class Tracker:
             now = int(time.time() * 1000)
             items = [Metric(k, v, now, step) for k, v in numeric_metrics(metrics).items()]
             for i in range(0, len(items), 500):
-                self._call(self.client.log_batch, run_id, metrics=items[i:i + 500])
+                self._call(self.client.log_batch, run_id, metrics=items[i : i + 500])
 
     def log_artifacts(self, run_id: str | None, paths: Iterable[Path | str]) -> None:
         for path in paths:
@@ -315,8 +356,15 @@ class Tracker:
             if run_id and values:
                 self._call(self.client.log_table, run_id, table_frame(name, values), f"{name}.json")
 
-    def log_results(self, run_id: str | None, scalars: dict[str, float], tables: dict[str, dict[str, float]],
-                    files: Iterable[Path | str] = (), model: Any = None, input_example: Any = None) -> None:
+    def log_results(
+        self,
+        run_id: str | None,
+        scalars: dict[str, float],
+        tables: dict[str, dict[str, float]],
+        files: Iterable[Path | str] = (),
+        model: Any = None,
+        input_example: Any = None,
+    ) -> None:
         """A trial's final metrics, tables, files and (optionally) trained model."""
         self.log_metrics(run_id, scalars)
         self.log_tables(run_id, tables)
@@ -353,15 +401,22 @@ class Tracker:
                 # Named requirements: MLflow's inference imports the model in a fresh
                 # interpreter, 20-30 s per trial (the quick-start trial trains in ~70 s).
                 with mlflow.start_run(run_id=run_id, nested=True):
-                    mlflow.pytorch.log_model(model, name="model", signature=signature, input_example=input_example,
-                                             serialization_format="pickle",
-                                             pip_requirements=mlflow.pytorch.get_default_pip_requirements())
+                    mlflow.pytorch.log_model(
+                        model,
+                        name="model",
+                        signature=signature,
+                        input_example=input_example,
+                        serialization_format="pickle",
+                        pip_requirements=mlflow.pytorch.get_default_pip_requirements(),
+                    )
             finally:
                 quiet.setLevel(level)
 
         self._call(log)
 
-    def end_trial(self, run_id: str | None, status: str, reason: str | None = None, end_time: int | None = None) -> None:
+    def end_trial(
+        self, run_id: str | None, status: str, reason: str | None = None, end_time: int | None = None
+    ) -> None:
         """End the trial's run with `status` (FINISHED, FAILED, KILLED; see run_status)."""
         if not run_id:
             return

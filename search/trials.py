@@ -8,6 +8,7 @@ machine, a cleaned checkout) it downloads them from MLflow's artifact store back
 `search.artifacts_dir/<study>/trial-<number>`. task=analyze, train and deploy then use
 them as their `arch` / weights.
 """
+
 from __future__ import annotations
 
 import json
@@ -37,8 +38,13 @@ class FoundTrial:
         return f"{self.study}:{self.number}"
 
     def to_json(self) -> dict[str, Any]:
-        return {"study": self.study, "number": self.number, "mlflow_run_id": self.run_id,
-                "arch_path": str(self.arch_path), "weights": None if self.weights_path is None else str(self.weights_path)}
+        return {
+            "study": self.study,
+            "number": self.number,
+            "mlflow_run_id": self.run_id,
+            "arch_path": str(self.arch_path),
+            "weights": None if self.weights_path is None else str(self.weights_path),
+        }
 
 
 def resolve_trial(spec: str, cfg: Any, weights: bool = True) -> FoundTrial:
@@ -56,17 +62,22 @@ def resolve_trial(spec: str, cfg: Any, weights: bool = True) -> FoundTrial:
         study, number = _parse(spec, cfg)
         study, number, run_id, folder = _from_optuna(study, number, cfg)
     found = _files(study, number, run_id, folder, cfg)
-    require(not weights or found.weights_path is not None,
-            f"trial={spec}: trial {found.label} has no {STATE_DICT_FILE} (trained before state_dicts were saved); "
-            f"retrain its architecture: task=train arch={found.arch_path}")
+    require(
+        not weights or found.weights_path is not None,
+        f"trial={spec}: trial {found.label} has no {STATE_DICT_FILE} (trained before state_dicts were saved); "
+        f"retrain its architecture: task=train arch={found.arch_path}",
+    )
     _check_shapes(found, cfg)
     return found
 
 
 def _parse(spec: str, cfg: Any) -> tuple[str, int]:
     study, _, number = spec.rpartition(":")
-    require(number.isdigit(), f"trial={spec}: expected <study>:<number>, <number> (of search.study_name's study) "
-                              "or an MLflow run id (32 hex digits)")
+    require(
+        number.isdigit(),
+        f"trial={spec}: expected <study>:<number>, <number> (of search.study_name's study) "
+        "or an MLflow run id (32 hex digits)",
+    )
     study = study or cfg.search.study_name
     require(bool(study), f"trial={spec}: name its study, trial=<study>:{number}, or set search.study_name")
     return study, int(number)
@@ -85,14 +96,20 @@ def _from_optuna(study_name: str, number: int, cfg: Any) -> tuple[str, int, str 
         study = optuna.load_study(study_name=study_name, storage=create_storage(url, heartbeat_interval=None))
     except KeyError:
         names = [s.study_name for s in optuna.get_all_study_summaries(create_storage(url, heartbeat_interval=None))]
-        raise ValueError(f"trial={study_name}:{number}: no study {study_name!r} in {url} "
-                         f"(studies: {', '.join(names) or 'none'})") from None
+        raise ValueError(
+            f"trial={study_name}:{number}: no study {study_name!r} in {url} (studies: {', '.join(names) or 'none'})"
+        ) from None
     trials = study.get_trials(deepcopy=False)
-    require(0 <= number < len(trials), f"trial={study_name}:{number}: study {study_name} has trials 0..{len(trials) - 1}")
+    require(
+        0 <= number < len(trials), f"trial={study_name}:{number}: study {study_name} has trials 0..{len(trials) - 1}"
+    )
     trial = trials[number]
     reason = trial.user_attrs.get("fail_reason")
-    require(trial.state == TrialState.COMPLETE, f"trial={study_name}:{number} is {trial.state.name}"
-            f"{f' ({reason})' if reason else ''}: only complete trials have trained weights")
+    require(
+        trial.state == TrialState.COMPLETE,
+        f"trial={study_name}:{number} is {trial.state.name}"
+        f"{f' ({reason})' if reason else ''}: only complete trials have trained weights",
+    )
     twin = trial.user_attrs.get("duplicate_of")
     if twin is not None:  # a re-proposed architecture: its files are the twin's
         return _from_optuna(study_name, int(twin), cfg)
@@ -123,10 +140,14 @@ def _from_mlflow_run(run_id: str, cfg: Any) -> tuple[str, int, str]:
     except MlflowException:
         raise ValueError(f"trial={run_id}: no MLflow run with this id at {cfg.search.mlflow.tracking_uri}") from None
     tags = run.data.tags
-    require(TRIAL_TAG in tags and PARENT_TAG + ".parent" in tags,
-            f"trial={run_id}: MLflow run {run_id} is not a search trial (no {TRIAL_TAG} tag)")
-    require(run.info.status == "FINISHED", f"trial={run_id}: MLflow run {run_id} is {run.info.status}: "
-                                           "only finished trials have trained weights")
+    require(
+        TRIAL_TAG in tags and PARENT_TAG + ".parent" in tags,
+        f"trial={run_id}: MLflow run {run_id} is not a search trial (no {TRIAL_TAG} tag)",
+    )
+    require(
+        run.info.status == "FINISHED",
+        f"trial={run_id}: MLflow run {run_id} is {run.info.status}: only finished trials have trained weights",
+    )
     return tags[PARENT_TAG + ".parent"], int(tags[TRIAL_TAG]), run_id
 
 
@@ -161,10 +182,16 @@ def _download(run_id: str, folder: Path, cfg: Any) -> None:
 def _check_shapes(found: FoundTrial, cfg: Any) -> None:
     """The trial's weights only fit the data shape it was built for."""
     built = json.loads(found.arch_path.read_text()).get("graph", {})
-    wrong = [f"{key}={built[key]} (config: {getattr(cfg, key)})" for key in SHAPE_KEYS
-             if key in built and built[key] != getattr(cfg, key)]
-    require(not wrong, f"trial {found.label} was built for {', '.join(wrong)}; run it with the data it was "
-                       "searched on (its data=, or its experiment=)")
+    wrong = [
+        f"{key}={built[key]} (config: {getattr(cfg, key)})"
+        for key in SHAPE_KEYS
+        if key in built and built[key] != getattr(cfg, key)
+    ]
+    require(
+        not wrong,
+        f"trial {found.label} was built for {', '.join(wrong)}; run it with the data it was "
+        "searched on (its data=, or its experiment=)",
+    )
 
 
 def with_trial(cfg: Any, weights: bool = True) -> tuple[Any, FoundTrial | None]:

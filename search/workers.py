@@ -13,6 +13,7 @@ workers (it locks); see search/preflight.py. On a cluster, start one process per
 node with `python run.py -m search.worker=0,1,…` (Hydra's submitit launcher) on a
 PostgreSQL storage instead; see the README's "Scaling out".
 """
+
 from __future__ import annotations
 
 import copy
@@ -98,8 +99,11 @@ def run_workers(cfg: Any) -> dict:
     launcher.runner.datamodule = None  # the workers load their own copy
     context = multiprocessing.get_context("spawn")
     reports = context.SimpleQueue()
-    processes = [context.Process(target=worker_main, args=(worker_config(cfg, i, n), reports), name=f"search-worker-{i}")
-                 for i, n in enumerate(shares(launcher.remaining_trials(), cfg.search.n_workers)) if n > 0]
+    processes = [
+        context.Process(target=worker_main, args=(worker_config(cfg, i, n), reports), name=f"search-worker-{i}")
+        for i, n in enumerate(shares(launcher.remaining_trials(), cfg.search.n_workers))
+        if n > 0
+    ]
     for process in processes:
         process.start()
     try:
@@ -130,7 +134,8 @@ def raise_worker_errors(processes: list[Any], results: dict[int, tuple[str, str]
             raise ValueError(f"worker {index}: {message}")
         if kind == "lost":
             how = f"signal {-process.exitcode}" if (process.exitcode or 0) < 0 else f"exit code {process.exitcode}"
-            raise WorkerError(f"worker {index} died ({how}); completed trials are kept and its running trial is "
-                              "failed and retried once its heartbeat is stale; rerun to finish the study")
+            raise WorkerError(
+                f"worker {index} died ({how}); completed trials are kept and its running trial is "
+                "failed and retried once its heartbeat is stale; rerun to finish the study"
+            )
         raise WorkerError(f"worker {index} crashed: {message}")
-

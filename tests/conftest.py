@@ -1,4 +1,5 @@
 """Shared fixtures: compose the real Hydra config with tiny CPU overrides."""
+
 from __future__ import annotations
 
 import pytest

@@ -1,4 +1,5 @@
 """Shared set-up of the reliability tests: a tiny search on files in a temp folder."""
+
 from __future__ import annotations
 
 import os
@@ -22,9 +23,17 @@ def tiny_overrides(tmp_path: Path, *extra: str, storage: str | None = None, mlfl
     return [
         f"search.storage={storage or tmp_path / 'optuna.journal'}",
         f"search.mlflow.tracking_uri={mlflow or f'sqlite:///{tmp_path}/mlflow.db'}",
-        f"search.artifacts_dir={tmp_path}/artifacts", f"search.study_name={STUDY}", "search.sampler=random",
-        "search.n_trials=2", "train.epochs=1", "data.fraction=0.3", "space.nodes={low:4,high:6}",
-        "staging.channels=8", "staging.max_channels=16", "search.mlflow.log_models=false", *extra,
+        f"search.artifacts_dir={tmp_path}/artifacts",
+        f"search.study_name={STUDY}",
+        "search.sampler=random",
+        "search.n_trials=2",
+        "train.epochs=1",
+        "data.fraction=0.3",
+        "space.nodes={low:4,high:6}",
+        "staging.channels=8",
+        "staging.max_channels=16",
+        "search.mlflow.log_models=false",
+        *extra,
     ]
 
 
@@ -44,22 +53,33 @@ def nested_runs(tracking_uri: str, parent_id: str | None = None) -> tuple[list, 
         return [], []
     runs = client.search_runs([experiment.experiment_id])
     parents = [r for r in runs if "mlflow.parentRunId" not in r.data.tags]
-    children = [r for r in runs if "mlflow.parentRunId" in r.data.tags
-                and (parent_id is None or r.data.tags["mlflow.parentRunId"] == parent_id)]
+    children = [
+        r
+        for r in runs
+        if "mlflow.parentRunId" in r.data.tags and (parent_id is None or r.data.tags["mlflow.parentRunId"] == parent_id)
+    ]
     return parents, children
 
 
 def run_py(*args: str, timeout: float = 600, **kw) -> subprocess.CompletedProcess:
     """`python run.py <args>` as a user would type it."""
     env = {**os.environ, "PYTHONUNBUFFERED": "1"}
-    return subprocess.run([sys.executable, "run.py", *args], cwd=ROOT, capture_output=True, text=True,
-                          timeout=timeout, env=env, **kw)
+    return subprocess.run(
+        [sys.executable, "run.py", *args], cwd=ROOT, capture_output=True, text=True, timeout=timeout, env=env, **kw
+    )
 
 
 def popen_run_py(*args: str, **kw) -> subprocess.Popen:
     env = {**os.environ, "PYTHONUNBUFFERED": "1"}
-    return subprocess.Popen([sys.executable, "run.py", *args], cwd=ROOT, stdout=subprocess.PIPE,
-                            stderr=subprocess.PIPE, text=True, env=env, **kw)
+    return subprocess.Popen(
+        [sys.executable, "run.py", *args],
+        cwd=ROOT,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env=env,
+        **kw,
+    )
 
 
 def analysis_only(monkeypatch, accuracy=lambda arch: 50.0 + arch.number_of_nodes()) -> None:

@@ -1,4 +1,5 @@
 """Settings the schemas cannot check: `+` typos, seeds, the optimizer's and scheduler's keys."""
+
 from __future__ import annotations
 
 import pytest
@@ -12,7 +13,10 @@ REFUSED = [
     ("+search.mlflow.tracking=x", "search.mlflow.tracking is not a setting (did you mean search.mlflow.tracking_uri?"),
     ("+train.epoch=3", "train.epoch is not a setting (did you mean train.epochs?"),
     ("train.optimizer.lr=abc", "train.optimizer.lr must be a number, got 'abc'"),
-    ("+train.optimizer.momentun=0.9", "train.optimizer.momentun: torch.optim.AdamW has no parameter 'momentun'; valid: lr,"),
+    (
+        "+train.optimizer.momentun=0.9",
+        "train.optimizer.momentun: torch.optim.AdamW has no parameter 'momentun'; valid: lr,",
+    ),
     ("train.optimizer._target_=torch.optim.Nope", "train.optimizer._target_='torch.optim.Nope' cannot be used"),
     ("seed=-1", "seed must be >= 0 (a random seed), got -1"),
     ("search.seed=-3", "search.seed must be >= 0 (a random seed), got -3"),
@@ -27,9 +31,16 @@ def test_refused_in_one_line_naming_the_setting(override, message):
     assert str(err.value).startswith(message) and "\n" not in str(err.value)
 
 
-@pytest.mark.parametrize("overrides", [
-    [], ["+train.optimizer.amsgrad=true"], ["train=paper_cifar10"], ["task=analyze", "train.optimizer.lr=abc"],
-    ["+analysis.survey.params.fb.per_stage=true"], ["seed=0", "search.seed=7"],
-])
+@pytest.mark.parametrize(
+    "overrides",
+    [
+        [],
+        ["+train.optimizer.amsgrad=true"],
+        ["train=paper_cifar10"],
+        ["task=analyze", "train.optimizer.lr=abc"],
+        ["+analysis.survey.params.fb.per_stage=true"],
+        ["seed=0", "search.seed=7"],
+    ],
+)
 def test_valid_settings_pass(overrides):
     validate(compose_config(*overrides))

@@ -4,6 +4,7 @@ CLI cases run `python run.py` in a subprocess with a timeout (the fast ones toge
 parallel, once per module); architecture files go through `nas.arch.load`. The tally
 (cases, tracebacks, hangs, wrong exits) is printed at the end of the module.
 """
+
 from __future__ import annotations
 
 import json
@@ -65,29 +66,65 @@ def _deep(tmp: Path) -> None:
 SLOW = [pytest.mark.slow]
 CLI = {
     # config (issue 19 point 9)
-    "+typo": Case(["task=analyze", *TINY, "+search.n_trails=3"], "search.n_trails is not a setting (did you mean search.n_trials?"),
+    "+typo": Case(
+        ["task=analyze", *TINY, "+search.n_trails=3"], "search.n_trails is not a setting (did you mean search.n_trials?"
+    ),
     "seed": Case(["task=analyze", *TINY, "seed=-1"], "seed must be >= 0", marks=SLOW),
     "lr type": Case(["task=train", *TINY, "train.optimizer.lr=abc"], "train.optimizer.lr must be a number", marks=SLOW),
-    "typo no +": Case(["task=analyze", *TINY, "search.n_trails=3"], "n_trails", marks=SLOW + [pytest.mark.xfail(
-        strict=True, reason="Hydra reports composition errors itself (exit 1, several lines) before run.py's main")]),
+    "typo no +": Case(
+        ["task=analyze", *TINY, "search.n_trails=3"],
+        "n_trails",
+        marks=SLOW
+        + [
+            pytest.mark.xfail(
+                strict=True,
+                reason="Hydra reports composition errors itself (exit 1, several lines) before run.py's main",
+            )
+        ],
+    ),
     # sizes (point 6)
     "nodes": Case(["task=analyze", "nodes=100000"], "nodes=100000 is above the limit of 5000 compute vertices"),
-    "star file": Case(["task=analyze", "arch={tmp}/star.json"], "compute vertices=20001 is above the limit", _star,
-                      marks=SLOW),
+    "star file": Case(
+        ["task=analyze", "arch={tmp}/star.json"], "compute vertices=20001 is above the limit", _star, marks=SLOW
+    ),
     "input size": Case(["task=train", *TINY, "input_size=4096"], "for a batch of 64 at input_size=4096", marks=SLOW),
-    "space nodes": Case(["space.nodes={{low:5000,high:6000}}"], "space.nodes=6000 is above the limit", search=True, marks=SLOW),
+    "space nodes": Case(
+        ["space.nodes={{low:5000,high:6000}}"], "space.nodes=6000 is above the limit", search=True, marks=SLOW
+    ),
     # architecture files (point 7)
-    "inf attribute": Case(["task=analyze", "arch={tmp}/inf.json"], "vertex 0: attribute 'kernel' must be a finite number", _infinite_kernel),
-    "deep file": Case(["task=analyze", "arch={tmp}/deep.json"], "not a JSON file (maximum recursion depth", _deep, marks=SLOW),
+    "inf attribute": Case(
+        ["task=analyze", "arch={tmp}/inf.json"],
+        "vertex 0: attribute 'kernel' must be a finite number",
+        _infinite_kernel,
+    ),
+    "deep file": Case(
+        ["task=analyze", "arch={tmp}/deep.json"], "not a JSON file (maximum recursion depth", _deep, marks=SLOW
+    ),
     # storage (points 1, 10)
-    "typo storage": Case(["task=report", "search.storage={tmp}/optuna.jornal.journal"], "does not exist; point search.storage",
-                         marks=SLOW),
-    "corrupt journal": Case(["task=report", "search.storage={tmp}/broken.journal"], "is corrupt at line 2 of", _corrupt_journal),
+    "typo storage": Case(
+        ["task=report", "search.storage={tmp}/optuna.jornal.journal"],
+        "does not exist; point search.storage",
+        marks=SLOW,
+    ),
+    "corrupt journal": Case(
+        ["task=report", "search.storage={tmp}/broken.journal"], "is corrupt at line 2 of", _corrupt_journal
+    ),
     # a search that completes nothing (point 4): every trial diverges
-    "no trial completed": Case(["search.n_trials=1", "train.optimizer.lr=1e30"], "none of this run's 1 trials completed",
-                               search=True, marks=SLOW + [pytest.mark.xfail(strict=True, reason=(
-                                   "exit 2 and the one error line hold, but Optuna logs each failed trial's "
-                                   "traceback as a warning (search/study.py's optimize)"))]),
+    "no trial completed": Case(
+        ["search.n_trials=1", "train.optimizer.lr=1e30"],
+        "none of this run's 1 trials completed",
+        search=True,
+        marks=SLOW
+        + [
+            pytest.mark.xfail(
+                strict=True,
+                reason=(
+                    "exit 2 and the one error line hold, but Optuna logs each failed trial's "
+                    "traceback as a warning (search/study.py's optimize)"
+                ),
+            )
+        ],
+    ),
 }
 
 
@@ -109,11 +146,19 @@ def run_case(name: str, tmp: Path) -> Outcome:
         args = tiny_overrides(folder, *args)
     start = time.monotonic()
     try:
-        done = subprocess.run([sys.executable, "run.py", *args, f"hydra.run.dir={folder}/run"], check=False, cwd=ROOT,
-                              capture_output=True, text=True, timeout=TIMEOUT_S)
+        done = subprocess.run(
+            [sys.executable, "run.py", *args, f"hydra.run.dir={folder}/run"],
+            check=False,
+            cwd=ROOT,
+            capture_output=True,
+            text=True,
+            timeout=TIMEOUT_S,
+        )
         return Outcome(done.returncode, done.stderr, time.monotonic() - start)
     except subprocess.TimeoutExpired as err:
-        return Outcome(None, (err.stderr or b"").decode() if isinstance(err.stderr, bytes) else (err.stderr or ""), TIMEOUT_S)
+        return Outcome(
+            None, (err.stderr or b"").decode() if isinstance(err.stderr, bytes) else (err.stderr or ""), TIMEOUT_S
+        )
 
 
 TALLY = {"cases": 0, "tracebacks": 0, "hangs": 0, "wrong exit": 0, "not one error line": 0}
@@ -165,14 +210,24 @@ def _vertex(data: dict, vertex, **attrs) -> dict:
 
 
 FILES = {
-    "NaN": (lambda: _vertex(_cifarnet(), 1, stride=float("nan")), "vertex 1: attribute 'stride' must be a finite number"),
+    "NaN": (
+        lambda: _vertex(_cifarnet(), 1, stride=float("nan")),
+        "vertex 1: attribute 'stride' must be a finite number",
+    ),
     "negative": (lambda: _vertex(_cifarnet(), 0, pool=-1), "vertex 0: attribute 'pool' must not be negative"),
-    "pool": (lambda: _vertex(_cifarnet(), "output", pool="max"), "vertex 'output': attribute 'pool' must be one of avg"),
-    "mixed ids": (lambda: {"nodes": [{"id": 0}, {"id": "0"}], "edges": [{"source": 0, "target": "0"}]},
-                  "vertex ids 0 and '0' name the same vertex"),
+    "pool": (
+        lambda: _vertex(_cifarnet(), "output", pool="max"),
+        "vertex 'output': attribute 'pool' must be one of avg",
+    ),
+    "mixed ids": (
+        lambda: {"nodes": [{"id": 0}, {"id": "0"}], "edges": [{"source": 0, "target": "0"}]},
+        "vertex ids 0 and '0' name the same vertex",
+    ),
     "nested": (lambda: _vertex(_cifarnet(), "input", convs=[[[[[3]]]]]), "vertex 'input': attribute 'convs' is nested"),
-    "cycle": (lambda: {"nodes": [{"id": 0}, {"id": 1}], "edges": [{"source": 0, "target": 1}, {"source": 1, "target": 0}]},
-              "graph has a cycle"),
+    "cycle": (
+        lambda: {"nodes": [{"id": 0}, {"id": 1}], "edges": [{"source": 0, "target": 1}, {"source": 1, "target": 0}]},
+        "graph has a cycle",
+    ),
 }
 
 

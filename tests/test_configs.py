@@ -1,4 +1,5 @@
 """Every option of every config group composes, validates and instantiates."""
+
 from pathlib import Path
 
 import pytest
@@ -9,9 +10,7 @@ from app.config import validate
 from tests.conftest import CONF_DIR, compose_config
 
 GROUP_OPTIONS = sorted(
-    (path.parent.name, path.stem)
-    for path in Path(CONF_DIR).glob("*/*.yaml")
-    if path.parent.name != "experiment"
+    (path.parent.name, path.stem) for path in Path(CONF_DIR).glob("*/*.yaml") if path.parent.name != "experiment"
 )
 # Options that need a user-given value to be valid.
 REQUIRED = {("data", "imagefolder"): ["data.path={tmp}"]}
@@ -49,12 +48,15 @@ def test_experiment_composes_and_validates(experiment):
     _instantiate_targets(cfg)
 
 
-@pytest.mark.parametrize("override,message", [
-    ("nodes=1", "nodes must be >= 2"),
-    ("generator=er generator.p=2.0", r"generator.p must be in \[0, 1\]"),
-    ("staging=greedy staging.max_channels=4", "max_channels must be >="),
-    ("task=nope", "task must be one of"),
-])
+@pytest.mark.parametrize(
+    "override,message",
+    [
+        ("nodes=1", "nodes must be >= 2"),
+        ("generator=er generator.p=2.0", r"generator.p must be in \[0, 1\]"),
+        ("staging=greedy staging.max_channels=4", "max_channels must be >="),
+        ("task=nope", "task must be one of"),
+    ],
+)
 def test_out_of_range_values_say_what_is_valid(override, message):
     cfg = compose_config(*override.split())
     with pytest.raises(ValueError, match=message):

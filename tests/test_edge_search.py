@@ -1,4 +1,5 @@
 """experiment=edge_search: its target, objectives and baselines, and the memory constraint on a Pi's memory."""
+
 from __future__ import annotations
 
 import pytest
@@ -17,9 +18,16 @@ def edge(*extra: str):
 
 def test_edge_search_targets_four_pis_and_ranks_by_deploys_prediction():
     cfg = edge()
-    assert (cfg.data.name, cfg.hw.name, cfg.hw.units, cfg.deploy.costs) == ("fashion_mnist", "rpi3b_wifi", 4, "predictor")
+    assert (cfg.data.name, cfg.hw.name, cfg.hw.units, cfg.deploy.costs) == (
+        "fashion_mnist",
+        "rpi3b_wifi",
+        4,
+        "predictor",
+    )
     assert [(o.name, o.direction, o.metric) for o in create_objectives(cfg.search)] == [
-        ("accuracy", "maximize", "test_acc"), ("latency", "minimize", "deploy_latency_ms")]
+        ("accuracy", "maximize", "test_acc"),
+        ("latency", "minimize", "deploy_latency_ms"),
+    ]
     assert list(cfg.search.baselines) == ["fb", "lcp:splits=4", "cifarnet"]
     check_baselines(cfg)  # each builds, LCP with 4 splits
     lcp = baseline_architecture("lcp:splits=4", cfg)

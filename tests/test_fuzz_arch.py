@@ -3,6 +3,7 @@
 Inputs: arbitrary JSON, valid files with one value replaced by arbitrary JSON, random
 edge lists over the vertices of a valid file, and arbitrary bytes on disk.
 """
+
 from __future__ import annotations
 
 import copy
@@ -18,17 +19,32 @@ from nas.arch import ArchitectureError, from_json, load, to_json
 from nas.factory import create_architecture
 
 # FUZZ_EXAMPLES=5000 for a deeper run than the default suite's.
-SETTINGS = settings(max_examples=int(os.environ.get("FUZZ_EXAMPLES", 100)), deadline=None, suppress_health_check=[HealthCheck.too_slow])
+SETTINGS = settings(
+    max_examples=int(os.environ.get("FUZZ_EXAMPLES", 100)), deadline=None, suppress_health_check=[HealthCheck.too_slow]
+)
 
-json_scalars = st.none() | st.booleans() | st.integers(-2**40, 2**40) | st.floats(allow_nan=True) | st.text(max_size=12)
-json_values = st.recursive(json_scalars, lambda inner: st.lists(inner, max_size=4) | st.dictionaries(st.text(max_size=8), inner, max_size=4),
-                           max_leaves=12)
+json_scalars = (
+    st.none() | st.booleans() | st.integers(-(2**40), 2**40) | st.floats(allow_nan=True) | st.text(max_size=12)
+)
+json_values = st.recursive(
+    json_scalars,
+    lambda inner: st.lists(inner, max_size=4) | st.dictionaries(st.text(max_size=8), inner, max_size=4),
+    max_leaves=12,
+)
 
 
 @pytest.fixture(scope="module")
 def valid() -> dict:
-    arch = create_architecture("er", 6, 1, params={"p": 0.5}, staging="uniform",
-                               staging_params={"channels": 8, "max_channels": 16}, input_size=16, num_classes=10)
+    arch = create_architecture(
+        "er",
+        6,
+        1,
+        params={"p": 0.5},
+        staging="uniform",
+        staging_params={"channels": 8, "max_channels": 16},
+        input_size=16,
+        num_classes=10,
+    )
     return json.loads(json.dumps(to_json(arch), default=str))
 
 
@@ -81,11 +97,21 @@ def test_bare_dags_with_arbitrary_graph_attributes(data):
     n = data.draw(st.integers(1, 8))
     edges = data.draw(st.lists(st.tuples(st.integers(0, n - 1), st.integers(0, n - 1)), max_size=16))
     graph = {"input_size": 16, "num_classes": 10}
-    for key in data.draw(st.lists(st.sampled_from(["staging", "staging_params", "input_size", "num_classes",
-                                                   "in_channels", "aggregation"]), max_size=3, unique=True)):
+    for key in data.draw(
+        st.lists(
+            st.sampled_from(["staging", "staging_params", "input_size", "num_classes", "in_channels", "aggregation"]),
+            max_size=3,
+            unique=True,
+        )
+    ):
         graph[key] = data.draw(json_values | st.sampled_from(["uniform", "greedy", "probabilistic"]))
-    loads_or_refuses({"graph": graph, "nodes": [{"id": i} for i in range(n)],
-                      "edges": [{"source": u, "target": v} for u, v in edges]})
+    loads_or_refuses(
+        {
+            "graph": graph,
+            "nodes": [{"id": i} for i in range(n)],
+            "edges": [{"source": u, "target": v} for u, v in edges],
+        }
+    )
 
 
 @SETTINGS

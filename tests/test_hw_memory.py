@@ -1,4 +1,5 @@
 """Memory per unit (weights + peak live activations) against hand-computed figures."""
+
 import networkx as nx
 import pytest
 

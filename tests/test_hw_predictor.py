@@ -1,4 +1,5 @@
 """The op-wise predictor: fitting, executor overheads, safe save/load, and a tiny real profile."""
+
 import json
 import random
 
@@ -28,8 +29,10 @@ def synthetic_latency(op):
 
 def synthetic_samples(count=80, seed=0):
     rng = random.Random(seed)
-    ops = {node(rng.choice([8, 16, 24, 32, 48, 64]), rng.choice([8, 16, 32, 64, 128]), rng.choice([4, 8, 16, 32]))
-           for _ in range(count)}
+    ops = {
+        node(rng.choice([8, 16, 24, 32, 48, 64]), rng.choice([8, 16, 32, 64, 128]), rng.choice([4, 8, 16, 32]))
+        for _ in range(count)
+    }
     return [(op, synthetic_latency(op)) for op in ops]
 
 
@@ -107,14 +110,21 @@ def test_load_rejects_other_versions_and_missing_files(fitted, tmp_path):
         LatencyPredictor.load(tmp_path)
 
 
-TINY_SPACE = ArchSpace(generators=("dp", "er", "fb"), nodes=(4, 8), input_sizes=(16,), stagings=("greedy",),
-                       num_classes=(5,), staging_params={"channels": 8, "max_channels": 16, "min_size": 2},
-                       fb_params={"channels": 4, "head_channels": 16})
+TINY_SPACE = ArchSpace(
+    generators=("dp", "er", "fb"),
+    nodes=(4, 8),
+    input_sizes=(16,),
+    stagings=("greedy",),
+    num_classes=(5,),
+    staging_params={"channels": 8, "max_channels": 16, "min_size": 2},
+    fb_params={"channels": 4, "head_channels": 16},
+)
 
 
 def test_tiny_profile_end_to_end(tmp_path):
-    settings = ProfileConfig(rounds=3, min_rounds=2, pool_architectures=4, calibration_architectures=4,
-                             adaptive_iterations=1, references=[])
+    settings = ProfileConfig(
+        rounds=3, min_rounds=2, pool_architectures=4, calibration_architectures=4, adaptive_iterations=1, references=[]
+    )
     predictor = profile(settings, budget_s=30, progress=False, space=TINY_SPACE)
     assert {"node", "stem", "head"} <= set(predictor.models)
     assert predictor.metadata["threads"] == 1 and predictor.metadata["ops_profiled"] == len(predictor.data["ops"])
@@ -126,8 +136,16 @@ def test_tiny_profile_end_to_end(tmp_path):
 
 
 def test_resampling_keeps_the_settings():
-    arch = create_architecture("ws", 10, seed=1, params={"k": 4, "p": 0.3}, staging="greedy",
-                               staging_params={"channels": 8}, input_size=16, num_classes=3)
+    arch = create_architecture(
+        "ws",
+        10,
+        seed=1,
+        params={"k": 4, "p": 0.3},
+        staging="greedy",
+        staging_params={"channels": 8},
+        input_size=16,
+        num_classes=3,
+    )
     again = resample_like(arch, seed=2)
     assert again.graph["generator_params"] == arch.graph["generator_params"]
     assert again.graph["staging_params"] == arch.graph["staging_params"]

@@ -1,4 +1,5 @@
 """The one list scheduler (hw/schedule.py) and HEFT against schedules computed by hand."""
+
 import networkx as nx
 import pytest
 
@@ -49,7 +50,10 @@ def test_chain_split_in_two_pays_one_transfer_and_the_logits_return():
     # 1 + 2, then 0.2 s on the link, then 3 + 4, then the logits back to the root
     assert schedule.start[1] == pytest.approx(3 + T)
     assert schedule.makespan == pytest.approx(1 + 2 + T + 3 + 4 + T)
-    assert [(t.tensor, t.src, t.dst, t.nbytes) for t in schedule.transfers] == [(0, 0, 1, KB100), (OUTPUT, 1, ROOT, KB100)]
+    assert [(t.tensor, t.src, t.dst, t.nbytes) for t in schedule.transfers] == [
+        (0, 0, 1, KB100),
+        (OUTPUT, 1, ROOT, KB100),
+    ]
 
 
 def test_a_stem_off_the_root_first_receives_the_image():
@@ -124,12 +128,15 @@ def test_missing_terminals_go_to_the_root():
     assert full["input"] == full["output"] == ROOT
 
 
-@pytest.mark.parametrize("assignment,match", [
-    ({"input": 0, "a": 0, "b": 2, "output": 0}, r"units \[2\], but units are integers 0..1"),
-    ({"input": 0, "a": True, "b": 0, "output": 0}, "units are integers"),
-    ({"input": 0, "a": 0, "output": 0}, "1 compute vertices without a unit"),
-    ({"input": 0, "a": 0, "b": 0, "output": 0, "zz": 0}, "not in the architecture"),
-])
+@pytest.mark.parametrize(
+    "assignment,match",
+    [
+        ({"input": 0, "a": 0, "b": 2, "output": 0}, r"units \[2\], but units are integers 0..1"),
+        ({"input": 0, "a": True, "b": 0, "output": 0}, "units are integers"),
+        ({"input": 0, "a": 0, "output": 0}, "1 compute vertices without a unit"),
+        ({"input": 0, "a": 0, "b": 0, "output": 0, "zz": 0}, "not in the architecture"),
+    ],
+)
 def test_bad_assignments_are_rejected(assignment, match):
     with pytest.raises(ValueError, match=match):
         simulate(fork_join(), assignment, FORK_TIMES, target())
@@ -147,8 +154,15 @@ def test_heft_splits_a_fork_and_keeps_a_slow_link_on_one_unit():
 def test_schedule_order_is_a_valid_execution_order():
     from nas.factory import create_architecture
 
-    arch = create_architecture("dp", 20, 1, staging="probabilistic", staging_params={"channels": 8, "max_channels": 32},
-                               input_size=16, num_classes=10)
+    arch = create_architecture(
+        "dp",
+        20,
+        1,
+        staging="probabilistic",
+        staging_params={"channels": 8, "max_channels": 32},
+        input_size=16,
+        num_classes=10,
+    )
     costs = {v: 1e-3 + d["macs"] * 1e-9 for v, d in arch.nodes(data=True)}
     assignment = heft_assignment(arch, costs, target(units=3))
     schedule = simulate(arch, assignment, costs, target(units=3))

@@ -1,4 +1,5 @@
 """Hardware targets (Hydra group `hw`), device backends, and the analyze/profile tasks."""
+
 from pathlib import Path
 
 import pytest
@@ -44,14 +45,17 @@ def test_local_target_is_the_schema_default():
     assert (local.link.bandwidth_mbps, local.link.latency_ms, local.link.contention) == (10000.0, 0.05, False)
 
 
-@pytest.mark.parametrize("override,match", [
-    ("hw.units=0", "hw.units must be >= 1"),
-    ("hw.link.bandwidth_mbps=0", "bandwidth_mbps must be > 0"),
-    ("hw.compute.backend=fpga", "hw.compute.backend must be one of"),
-    ("hw.compute.reference_model=alexnet", "go together"),
-    ("hw.reserved_mb=7000", "must exceed"),
-    ("hw.profile.quantile=0.9", "quantile"),
-])
+@pytest.mark.parametrize(
+    "override,match",
+    [
+        ("hw.units=0", "hw.units must be >= 1"),
+        ("hw.link.bandwidth_mbps=0", "bandwidth_mbps must be > 0"),
+        ("hw.compute.backend=fpga", "hw.compute.backend must be one of"),
+        ("hw.compute.reference_model=alexnet", "go together"),
+        ("hw.reserved_mb=7000", "must exceed"),
+        ("hw.profile.quantile=0.9", "quantile"),
+    ],
+)
 def test_bad_values_name_the_valid_range(override, match):
     with pytest.raises(ValueError, match=match):
         validate(compose_config(override))
@@ -82,8 +86,9 @@ def test_report_on_one_unit_has_no_speedup():
     cfg = validate(compose_config("hw=local"))
     arch = create_architecture("dp", 10, seed=0, staging="uniform", staging_params={"channels": 8}, input_size=16)
     backend = create_backend(cfg.hw, flops_predictor())
-    report = latency_report(arch, {v: 0 for v in arch}, target_from_config(cfg.hw), backend.vertex_latencies(arch),
-                            backend.predict(arch)).to_json()
+    report = latency_report(
+        arch, {v: 0 for v in arch}, target_from_config(cfg.hw), backend.vertex_latencies(arch), backend.predict(arch)
+    ).to_json()
     assert report["predicted_speedup"] == pytest.approx(1.0)
     assert report["predicted_distributed_ms"] == pytest.approx(report["predicted_latency_ms"])
     assert report["communication_bytes"] == 0 and report["memory_constraint"] < 0
@@ -97,7 +102,9 @@ def test_analyze_task_reports_predicted_latency(generator, tmp_path, monkeypatch
         overrides += ["nodes=15", "generator.channels=4", "generator.head_channels=16"]
     result = TASKS.get("analyze")(validate(compose_config(*overrides)))
     assert result["predicted_distributed_ms"] > 0
-    assert result["predicted_speedup"] == pytest.approx(result["predicted_latency_ms"] / result["predicted_distributed_ms"], rel=1e-3)
+    assert result["predicted_speedup"] == pytest.approx(
+        result["predicted_latency_ms"] / result["predicted_distributed_ms"], rel=1e-3
+    )
     assert result["hw"]["target"] == "rpi3b_wifi" and result["hw"]["units"] == 8
     assert result["hw"]["latency_model"]["fallback"] == "flops"  # no profile in tmp_path
 

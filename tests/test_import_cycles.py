@@ -5,6 +5,7 @@ it: `python tests/test_import_cycles.py` prints every cycle and exits 1 if there
 An edge a → b means module a imports module b (`from b import name` and `from pkg import b`
 both count); the implicit import of a module's parent package does not.
 """
+
 from __future__ import annotations
 
 import ast
@@ -60,7 +61,7 @@ def import_graph(root: Path = ROOT) -> nx.DiGraph:
 
 def cycles(root: Path = ROOT) -> list[list[str]]:
     """Every cycle, in import order, starting at its alphabetically first module."""
-    found = [c[c.index(min(c)):] + c[:c.index(min(c))] for c in nx.simple_cycles(import_graph(root))]
+    found = [c[c.index(min(c)) :] + c[: c.index(min(c))] for c in nx.simple_cycles(import_graph(root))]
     return sorted(found)
 
 

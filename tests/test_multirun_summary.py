@@ -1,4 +1,5 @@
 """A multirun ends with one table of its jobs on stderr (app/multirun.py)."""
+
 import subprocess
 import sys
 from pathlib import Path
@@ -9,9 +10,11 @@ ROOT = Path(__file__).resolve().parents[1]
 
 
 def test_table_keeps_the_overrides_that_differ_and_the_summary_fields():
-    jobs = [(["task=analyze", "nodes=8"], "analyze", {"vertices": 8, "cs": 2.0}),
-            (["task=analyze", "nodes=16"], "analyze", {"vertices": 16, "cs": 3.0, "eta": 1.5}),
-            (["task=survey"], "survey", None)]
+    jobs = [
+        (["task=analyze", "nodes=8"], "analyze", {"vertices": 8, "cs": 2.0}),
+        (["task=analyze", "nodes=16"], "analyze", {"vertices": 16, "cs": 3.0, "eta": 1.5}),
+        (["task=survey"], "survey", None),
+    ]
     table, common = jobs_table(jobs[:2])
     header, _, first, second = ([c.strip() for c in line.strip("|").split("|")] for line in table.splitlines())
     assert common == ["task=analyze"] and header == ["overrides", "task", "architecture", "η", "CS"]
@@ -21,10 +24,15 @@ def test_table_keeps_the_overrides_that_differ_and_the_summary_fields():
 
 
 def test_multirun_of_two_analyze_jobs_prints_one_table_of_both(tmp_path):
-    run = subprocess.run([sys.executable, "run.py", "-m", "task=analyze", "nodes=8,16", "input_size=16",
-                          f"hydra.sweep.dir={tmp_path}"], cwd=ROOT, capture_output=True, text=True, timeout=300)
+    run = subprocess.run(
+        [sys.executable, "run.py", "-m", "task=analyze", "nodes=8,16", "input_size=16", f"hydra.sweep.dir={tmp_path}"],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
     assert run.returncode == 0, run.stderr
-    tail = run.stderr[run.stderr.index("multirun: 2 jobs"):].splitlines()
+    tail = run.stderr[run.stderr.index("multirun: 2 jobs") :].splitlines()
     assert tail[0] == "multirun: 2 jobs; all with task=analyze input_size=16"
     assert [c.strip() for c in tail[1].strip("|").split("|")][:4] == ["overrides", "task", "architecture", "units"]
     rows = [[c.strip() for c in line.strip("|").split("|")] for line in tail[3:5]]

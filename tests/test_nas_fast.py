@@ -1,4 +1,5 @@
 """The fast inference path (`nas.fast`) and the fused merges compute the same function."""
+
 import pytest
 import torch
 
@@ -10,9 +11,16 @@ from nas.fast import inference_model, to_layout
 
 
 def tiny(generator: str, seed: int = 0, size: int = 16):
-    return create_architecture(generator, 15 if generator == "fb" else 10, seed,
-                               params={"channels": 8} if generator == "fb" else {}, staging="probabilistic",
-                               staging_params={"channels": 8, "max_channels": 32}, input_size=size, num_classes=10)
+    return create_architecture(
+        generator,
+        15 if generator == "fb" else 10,
+        seed,
+        params={"channels": 8} if generator == "fb" else {},
+        staging="probabilistic",
+        staging_params={"channels": 8, "max_channels": 32},
+        input_size=size,
+        num_classes=10,
+    )
 
 
 def plan(edges: dict[str, list[str]]) -> list[Step]:
@@ -27,7 +35,11 @@ def test_segments_compute_what_the_steps_compute():
     expected = run(steps, add, {"x": 1})
     grouped = segments(steps, cut_before=lambda s: s.vertex == "d", cut_after=lambda s: s.vertex == "b")
     assert [s.steps for s in grouped] == [steps[:2], steps[2:3], steps[3:]]
-    assert [(s.inputs, s.outputs) for s in grouped] == [(["x"], ["a", "b"]), (["a", "b"], ["c"]), (["c", "x", "b"], ["e"])]
+    assert [(s.inputs, s.outputs) for s in grouped] == [
+        (["x"], ["a", "b"]),
+        (["a", "b"], ["c"]),
+        (["c", "x", "b"], ["e"]),
+    ]
 
     def call(v, inputs):
         segment = next(s for s in grouped if s.vertex == v)
@@ -84,9 +96,14 @@ def weight_sigmoid_sum(weight, inputs):
     return out
 
 
-@pytest.mark.parametrize("merge, reference", [(blocks.InputSigmoidSum, input_sigmoid_sum),
-                                              (blocks.WeightSigmoidSum, weight_sigmoid_sum),
-                                              (blocks.Mean, lambda w, xs: torch.stack(xs).mean(0))])
+@pytest.mark.parametrize(
+    "merge, reference",
+    [
+        (blocks.InputSigmoidSum, input_sigmoid_sum),
+        (blocks.WeightSigmoidSum, weight_sigmoid_sum),
+        (blocks.Mean, lambda w, xs: torch.stack(xs).mean(0)),
+    ],
+)
 @pytest.mark.parametrize("fan_in", [1, 2, 5])
 @pytest.mark.parametrize("channels_last", [False, True])
 def test_merges_keep_outputs_and_gradients(merge, reference, fan_in, channels_last):

@@ -1,4 +1,5 @@
 """Malformed values in architecture files: one ArchitectureError naming the vertex and attribute."""
+
 from __future__ import annotations
 
 import json
@@ -17,6 +18,7 @@ def _cifarnet() -> dict:
 def _set(vertex, key, value):
     def mutate(data):
         next(n for n in data["nodes"] if n["id"] == vertex)[key] = value
+
     return mutate
 
 
@@ -26,17 +28,35 @@ def _twin_id(data):
 
 
 CASES = {
-    "infinite kernel": (_set(0, "kernel", float("inf")), "vertex 0: attribute 'kernel' must be a finite number, got inf"),
+    "infinite kernel": (
+        _set(0, "kernel", float("inf")),
+        "vertex 0: attribute 'kernel' must be a finite number, got inf",
+    ),
     "NaN stride": (_set(1, "stride", float("nan")), "vertex 1: attribute 'stride' must be a finite number, got nan"),
     "negative pool": (_set(0, "pool", -2), "vertex 0: attribute 'pool' must not be negative, got -2"),
-    "negative hidden": (_set("output", "hidden", [-5]), "vertex 'output': attribute 'hidden' must not be negative, got -5"),
+    "negative hidden": (
+        _set("output", "hidden", [-5]),
+        "vertex 'output': attribute 'hidden' must not be negative, got -5",
+    ),
     "float pool": (_set(1, "pool", 2.5), "vertex 1: attribute 'pool' must be a max-pool kernel size"),
     "string pool": (_set(0, "pool", "max"), "vertex 0: attribute 'pool' must be a max-pool kernel size"),
-    "head pool": (_set("output", "pool", "max"), "vertex 'output': attribute 'pool' must be one of avg, flatten, got 'max'"),
-    "stem convs": (_set("input", "convs", [[3, "wide", 1]]), "vertex 'input': attribute 'convs' must be a list of [kernel"),
-    "nested": (_set("output", "hidden", [[[[[1]]]]]), "vertex 'output': attribute 'hidden' is nested more than 3 levels"),
+    "head pool": (
+        _set("output", "pool", "max"),
+        "vertex 'output': attribute 'pool' must be one of avg, flatten, got 'max'",
+    ),
+    "stem convs": (
+        _set("input", "convs", [[3, "wide", 1]]),
+        "vertex 'input': attribute 'convs' must be a list of [kernel",
+    ),
+    "nested": (
+        _set("output", "hidden", [[[[[1]]]]]),
+        "vertex 'output': attribute 'hidden' is nested more than 3 levels",
+    ),
     "mixed ids": (_twin_id, "vertex ids 0 and '0' name the same vertex"),
-    "infinite graph value": (lambda d: d["graph"].update(seed=float("-inf")), "graph attribute 'seed' must be a finite"),
+    "infinite graph value": (
+        lambda d: d["graph"].update(seed=float("-inf")),
+        "graph attribute 'seed' must be a finite",
+    ),
 }
 
 

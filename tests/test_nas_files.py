@@ -1,4 +1,5 @@
 """Architecture files: round trip, bare DAGs, and one-line errors for malformed files."""
+
 import json
 import subprocess
 import sys
@@ -19,8 +20,15 @@ ROOT = Path(__file__).resolve().parents[1]
 @pytest.mark.parametrize("generator", ["er", "ba", "ws", "dp", "fb", "lcp", "cifarnet"])
 def test_save_load_gives_the_identical_model(tmp_path, generator):
     params = {"channels": 8} if generator == "fb" else {}
-    arch = create_architecture(generator, 16, seed=5, params=params, staging="probabilistic",
-                               staging_params={"channels": 8, "max_channels": 32}, input_size=32)
+    arch = create_architecture(
+        generator,
+        16,
+        seed=5,
+        params=params,
+        staging="probabilistic",
+        staging_params={"channels": 8, "max_channels": 32},
+        input_size=32,
+    )
     loaded = load(save(arch, tmp_path / "a.json"))
     assert loaded.graph["generator"] == generator and loaded.graph.get("seed", 5) == 5
     assert nx.utils.graphs_equal(arch, loaded)
@@ -55,7 +63,10 @@ def test_bare_dag_gets_input_output_and_default_blocks(tmp_path):
 
 
 MALFORMED = {
-    "cycle": ({"nodes": [{"id": 0}, {"id": 1}], "edges": [{"source": 0, "target": 1}, {"source": 1, "target": 0}]}, "cycle"),
+    "cycle": (
+        {"nodes": [{"id": 0}, {"id": 1}], "edges": [{"source": 0, "target": 1}, {"source": 1, "target": 0}]},
+        "cycle",
+    ),
     "dangling": ({"nodes": [{"id": 0}], "edges": [{"source": 0, "target": 7}]}, "dangling edge"),
     "empty": ({"nodes": [], "edges": []}, "empty graph"),
     "bad id": ({"nodes": [{"id": [1]}], "edges": []}, "ids must be integers or strings"),
@@ -98,8 +109,12 @@ def test_not_json_and_missing_file(tmp_path):
 def test_cli_reports_a_bad_file_in_one_line_without_traceback(tmp_path):
     path = tmp_path / "cycle.json"
     path.write_text(json.dumps(MALFORMED["cycle"][0]))
-    run = subprocess.run([sys.executable, "run.py", "task=analyze", f"arch={path}",
-                          f"hydra.run.dir={tmp_path}/run"], cwd=ROOT, capture_output=True, text=True)
+    run = subprocess.run(
+        [sys.executable, "run.py", "task=analyze", f"arch={path}", f"hydra.run.dir={tmp_path}/run"],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+    )
     assert run.returncode == 2
     assert "Traceback" not in run.stderr
     assert run.stderr.strip().startswith("error:") and "cycle" in run.stderr

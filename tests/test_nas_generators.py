@@ -15,10 +15,17 @@ def test_same_seed_same_graph(name):
     assert len({tuple(e) for e in different}) > 1  # the seed matters
 
 
-@pytest.mark.parametrize("name,bad", [
-    ("er", {"p": 1.5}), ("ba", {"m": 0}), ("ws", {"k": 1}), ("ws", {"p": -0.1}),
-    ("dp", {"beta": 1.0}), ("dp", {"alpha": -1.0}),
-])
+@pytest.mark.parametrize(
+    "name,bad",
+    [
+        ("er", {"p": 1.5}),
+        ("ba", {"m": 0}),
+        ("ws", {"k": 1}),
+        ("ws", {"p": -0.1}),
+        ("dp", {"beta": 1.0}),
+        ("dp", {"alpha": -1.0}),
+    ],
+)
 def test_bad_parameters_name_the_valid_range(name, bad):
     with pytest.raises(ValueError, match="must"):
         create_generator(name, n=20, seed=0, **bad)
@@ -38,7 +45,7 @@ def test_dp_edge_probability_follows_distance():
             counts[min(abs(u - v), n - abs(u - v))] += 1
     pairs_at = np.array([0] + [n] * (n // 2 - 1) + [n // 2])  # pairs at each distance
     observed = counts[1:4] / (pairs_at[1:4] * trials)
-    np.testing.assert_allclose(observed, [0.8 * 0.6 ** d for d in (1, 2, 3)], atol=0.03)
+    np.testing.assert_allclose(observed, [0.8 * 0.6**d for d in (1, 2, 3)], atol=0.03)
 
 
 def test_dp_is_more_clustered_than_er_at_equal_edge_count():

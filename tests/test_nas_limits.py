@@ -1,4 +1,5 @@
 """Size limits fail in one line before anything big is allocated (nas/limits.py)."""
+
 from __future__ import annotations
 
 import json
@@ -41,11 +42,16 @@ def test_the_vertex_limit_can_be_raised(monkeypatch):
 
 def test_a_20000_vertex_file_fails_before_networkx_builds_it(tmp_path):
     path = tmp_path / "star.json"
-    path.write_text(json.dumps({"nodes": [{"id": i} for i in range(20001)],
-                                "edges": [{"source": 0, "target": i} for i in range(1, 20001)]}))
+    path.write_text(
+        json.dumps(
+            {"nodes": [{"id": i} for i in range(20001)], "edges": [{"source": 0, "target": i} for i in range(1, 20001)]}
+        )
+    )
     message = _fast(load, path)
-    assert message == f"{path}: compute vertices=20001 is above the limit of {MAX_VERTICES} compute vertices; " \
-                      "set CNAS_MAX_VERTICES=20001 to raise it (time and memory grow with it)"
+    assert (
+        message == f"{path}: compute vertices=20001 is above the limit of {MAX_VERTICES} compute vertices; "
+        "set CNAS_MAX_VERTICES=20001 to raise it (time and memory grow with it)"
+    )
     with pytest.raises(ArchitectureError):
         load(path)
 

@@ -1,4 +1,5 @@
 """Architectures of every generator × staging policy build, run and cost what we say."""
+
 import networkx as nx
 import pytest
 import torch
@@ -28,8 +29,9 @@ def forward_backward(model, size, channels=3, batch=2):
 def test_every_generator_and_staging_runs_forward_backward(generator, staging):
     for seed in range(3):
         for size, nodes in ((32, 16), (224, 10)):
-            arch = random_architecture(generator, nodes, seed=seed, staging=staging,
-                                       staging_params=SMALL, input_size=size, num_classes=5)
+            arch = random_architecture(
+                generator, nodes, seed=seed, staging=staging, staging_params=SMALL, input_size=size, num_classes=5
+            )
             assert [v for v in arch if arch.in_degree(v) == 0] == [INPUT]
             assert [v for v in arch if arch.out_degree(v) == 0] == [OUTPUT]
             model = build_model(arch)
@@ -77,14 +79,23 @@ def test_randwire_small_regime_follows_table_1():
         assert arch.nodes[v]["stage"] == fed_by_stage
 
 
-@pytest.mark.parametrize("regime, per_stage, nodes, sizes", [
-    ("small", False, 40, [8, 16, 16]),  # `nodes` in total, split N/2 : N : N
-    ("small", True, 32, [16, 32, 32]),  # RandWire's own N = 32 per stage (its Table 1)
-    ("regular", True, 32, [16, 32, 32, 32]),
-])
+@pytest.mark.parametrize(
+    "regime, per_stage, nodes, sizes",
+    [
+        ("small", False, 40, [8, 16, 16]),  # `nodes` in total, split N/2 : N : N
+        ("small", True, 32, [16, 32, 32]),  # RandWire's own N = 32 per stage (its Table 1)
+        ("regular", True, 32, [16, 32, 32, 32]),
+    ],
+)
 def test_randwire_stage_sizes(regime, per_stage, nodes, sizes):
-    arch = create_architecture("fb", nodes=nodes, seed=1, params={"channels": 8, "regime": regime, "per_stage": per_stage},
-                               input_size=64, num_classes=10)
+    arch = create_architecture(
+        "fb",
+        nodes=nodes,
+        seed=1,
+        params={"channels": 8, "regime": regime, "per_stage": per_stage},
+        input_size=64,
+        num_classes=10,
+    )
     merges = [v for v in arch if arch.nodes[v]["op"] == "merge"]
     stage_of = {}
     for v in (v for v in arch if arch.nodes[v]["op"] == "node"):
@@ -107,8 +118,16 @@ ALL = [(g, {}) for g in GENERATORS.names()] + [(b, {"channels": 8} if b == "fb" 
 @pytest.mark.parametrize("generator,params", ALL)
 def test_analytic_costs_match_the_built_module(generator, params):
     for size in (32, 64):
-        arch = create_architecture(generator, 15, seed=3, params=params, staging="probabilistic",
-                                   staging_params=SMALL, input_size=size, num_classes=10)
+        arch = create_architecture(
+            generator,
+            15,
+            seed=3,
+            params=params,
+            staging="probabilistic",
+            staging_params=SMALL,
+            input_size=size,
+            num_classes=10,
+        )
         model = build_model(arch).eval()
         assert total_params(arch) == count_parameters(model)
         with FlopCounterMode(display=False) as counter, torch.no_grad():
@@ -143,10 +162,18 @@ def test_staging_policies():
         if isinstance(v, int):
             can = d["in_channels"] < 64 and d["in_size"] // 2 >= 2
             assert d["stage"] == can
-    never = random_architecture("er", 20, seed=0, staging="probabilistic", staging_params={**kw["staging_params"], "p": 0.0}, input_size=32)
-    always = random_architecture("er", 20, seed=0, staging="probabilistic", staging_params={**kw["staging_params"], "p": 1.0}, input_size=32)
-    assert [never.nodes[v]["stage"] for v in never if isinstance(v, int)] == [uniform.nodes[v]["stage"] for v in uniform if isinstance(v, int)]
-    assert [always.nodes[v]["stage"] for v in always if isinstance(v, int)] == [greedy.nodes[v]["stage"] for v in greedy if isinstance(v, int)]
+    never = random_architecture(
+        "er", 20, seed=0, staging="probabilistic", staging_params={**kw["staging_params"], "p": 0.0}, input_size=32
+    )
+    always = random_architecture(
+        "er", 20, seed=0, staging="probabilistic", staging_params={**kw["staging_params"], "p": 1.0}, input_size=32
+    )
+    assert [never.nodes[v]["stage"] for v in never if isinstance(v, int)] == [
+        uniform.nodes[v]["stage"] for v in uniform if isinstance(v, int)
+    ]
+    assert [always.nodes[v]["stage"] for v in always if isinstance(v, int)] == [
+        greedy.nodes[v]["stage"] for v in greedy if isinstance(v, int)
+    ]
 
 
 def test_aggregation_variants_differ_and_both_train():

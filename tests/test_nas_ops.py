@@ -1,4 +1,5 @@
 """The op registry: every kind's cost, features and sampler agree with the module it builds."""
+
 import random
 
 import pytest

@@ -1,4 +1,5 @@
 """The default DAG orientation keeps random architectures short and wide (issue 13)."""
+
 import sys
 from pathlib import Path
 

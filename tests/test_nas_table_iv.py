@@ -1,4 +1,5 @@
 """Edge'23 Table IV ordering: DP smallest; probabilistic smaller than greedy."""
+
 import sys
 from pathlib import Path
 

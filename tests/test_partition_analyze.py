@@ -1,4 +1,5 @@
 """The analysis API and task=analyze's concurrency report (task=survey: test_partition_survey.py)."""
+
 import json
 
 import numpy as np
@@ -54,8 +55,12 @@ def test_analyze_reports_the_best_balanced_option(dp_arch):
 
 
 @settings(max_examples=25, deadline=None)
-@given(generator=st.sampled_from(["er", "ba", "ws", "dp", "fb"]), seed=st.integers(0, 50),
-       units=st.integers(2, 7), data=st.data())
+@given(
+    generator=st.sampled_from(["er", "ba", "ws", "dp", "fb"]),
+    seed=st.integers(0, 50),
+    units=st.integers(2, 7),
+    data=st.data(),
+)
 def test_communication_matches_the_dag_for_any_assignment(generator, seed, units, data):
     arch = create_architecture(generator, 16, seed, staging="probabilistic", input_size=16)
     prep = prepare(arch)
@@ -86,8 +91,7 @@ def test_pure_chain_has_eta_n_and_no_speedup():
 def test_analyzer_runs_every_partitioner_and_the_heuristic_once(dp_arch):
     cfg = AnalysisConfig(partitioners=["metis", "heuristic"], epsilons=[1.1, 1.5])
     result = Analyzer(cfg)(dp_arch, 4, assignments=False)
-    assert [(o.partitioner, o.epsilon) for o in result.options] == [
-        ("metis", 1.1), ("metis", 1.5), ("heuristic", None)]
+    assert [(o.partitioner, o.epsilon) for o in result.options] == [("metis", 1.1), ("metis", 1.5), ("heuristic", None)]
     assert result.assignment is None and all(o.assignment is None for o in result.options)
 
 
@@ -98,9 +102,27 @@ def test_concurrency_report_writes_partition_and_plots(tmp_path):
     assigned = concurrency.analysis.assignment
     assert set(assigned) == set(arch.nodes) and set(assigned.values()) <= {0, 1, 2}
     report = json.loads(json.dumps(concurrency.to_json()))  # the task's result must be JSON
-    assert list(report) == ["eta", "cs", "comm", "comm_norm", "imbalance", "entropy", "critical_path",
-                            "speedup_bound", "total_flops", "min_edge_bytes", "partitioner", "epsilon", "units",
-                            "depth", "max_width", "width_profile", "options", "partition_path", "plots"]
+    assert list(report) == [
+        "eta",
+        "cs",
+        "comm",
+        "comm_norm",
+        "imbalance",
+        "entropy",
+        "critical_path",
+        "speedup_bound",
+        "total_flops",
+        "min_edge_bytes",
+        "partitioner",
+        "epsilon",
+        "units",
+        "depth",
+        "max_width",
+        "width_profile",
+        "options",
+        "partition_path",
+        "plots",
+    ]
     assert report["units"] == 3 and list(report["critical_path"]) == ["vertices", "flops"]
     assert all("assignment" not in o for o in report["options"])
     saved = json.loads((tmp_path / "partition.json").read_text())

@@ -1,4 +1,5 @@
 """`analysis.partitioners=[best]` (the default): KaHyPar when installed, else METIS with a warning."""
+
 import logging
 
 import pytest
@@ -26,7 +27,8 @@ def test_best_falls_back_to_metis_with_one_warning(fresh_choice, monkeypatch, ca
         assert AnalysisConfig().partitioners == ["metis"]
         assert AnalysisConfig().partitioners == ["metis"]
     assert [r.getMessage() for r in caplog.records] == [
-        "analysis.partitioners: best = metis (kahypar is not installed: pip install '.[kahypar]')"]
+        "analysis.partitioners: best = metis (kahypar is not installed: pip install '.[kahypar]')"
+    ]
 
 
 def test_the_real_choice_follows_the_installed_packages(fresh_choice):

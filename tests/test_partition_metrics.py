@@ -1,4 +1,5 @@
 """Concurrency metrics against hand-computed answers (SPEC §2)."""
+
 import math
 
 import networkx as nx

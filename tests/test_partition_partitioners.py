@@ -1,4 +1,5 @@
 """Partitioners: interface contract for every registered one, plus known optima."""
+
 import numpy as np
 import pytest
 
@@ -41,7 +42,7 @@ def test_k_parallel_chains_on_k_units_each_chain_on_its_own_unit(name, k, length
     hg = bare_chains(k, length)
     for eps in (1.03, 1.1, 1.2, 1.5):
         parts = create_partitioner(name)(hg, k, eps)
-        units = [set(parts[c * length:(c + 1) * length].tolist()) for c in range(k)]
+        units = [set(parts[c * length : (c + 1) * length].tolist()) for c in range(k)]
         assert all(len(u) == 1 for u in units), (eps, parts)
         assert len(set().union(*units)) == k, (eps, parts)
         assert metrics.communication(hg, parts, k) == 0

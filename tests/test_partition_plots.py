@@ -1,5 +1,6 @@
 """What can be checked of the figures without looking: every edge drawn and visible,
 the legend, the axes' ticks and labels, the titles."""
+
 import dataclasses
 import math
 

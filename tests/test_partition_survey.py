@@ -1,4 +1,5 @@
 """task=survey: samples, predicted latency on the target, normalisation to FB, the curves."""
+
 import dataclasses
 
 import pandas as pd
@@ -8,8 +9,13 @@ from app.config import validate
 from partition.config import FULL_EPSILONS, TRIMMED_EPSILONS
 from tests.conftest import compose_config
 
-SMALL = ["task=survey", "analysis.survey.samples=2", "analysis.survey.nodes=[16]", "analysis.survey.units=[2,3]",
-         "analysis.survey.chunksize=1"]
+SMALL = [
+    "task=survey",
+    "analysis.survey.samples=2",
+    "analysis.survey.nodes=[16]",
+    "analysis.survey.units=[2,3]",
+    "analysis.survey.chunksize=1",
+]
 
 
 @pytest.mark.parametrize("workers", [1, 2])
@@ -57,8 +63,14 @@ def test_each_sample_latency_is_the_list_schedule_of_its_partition_on_n_target_u
     assert target.units == 10
     for row, units in zip(rows, (2, 3), strict=True):
         analysis = Analyzer(settings.analysis)(arch, units)
-        report = latency_report(arch, analysis.assignment, dataclasses.replace(target, units=units),
-                                backend.vertex_latencies(arch), backend.predict(arch), cfg.hw.schedule_order)
+        report = latency_report(
+            arch,
+            analysis.assignment,
+            dataclasses.replace(target, units=units),
+            backend.vertex_latencies(arch),
+            backend.predict(arch),
+            cfg.hw.schedule_order,
+        )
         assert row["latency_s"] == pytest.approx(report.distributed_s)
         assert row["latency_single_s"] == pytest.approx(report.single_s)
         assert row["units"] == units and row["cs"] == pytest.approx(analysis.cs)
@@ -67,11 +79,15 @@ def test_each_sample_latency_is_the_list_schedule_of_its_partition_on_n_target_u
 def test_normalisation_divides_by_fb_median_of_the_same_cell():
     from partition.survey import cell_medians, normalise_to_reference
 
-    frame = pd.DataFrame({
-        "generator": ["fb", "fb", "fb", "dp", "dp", "fb", "dp"],
-        "nodes": [40, 40, 40, 40, 40, 80, 80], "units": [4, 4, 4, 4, 4, 4, 4],
-        "comm": [10, 20, 30, 40, 10, 5, 50], "latency_s": [1.0, 2.0, 4.0, 1.0, 3.0, 0.5, 1.0],
-    })
+    frame = pd.DataFrame(
+        {
+            "generator": ["fb", "fb", "fb", "dp", "dp", "fb", "dp"],
+            "nodes": [40, 40, 40, 40, 40, 80, 80],
+            "units": [4, 4, 4, 4, 4, 4, 4],
+            "comm": [10, 20, 30, 40, 10, 5, 50],
+            "latency_s": [1.0, 2.0, 4.0, 1.0, 3.0, 0.5, 1.0],
+        }
+    )
     out = normalise_to_reference(frame)
     assert out.comm_fb.tolist() == pytest.approx([0.5, 1, 1.5, 2, 0.5, 1, 10])
     assert out.latency_fb.tolist() == pytest.approx([0.5, 1, 2, 0.5, 1.5, 1, 2])
@@ -82,8 +98,15 @@ def test_normalisation_divides_by_fb_median_of_the_same_cell():
 def test_median_sample_is_the_median_latency_on_the_most_units():
     from partition.survey import median_sample
 
-    frame = pd.DataFrame({"generator": ["dp"] * 6, "nodes": [40] * 6, "units": [2, 4] * 3, "seed": [0, 0, 1, 1, 2, 2],
-                          "latency_s": [9.0, 3.0, 1.0, 1.0, 0.1, 2.0]})
+    frame = pd.DataFrame(
+        {
+            "generator": ["dp"] * 6,
+            "nodes": [40] * 6,
+            "units": [2, 4] * 3,
+            "seed": [0, 0, 1, 1, 2, 2],
+            "latency_s": [9.0, 3.0, 1.0, 1.0, 0.1, 2.0],
+        }
+    )
     assert median_sample(frame, "dp", 40) == 2  # latencies on 4 units: 3, 1, 2 → the median is seed 2
 
 

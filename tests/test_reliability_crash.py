@@ -1,6 +1,7 @@
 """A worker SIGKILLed during training: after a restart its trial is failed (its MLflow run
 too) and retried, the study finishes with every trial it asked for, and nothing
 completed before the kill is lost."""
+
 from __future__ import annotations
 
 import time

@@ -1,5 +1,6 @@
 """Heartbeats on the journal storage: a silent RUNNING trial is failed and retried, a
 beating one is left alone, and retries stop after search.max_retry."""
+
 from __future__ import annotations
 
 import threading

@@ -4,6 +4,7 @@ Config values fail in `validate` (before run.py dispatches); inputs only a searc
 check (the space, baselines, storage URLs, data paths) fail in the search's preflight,
 before the storage is opened or created.
 """
+
 from __future__ import annotations
 
 import json
@@ -68,11 +69,14 @@ def test_bad_search_inputs_fail_before_the_storage_is_created(tmp_path, override
     assert not (tmp_path / "optuna.journal").exists() and not (tmp_path / "mlflow.db").exists()
 
 
-@pytest.mark.parametrize("url,message", [
-    ("postgresql://nobody@127.0.0.1:1/none", "cannot open search.storage 'postgresql://nobody@127.0.0.1:1/none': "),
-    ("sqlite:////nonexistent/dir/optuna.db", "cannot open search.storage 'sqlite:////nonexistent/dir/optuna.db': "),
-    ("/proc/cnas/optuna.journal", "cannot open search.storage '/proc/cnas/optuna.journal': "),
-])
+@pytest.mark.parametrize(
+    "url,message",
+    [
+        ("postgresql://nobody@127.0.0.1:1/none", "cannot open search.storage 'postgresql://nobody@127.0.0.1:1/none': "),
+        ("sqlite:////nonexistent/dir/optuna.db", "cannot open search.storage 'sqlite:////nonexistent/dir/optuna.db': "),
+        ("/proc/cnas/optuna.journal", "cannot open search.storage '/proc/cnas/optuna.journal': "),
+    ],
+)
 def test_unreachable_storages_fail_in_one_line_and_nothing_else_starts(tmp_path, url, message):
     with pytest.raises(ValueError) as err:
         run_search(validate(compose_config(*tiny_overrides(tmp_path, storage=url), tiny=False)))
@@ -93,15 +97,29 @@ def test_unknown_groups_and_wrong_types_are_refused_at_composition(tmp_path):
         compose_config("search.n_trials=abc")
 
 
-@pytest.mark.parametrize("content,message", [
-    (None, "architecture file not found"),
-    ("{not json", "not a JSON file"),
-    (json.dumps({"nodes": [{"id": 0}, {"id": 1}], "edges": [{"source": 0, "target": 1}, {"source": 1, "target": 0}]}),
-     "graph has a cycle through"),
-    (json.dumps({"graph": {"input_size": 16, "num_classes": 10}, "nodes": [{"id": "input", "op": "stem"}, {"id": 0, "op": "warp"},
-                {"id": "output", "op": "head"}], "edges": [{"source": "input", "target": 0}, {"source": 0, "target": "output"}]}),
-     "vertex 0: op must be one of"),
-])
+@pytest.mark.parametrize(
+    "content,message",
+    [
+        (None, "architecture file not found"),
+        ("{not json", "not a JSON file"),
+        (
+            json.dumps(
+                {"nodes": [{"id": 0}, {"id": 1}], "edges": [{"source": 0, "target": 1}, {"source": 1, "target": 0}]}
+            ),
+            "graph has a cycle through",
+        ),
+        (
+            json.dumps(
+                {
+                    "graph": {"input_size": 16, "num_classes": 10},
+                    "nodes": [{"id": "input", "op": "stem"}, {"id": 0, "op": "warp"}, {"id": "output", "op": "head"}],
+                    "edges": [{"source": "input", "target": 0}, {"source": 0, "target": "output"}],
+                }
+            ),
+            "vertex 0: op must be one of",
+        ),
+    ],
+)
 def test_bad_architecture_files_fail_in_one_line(tmp_path, content, message):
     path = tmp_path / "arch.json"
     if content is not None:

@@ -1,5 +1,6 @@
 """MLflow unreachable during a search: trials complete into the storage, one warning;
 `task=sync` later logs the missing runs, and a second sync logs nothing twice."""
+
 from __future__ import annotations
 
 import socket
@@ -78,7 +79,9 @@ def test_sync_refuses_a_missing_storage_or_study_without_creating_them(tmp_path)
     optuna.create_study(study_name="other", storage=create_storage(str(tmp_path / "optuna.journal")))
     with pytest.raises(ValueError, match="no study 'rel' in .* \\(studies there: other\\); set search.study_name"):
         sync_task(cfg)
-    assert [s.study_name for s in optuna.get_all_study_summaries(create_storage(str(tmp_path / "optuna.journal")))] == ["other"]
+    assert [s.study_name for s in optuna.get_all_study_summaries(create_storage(str(tmp_path / "optuna.journal")))] == [
+        "other"
+    ]
 
 
 def test_workers_starting_together_end_up_under_one_parent_run(tmp_path, monkeypatch):
@@ -129,8 +132,16 @@ def test_processes_opening_a_new_sqlite_store_at_once_all_track(tmp_path):
     from tests.reliability_support import ROOT
 
     n, uri = 4, f"sqlite:///{tmp_path}/mlflow.db"
-    racers = [subprocess.Popen([sys.executable, "-c", RACER, uri, str(tmp_path), str(i)], cwd=ROOT,
-                               stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True) for i in range(n)]
+    racers = [
+        subprocess.Popen(
+            [sys.executable, "-c", RACER, uri, str(tmp_path), str(i)],
+            cwd=ROOT,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        for i in range(n)
+    ]
     deadline = time.monotonic() + 300
     while len(list(tmp_path.glob("ready-*"))) < n:
         assert time.monotonic() < deadline and all(r.poll() is None for r in racers), "a racer did not start"

@@ -3,6 +3,7 @@
 Each becomes a FAIL trial whose reason is in the storage (user attr fail_reason) and
 on its FAILED MLflow run (tag fail_reason), and the study goes on, or stops cleanly.
 """
+
 from __future__ import annotations
 
 import copy
@@ -83,8 +84,13 @@ def test_out_of_memory_and_unbuildable_architectures_fail_their_trial_only(tmp_p
 
 
 def test_a_systematically_failing_study_stops_with_a_clear_message(tmp_path):
-    cfg = tiny_config(tmp_path, "search.n_trials=6", "train.optimizer.lr=1e30",
-                      "search.min_trials_for_failure_rate=2", "search.max_failure_rate=0.5")
+    cfg = tiny_config(
+        tmp_path,
+        "search.n_trials=6",
+        "train.optimizer.lr=1e30",
+        "search.min_trials_for_failure_rate=2",
+        "search.max_failure_rate=0.5",
+    )
     with pytest.raises(StudyFailedError) as err:
         run_search(cfg)
     message = str(err.value)
@@ -118,7 +124,9 @@ def test_ctrl_c_records_the_running_trial_failed_and_stops_cleanly(tmp_path, mon
     optuna_log, recorder = logging.getLogger("optuna.study._optimize"), Recorder()
     optuna_log.addHandler(recorder)  # what Optuna's handler prints (its logger's filters apply first)
     try:
-        with pytest.raises(SearchInterrupted, match="interrupted .Ctrl-C.; the running trial is recorded FAIL, 1 complete"):
+        with pytest.raises(
+            SearchInterrupted, match="interrupted .Ctrl-C.; the running trial is recorded FAIL, 1 complete"
+        ):
             run_search(tiny_config(tmp_path, "search.n_trials=4"))
     finally:
         optuna_log.removeHandler(recorder)

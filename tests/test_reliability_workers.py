@@ -1,5 +1,6 @@
 """Several worker processes on one study: a journal file on one machine, PostgreSQL +
 an MLflow server on a cluster; Ctrl-C stops every worker cleanly."""
+
 from __future__ import annotations
 
 import os
@@ -28,9 +29,11 @@ def test_trials_are_shared_out_evenly():
 def test_sqlite_is_refused_for_several_workers_before_anything_is_created(tmp_path):
     with pytest.raises(ValueError) as err:
         validate(compose_config(f"search.storage=sqlite:///{tmp_path}/optuna.db", "search.n_workers=2"))
-    assert str(err.value) == (f"search.storage=sqlite:///{tmp_path}/optuna.db cannot be shared by search.n_workers=2 "
-                              "processes (SQLite locks); use search.storage=optuna.journal on one machine "
-                              "or postgresql://user@host/db on a cluster")
+    assert str(err.value) == (
+        f"search.storage=sqlite:///{tmp_path}/optuna.db cannot be shared by search.n_workers=2 "
+        "processes (SQLite locks); use search.storage=optuna.journal on one machine "
+        "or postgresql://user@host/db on a cluster"
+    )
     assert not (tmp_path / "optuna.db").exists()
 
 
@@ -105,9 +108,24 @@ def mlflow_server(postgres, tmp_path_factory):
     artifacts = tmp_path_factory.mktemp("mlartifacts")
     log = open(artifacts / "server.log", "w")  # noqa: SIM115 -- the server writes to it until teardown closes it
     server = subprocess.Popen(
-        [str(Path(sys.executable).parent / "mlflow"), "server", "--backend-store-uri", postgres.rsplit("/", 1)[0] + "/mlflow",
-         "--artifacts-destination", str(artifacts), "--host", "127.0.0.1", "--port", str(port), "--workers", "1"],
-        stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
+        [
+            str(Path(sys.executable).parent / "mlflow"),
+            "server",
+            "--backend-store-uri",
+            postgres.rsplit("/", 1)[0] + "/mlflow",
+            "--artifacts-destination",
+            str(artifacts),
+            "--host",
+            "127.0.0.1",
+            "--port",
+            str(port),
+            "--workers",
+            "1",
+        ],
+        stdout=log,
+        stderr=subprocess.STDOUT,
+        start_new_session=True,
+    )
     uri = f"http://127.0.0.1:{port}"
     deadline = time.monotonic() + 180
     while True:
@@ -163,8 +181,10 @@ def training(tmp_path: Path, count: int) -> bool:
 
 @pytest.mark.slow
 def test_ctrl_c_stops_every_worker_and_records_their_trials_failed(tmp_path):
-    process = popen_run_py(*tiny_overrides(tmp_path, "search.n_workers=2", "search.n_trials=8", "train.epochs=25"),
-                           f"hydra.run.dir={tmp_path}/run")
+    process = popen_run_py(
+        *tiny_overrides(tmp_path, "search.n_workers=2", "search.n_trials=8", "train.epochs=25"),
+        f"hydra.run.dir={tmp_path}/run",
+    )
     wait_until(lambda: training(tmp_path, 2), process)
     process.send_signal(signal.SIGINT)  # what Ctrl-C in the terminal sends (the workers have their own group)
     out, err = process.communicate(timeout=300)
@@ -181,7 +201,9 @@ def test_ctrl_c_stops_every_worker_and_records_their_trials_failed(tmp_path):
 
 @pytest.mark.slow
 def test_ctrl_c_with_stdout_a_closed_pipe_prints_one_error_line_and_kills_the_runs(tmp_path):
-    process = popen_run_py(*tiny_overrides(tmp_path, "search.n_trials=3", "train.epochs=25"), f"hydra.run.dir={tmp_path}/run")
+    process = popen_run_py(
+        *tiny_overrides(tmp_path, "search.n_trials=3", "train.epochs=25"), f"hydra.run.dir={tmp_path}/run"
+    )
     process.stdout.close()  # `python run.py | head -0`: every write to stdout fails
     wait_until(lambda: training(tmp_path, 1), process)
     process.send_signal(signal.SIGINT)

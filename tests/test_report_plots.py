@@ -1,5 +1,6 @@
 """What can be checked of `pareto_front.png` without looking: axis labels with units,
 a legend entry per kind of trial, every point labelled with its trial number."""
+
 import matplotlib.pyplot as plt
 import optuna
 import pytest
@@ -23,8 +24,13 @@ def study_with(points):
     """(accuracy, cs, baseline or None, memory constraint) per trial."""
     study = optuna.create_study(study_name="tiny", directions=["maximize", "minimize"])
     for acc, cs, baseline, memory in points:
-        study.add_trial(optuna.create_trial(values=[acc, cs], user_attrs={"baseline": baseline} if baseline else {},
-                                            system_attrs={"constraints:memory": memory}))
+        study.add_trial(
+            optuna.create_trial(
+                values=[acc, cs],
+                user_attrs={"baseline": baseline} if baseline else {},
+                system_attrs={"constraints:memory": memory},
+            )
+        )
     return study
 
 
@@ -37,8 +43,9 @@ def test_objectives_carry_the_units_the_axes_print():
 
 def test_pareto_plot_labels_units_trials_front_dominated_infeasible_and_baselines(figures, tmp_path):
     # 0: baseline on the front, 1: front, 2: best of all but over memory, 3: dominated by 0 and 1
-    study = study_with([(80.0, 2.0, "cifarnet", -0.5), (70.0, 1.0, None, -0.1), (90.0, 0.5, None, 1.0),
-                        (60.0, 4.0, None, -0.5)])
+    study = study_with(
+        [(80.0, 2.0, "cifarnet", -0.5), (70.0, 1.0, None, -0.1), (90.0, 0.5, None, 1.0), (60.0, 4.0, None, -0.5)]
+    )
     objectives = [Objective("accuracy", "maximize", "test_acc", "%"), Objective("cs", "minimize", "cs")]
     report.plot_pareto(study, objectives, tmp_path / "front.png")
     (fig,) = figures

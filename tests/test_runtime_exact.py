@@ -1,4 +1,5 @@
 """Distributed output == single-process output for the same weights (gloo on loopback)."""
+
 import random
 
 import pytest
@@ -21,8 +22,16 @@ def tiny(generator: str, seed: int = 0, size: int = 16):
     size = max(size, 32) if generator in ("vgg11", "resnet50") else size  # five stride-2 stages
     nodes = 15 if generator == "fb" else 10
     params = {"channels": 8} if generator == "fb" else {}
-    return create_architecture(generator, nodes, seed, params=params, staging="probabilistic",
-                               staging_params={"channels": 8, "max_channels": 32}, input_size=size, num_classes=10)
+    return create_architecture(
+        generator,
+        nodes,
+        seed,
+        params=params,
+        staging="probabilistic",
+        staging_params={"channels": 8, "max_channels": 32},
+        input_size=size,
+        num_classes=10,
+    )
 
 
 def random_assignment(arch, units, seed):
@@ -33,8 +42,10 @@ def random_assignment(arch, units, seed):
 def reference_output(arch, weights, seed=0, batch=1):
     model = build_model(arch).eval()
     model.load_state_dict(torch.load(weights, weights_only=True))
-    image = torch.randn((batch, arch.graph.get("in_channels", 3), arch.graph["input_size"], arch.graph["input_size"]),
-                        generator=torch.Generator().manual_seed(seed))
+    image = torch.randn(
+        (batch, arch.graph.get("in_channels", 3), arch.graph["input_size"], arch.graph["input_size"]),
+        generator=torch.Generator().manual_seed(seed),
+    )
     with torch.inference_mode():
         return model(image)
 
@@ -46,13 +57,27 @@ def make_jobs(tmp_path, generators, units, size=16, batch=1, memory_format="cont
         arch = tiny(generator, seed=i, size=size)
         arch_path = save(arch, tmp_path / f"{generator}.json")
         weights = save_random_weights(arch, tmp_path / f"{generator}.pt", seed=i)
-        variants = {"chunks": topological_chunks(arch, units), "random": random_assignment(arch, units, i),
-                    "single": single_unit(arch)}
+        variants = {
+            "chunks": topological_chunks(arch, units),
+            "random": random_assignment(arch, units, i),
+            "single": single_unit(arch),
+        }
         if units > 1:
             variants["metis"] = deployment_assignment(arch, Target("test", units, 1e9), "metis")[0]
-        jobs.append({"name": generator, "arch": str(arch_path), "weights": str(weights), "batch": batch,
-                     "input_seed": i, "repeats": 2, "warmup": 0, "variants": variants,  # 2: buffers reused
-                     "memory_format": memory_format, "fast_path": fast_path})
+        jobs.append(
+            {
+                "name": generator,
+                "arch": str(arch_path),
+                "weights": str(weights),
+                "batch": batch,
+                "input_seed": i,
+                "repeats": 2,
+                "warmup": 0,
+                "variants": variants,  # 2: buffers reused
+                "memory_format": memory_format,
+                "fast_path": fast_path,
+            }
+        )
         refs[generator] = (arch, reference_output(arch, weights, seed=i, batch=batch), variants)
     return jobs, refs
 
@@ -69,8 +94,9 @@ def check(report, refs, units, batch=1, atol=1e-6):
             assert job["bytes"][name] == plan.bytes * batch
 
 
-@pytest.mark.parametrize("memory_format, fast_path", [("contiguous", False), ("channels_last", False),
-                                                     ("channels_last", True)])
+@pytest.mark.parametrize(
+    "memory_format, fast_path", [("contiguous", False), ("channels_last", False), ("channels_last", True)]
+)
 def test_two_workers_match_one_process_for_every_generator(tmp_path, memory_format, fast_path):
     jobs, refs = make_jobs(tmp_path, CI_GENERATORS, units=2, batch=2, memory_format=memory_format, fast_path=fast_path)
     report = launch_local({"jobs": jobs, "timeout_s": 60, "threads": 1}, 2, workdir=tmp_path / "run", deadline_s=300)
@@ -91,7 +117,9 @@ def test_each_worker_builds_only_its_own_vertices(tmp_path):
         for name, module in modules.items():
             for key, value in module.state_dict().items():
                 assert torch.equal(value, torch.load(weights, weights_only=True)[f"vertices.{name}.{key}"])
-    assert len(full) == sum(len(m.state_dict()) for r in plan.ranks for m in build_vertex_modules(arch, r.vertices, weights).values())
+    assert len(full) == sum(
+        len(m.state_dict()) for r in plan.ranks for m in build_vertex_modules(arch, r.vertices, weights).values()
+    )
 
 
 def test_trained_checkpoint_layout_is_accepted(tmp_path):
@@ -124,7 +152,9 @@ ALL_GENERATORS = sorted(set(GENERATORS.names()) | set(BASELINES.names()))
 @pytest.mark.parametrize("units", [1, 2, 3, 4])
 def test_one_to_four_workers_match_one_process_for_every_generator(tmp_path, units, memory_format, fast_path):
     jobs, refs = make_jobs(tmp_path, ALL_GENERATORS, units=units, memory_format=memory_format, fast_path=fast_path)
-    report = launch_local({"jobs": jobs, "timeout_s": 60, "threads": 1}, units, workdir=tmp_path / "run", deadline_s=600)
+    report = launch_local(
+        {"jobs": jobs, "timeout_s": 60, "threads": 1}, units, workdir=tmp_path / "run", deadline_s=600
+    )
     check(report, refs, units, atol=1e-6 if memory_format == "contiguous" else 1e-5)
 
 
@@ -144,7 +174,21 @@ def test_workers_run_under_torchrun(tmp_path):
     (tmp_path / "job.json").write_text(json.dumps(spec))
     torchrun = Path(sys.executable).with_name("torchrun")
     env = {**os.environ, "GLOO_SOCKET_IFNAME": "lo"}
-    subprocess.run([str(torchrun), "--nnodes=1", "--nproc-per-node=2", "--master-addr=127.0.0.1",
-                    f"--master-port={free_port()}", "-m", "hw.runtime.worker", str(tmp_path / "job.json")],
-                   check=True, env=env, cwd=Path(__file__).resolve().parents[1], timeout=300, capture_output=True)
+    subprocess.run(
+        [
+            str(torchrun),
+            "--nnodes=1",
+            "--nproc-per-node=2",
+            "--master-addr=127.0.0.1",
+            f"--master-port={free_port()}",
+            "-m",
+            "hw.runtime.worker",
+            str(tmp_path / "job.json"),
+        ],
+        check=True,
+        env=env,
+        cwd=Path(__file__).resolve().parents[1],
+        timeout=300,
+        capture_output=True,
+    )
     check(torch.load(tmp_path / "result.pt", weights_only=True), refs, 2)

@@ -1,4 +1,5 @@
 """A dead, stalled or missing peer ends the run with a clear error within the timeout."""
+
 import os
 import signal
 import time
@@ -18,9 +19,17 @@ TIMEOUT_S = 3.0
 def long_job(tmp_path_factory):
     """A tiny 2-unit job that keeps both workers busy exchanging tensors for minutes."""
     tmp = tmp_path_factory.mktemp("faults")
-    arch = create_architecture("dp", 10, 0, staging="uniform", staging_params={"channels": 8}, input_size=16, num_classes=10)
-    job = {"name": "dp", "arch": str(save(arch, tmp / "a.json")), "weights": str(save_random_weights(arch, tmp / "w.pt")),
-           "repeats": 10**7, "warmup": 0, "variants": {"split": topological_chunks(arch, 2)}}
+    arch = create_architecture(
+        "dp", 10, 0, staging="uniform", staging_params={"channels": 8}, input_size=16, num_classes=10
+    )
+    job = {
+        "name": "dp",
+        "arch": str(save(arch, tmp / "a.json")),
+        "weights": str(save_random_weights(arch, tmp / "w.pt")),
+        "repeats": 10**7,
+        "warmup": 0,
+        "variants": {"split": topological_chunks(arch, 2)},
+    }
     return {"jobs": [job], "timeout_s": TIMEOUT_S, "threads": 1}
 
 
@@ -54,8 +63,11 @@ def test_a_dead_peer_ends_the_survivor_and_the_launcher_names_it(long_job, tmp_p
         os.kill(launcher.processes[1].pid, signal.SIGKILL)
         assert launcher.processes[0].wait(timeout=TIMEOUT_S + 10) == 1
         assert "worker rank 0: error:" in launcher.log(0)
-        with pytest.raises(WorkerError, match=r"worker rank 1 was killed by SIGKILL; worker rank 0 exited with code 1 "
-                                              r"\(worker rank 0: error: .*(Connection|Read error)"):
+        with pytest.raises(
+            WorkerError,
+            match=r"worker rank 1 was killed by SIGKILL; worker rank 0 exited with code 1 "
+            r"\(worker rank 0: error: .*(Connection|Read error)",
+        ):
             launcher.wait()
     finally:
         launcher.stop()

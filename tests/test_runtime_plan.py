@@ -1,4 +1,5 @@
 """The static communication plan: each cut tensor once per destination unit, nothing missing."""
+
 import random
 
 import pytest
@@ -15,8 +16,16 @@ GENERATORS = ["er", "ba", "ws", "dp", "fb", "lcp", "cifarnet"]
 def tiny(generator: str, seed: int = 0, size: int = 16):
     nodes = 15 if generator == "fb" else 10
     params = {"channels": 8} if generator == "fb" else {}
-    return create_architecture(generator, nodes, seed, params=params, staging="probabilistic",
-                               staging_params={"channels": 8, "max_channels": 32}, input_size=size, num_classes=10)
+    return create_architecture(
+        generator,
+        nodes,
+        seed,
+        params=params,
+        staging="probabilistic",
+        staging_params={"channels": 8, "max_channels": 32},
+        input_size=size,
+        num_classes=10,
+    )
 
 
 def expected_transfers(arch, unit):
@@ -107,12 +116,15 @@ def test_topological_chunks_are_contiguous_and_balanced():
     assert units == sorted(units) and set(units) == {0, 1}  # never goes back to an earlier unit
 
 
-@pytest.mark.parametrize("bad, message", [
-    ({"nope": 0}, "not in the architecture"),
-    ({"0": 0}, "not in the architecture"),  # vertex ids are the graph's node ids, not their strings
-    ({0: 5}, "units are integers 0..1"),
-    ({0: 0}, "without a unit"),
-])
+@pytest.mark.parametrize(
+    "bad, message",
+    [
+        ({"nope": 0}, "not in the architecture"),
+        ({"0": 0}, "not in the architecture"),  # vertex ids are the graph's node ids, not their strings
+        ({0: 5}, "units are integers 0..1"),
+        ({0: 0}, "without a unit"),
+    ],
+)
 def test_bad_assignments_are_rejected_with_a_clear_message(bad, message):
     arch = tiny("er")
     full = {v: 0 for v in compute_vertices(arch)}

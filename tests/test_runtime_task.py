@@ -1,4 +1,5 @@
 """task=deploy end to end on 2 loopback workers, and its config checks."""
+
 import json
 from pathlib import Path
 
@@ -11,12 +12,22 @@ from tests.conftest import compose_config
 def test_deploy_reports_measured_and_predicted_latency(tmp_path):
     from hw.runtime.task import deploy_task
 
-    cfg = validate(compose_config("task=deploy", "hw.units=2", "deploy.repeats=3", "deploy.warmup=1",
-                                  "deploy.partitioner=heft", "hw.link.latency_ms=0.07"))
+    cfg = validate(
+        compose_config(
+            "task=deploy",
+            "hw.units=2",
+            "deploy.repeats=3",
+            "deploy.warmup=1",
+            "deploy.partitioner=heft",
+            "hw.link.latency_ms=0.07",
+        )
+    )
     result = deploy_task(cfg, tmp_path)
     json.dumps(result)  # plain data
     # hw.units workers (the hw=local default is 4), hw.link's model
-    assert result["workers"] == 2 and len(result["vertices_per_unit"]) == 2 and sum(result["vertices_per_unit"]) == 8 + 2
+    assert (
+        result["workers"] == 2 and len(result["vertices_per_unit"]) == 2 and sum(result["vertices_per_unit"]) == 8 + 2
+    )
     assert result["compute_policy"] == "idle"  # reported by the worker itself
     assert result["max_abs_diff"] <= 1e-5  # distributed logits == one-worker logits
     for key in ("measured", "measured_single"):
@@ -41,14 +52,17 @@ def test_deploy_reports_measured_and_predicted_latency(tmp_path):
     assert set(saved["assignment"].values()) <= {0, 1} and len(saved["order"]) == 10
 
 
-@pytest.mark.parametrize("override, message", [
-    ("hw.units=0", "hw.units must be >= 1"),
-    ("deploy.workers=2", "deploy.workers"),  # gone: the unit count is hw.units
-    ("deploy.partitioner=random", "deploy.partitioner must be one of"),
-    ("deploy.timeout_s=0", "deploy.timeout_s"),
-    ("deploy.order=reverse", "deploy.order must be one of"),
-    ("deploy.compute_policy=fifo", "deploy.compute_policy must be one of"),
-])
+@pytest.mark.parametrize(
+    "override, message",
+    [
+        ("hw.units=0", "hw.units must be >= 1"),
+        ("deploy.workers=2", "deploy.workers"),  # gone: the unit count is hw.units
+        ("deploy.partitioner=random", "deploy.partitioner must be one of"),
+        ("deploy.timeout_s=0", "deploy.timeout_s"),
+        ("deploy.order=reverse", "deploy.order must be one of"),
+        ("deploy.compute_policy=fifo", "deploy.compute_policy must be one of"),
+    ],
+)
 def test_bad_deploy_settings_fail_with_a_clear_message(override, message):
     with pytest.raises(Exception, match=message):
         validate(compose_config("task=deploy", override))

@@ -1,4 +1,5 @@
 """A journal cut mid-record (full disk, power cut) keeps every complete trial and takes new ones."""
+
 from __future__ import annotations
 
 import logging
@@ -12,8 +13,9 @@ optuna.logging.set_verbosity(optuna.logging.WARNING)
 
 
 def _search(path, n_trials: int) -> optuna.Study:
-    study = optuna.create_study(study_name="cut", storage=create_storage(str(path), heartbeat_interval=None),
-                                load_if_exists=True)
+    study = optuna.create_study(
+        study_name="cut", storage=create_storage(str(path), heartbeat_interval=None), load_if_exists=True
+    )
     study.optimize(lambda trial: trial.suggest_float("x", 0, 1), n_trials=n_trials)
     return study
 

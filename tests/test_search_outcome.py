@@ -1,4 +1,5 @@
 """A search that completes no trial ends with SearchError (exit 2) naming why."""
+
 from __future__ import annotations
 
 import time
@@ -25,9 +26,11 @@ def test_a_run_whose_every_trial_failed_exits_with_the_reason(tmp_path, monkeypa
     monkeypatch.setattr(search.study, "sample_architecture", unbuildable)
     with pytest.raises(SearchError) as err:
         run_search(tiny_config(tmp_path))  # 2 trials: below the failure-rate guard's 4
-    assert str(err.value) == ("study rel: none of this run's 2 trials completed (2 failed); last reason: "
-                              "ArchitectureError: vertex 3: channels must be a positive integer, got 0; "
-                              "fix the set-up, then rerun")
+    assert str(err.value) == (
+        "study rel: none of this run's 2 trials completed (2 failed); last reason: "
+        "ArchitectureError: vertex 3: channels must be a positive integer, got 0; "
+        "fix the set-up, then rerun"
+    )
 
 
 def _study_with_an_old_complete_trial() -> tuple[optuna.Study, datetime]:

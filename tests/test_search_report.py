@@ -1,4 +1,5 @@
 """task=report: the storage's complete trials → the paper's table, as markdown and CSV."""
+
 from __future__ import annotations
 
 import json
@@ -16,8 +17,11 @@ def test_report_writes_a_markdown_table_beside_the_papers_figures(tmp_path, caps
     study = optuna.create_study(study_name="s", storage=create_storage(storage, heartbeat_interval=None))
     study.set_user_attr("dataset", "cifar10")
     for generator, acc in (("dp", 80.0), ("dp", 82.5), ("mine", 70.125)):
-        study.add_trial(optuna.create_trial(value=acc, user_attrs={"arch_generator": generator, "test_acc": acc,
-                                                                   "acc_per_param": acc / 20}))
+        study.add_trial(
+            optuna.create_trial(
+                value=acc, user_attrs={"arch_generator": generator, "test_acc": acc, "acc_per_param": acc / 20}
+            )
+        )
     result = report_task(compose_config(f"search.storage={storage}", "search.study_name=s"), tmp_path / "report")
     markdown = (tmp_path / "report" / "table.md").read_text()
     assert markdown == capsys.readouterr().out
@@ -36,8 +40,9 @@ def add_study(storage, name: str, epochs: int, accuracies: list[float], duplicat
         attrs = {"arch_generator": "dp", "test_acc": acc, "acc_per_param": acc / 10, "epochs": epochs}
         study.add_trial(optuna.create_trial(value=acc, user_attrs=attrs))
     if duplicate:  # a reused result: its twin's values again
-        study.add_trial(optuna.create_trial(value=accuracies[0], user_attrs={**attrs, "test_acc": accuracies[0],
-                                                                             "duplicate_of": 0}))
+        study.add_trial(
+            optuna.create_trial(value=accuracies[0], user_attrs={**attrs, "test_acc": accuracies[0], "duplicate_of": 0})
+        )
 
 
 def test_report_takes_the_configs_one_study_unless_told_to_pool(tmp_path):
@@ -70,8 +75,13 @@ def test_the_pareto_plot_leaves_matplotlibs_style_alone(tmp_path):
 
     study = optuna.create_study(directions=["maximize", "minimize"])
     for i, (acc, cs) in enumerate([(80.0, 2.0), (70.0, 1.0), (90.0, 3.0), (60.0, 4.0)]):
-        study.add_trial(optuna.create_trial(values=[acc, cs], user_attrs={"baseline": "cifarnet"} if i == 0 else {},
-                                            system_attrs={"constraints:memory": 1.0 if i == 2 else -0.5}))
+        study.add_trial(
+            optuna.create_trial(
+                values=[acc, cs],
+                user_attrs={"baseline": "cifarnet"} if i == 0 else {},
+                system_attrs={"constraints:memory": 1.0 if i == 2 else -0.5},
+            )
+        )
     style = dict(matplotlib.rcParams)
     objectives = [Objective("accuracy", "maximize", "test_acc"), Objective("cs", "minimize", "cs")]
     path = plot_pareto(study, objectives, tmp_path / "front.png")

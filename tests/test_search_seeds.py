@@ -1,6 +1,7 @@
 """Per-trial randomness (issue 16, point 1): no two trials of a study draw the same
 architecture, whether they come from two processes on one study or from a resumed study,
 and a study run again from its config draws exactly the same."""
+
 from __future__ import annotations
 
 import optuna
@@ -22,8 +23,13 @@ def config(sampler: str, *extra: str):
 
 def process(journal: str, cfg) -> optuna.Study:
     """One process's view of the shared study: its own storage object and sampler."""
-    return optuna.create_study(study_name="shared", storage=create_storage(journal, heartbeat_interval=None),
-                               sampler=create_sampler(cfg), directions=["maximize", "minimize"], load_if_exists=True)
+    return optuna.create_study(
+        study_name="shared",
+        storage=create_storage(journal, heartbeat_interval=None),
+        sampler=create_sampler(cfg),
+        directions=["maximize", "minimize"],
+        load_if_exists=True,
+    )
 
 
 def draw(study: optuna.Study, cfg) -> tuple:
@@ -76,4 +82,6 @@ def test_the_architecture_seed_is_a_user_attribute_not_a_tuned_parameter(tmp_pat
     assert trial.user_attrs["arch_seed"] == arch.graph["seed"] == trial_seed(0, "shared", 0, "arch")
     listed = config("random", "space.seed=[3,4]")
     trial = process(str(tmp_path / "t.journal"), listed).ask()
-    assert sample_architecture(trial, listed).graph["seed"] == trial.params["arch_seed"] == trial.user_attrs["arch_seed"]
+    assert (
+        sample_architecture(trial, listed).graph["seed"] == trial.params["arch_seed"] == trial.user_attrs["arch_seed"]
+    )

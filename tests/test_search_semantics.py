@@ -1,6 +1,7 @@
 """What a study means (issue 16): its identity, how many trials a run adds, duplicates,
 a sync with nothing to do, and what optuna-dashboard and MLflow show. Training is
 replaced by a made-up accuracy (the analysis is real), so each test takes seconds."""
+
 from __future__ import annotations
 
 import json
@@ -42,9 +43,11 @@ def test_resuming_with_another_training_config_is_refused_naming_the_difference(
     message = str(err.value)
     assert "\n" not in message
     assert message.startswith(f"study '{STUDY}' in {storage(tmp_path)} was run with ")
-    assert message.endswith("was run with data.val_fraction=0.1 (now 0.2), train.batch_size=64 (now 32): its trials "
-                            "would not be comparable; rerun with the study's settings to resume it, or set another "
-                            "search.study_name")
+    assert message.endswith(
+        "was run with data.val_fraction=0.1 (now 0.2), train.batch_size=64 (now 32): its trials "
+        "would not be comparable; rerun with the study's settings to resume it, or set another "
+        "search.study_name"
+    )
     open_with(tmp_path, "train.batch_size=32", name="other")  # another name: another study
 
 

@@ -1,4 +1,5 @@
 """Search building blocks without training: space, samplers, storage, objectives, report."""
+
 import optuna
 import pytest
 
@@ -29,8 +30,15 @@ def test_suggest_specs():
 
 
 def test_sampled_architecture_follows_the_space():
-    cfg = validate(compose_config("generator=ws", "space.nodes={low: 6, high: 9}", "space.channels=[8]",
-                                  "space.staging=[greedy]", "space.generator_params.ws.k=[2]"))
+    cfg = validate(
+        compose_config(
+            "generator=ws",
+            "space.nodes={low: 6, high: 9}",
+            "space.channels=[8]",
+            "space.staging=[greedy]",
+            "space.generator_params.ws.k=[2]",
+        )
+    )
     trial = optuna.create_study().ask()
     arch = sample_architecture(trial, cfg)
     assert 6 <= arch.graph["nodes"] <= 9 and arch.graph["staging"] == "greedy"
@@ -47,14 +55,23 @@ def test_unknown_generator_parameter_in_space_is_refused():
 def test_grid_enumerates_seeds_for_pure_sampling():
     cfg = validate(compose_config("space=sampling", "search.sampler=grid", "search.n_trials=5"))
     assert grid(cfg) == {"arch_seed": [0, 1, 2, 3, 4]}
-    cfg = validate(compose_config("space=sampling", "search.sampler=grid", "search.n_trials=2", "search.total_trials=3"))
+    cfg = validate(
+        compose_config("space=sampling", "search.sampler=grid", "search.n_trials=2", "search.total_trials=3")
+    )
     assert grid(cfg) == {"arch_seed": [0, 1, 2]}  # the study's trials
 
 
 def test_nsga2_ignores_baselines_in_its_crossover_space():
-    study = optuna.create_study(directions=["maximize", "minimize"], sampler=BaselineAwareNSGAII(population_size=2, seed=0))
+    study = optuna.create_study(
+        directions=["maximize", "minimize"], sampler=BaselineAwareNSGAII(population_size=2, seed=0)
+    )
     study.enqueue_trial({}, user_attrs={BASELINE_ATTR: "cifarnet"})
-    study.optimize(lambda t: [1.0, 1.0] if t.user_attrs.get(BASELINE_ATTR) else [t.suggest_float("x", 0, 1), t.suggest_float("y", 0, 1)], n_trials=4)
+    study.optimize(
+        lambda t: (
+            [1.0, 1.0] if t.user_attrs.get(BASELINE_ATTR) else [t.suggest_float("x", 0, 1), t.suggest_float("y", 0, 1)]
+        ),
+        n_trials=4,
+    )
     space = study.sampler.infer_relative_search_space(study, study.trials[-1])
     assert set(space) == {"x", "y"}  # plain NSGA-II would intersect with the baseline's empty space
 
@@ -68,11 +85,14 @@ def test_objectives_read_metrics():
         objective_values(objectives, {"val_acc": 90, "cs": 1.5})
 
 
-@pytest.mark.parametrize("url,message", [
-    ("optuna.db", "not a storage URL"),
-    ("redis://localhost", "not a storage URL"),
-    ("postgresql://nobody@127.0.0.1:1/none", "cannot open search.storage"),
-])
+@pytest.mark.parametrize(
+    "url,message",
+    [
+        ("optuna.db", "not a storage URL"),
+        ("redis://localhost", "not a storage URL"),
+        ("postgresql://nobody@127.0.0.1:1/none", "cannot open search.storage"),
+    ],
+)
 def test_bad_storage_urls_fail_in_one_line(url, message):
     with pytest.raises(ValueError, match=message) as err:
         create_storage(url)
@@ -86,8 +106,10 @@ def test_journal_storage_from_a_path(tmp_path):
 
 
 def test_table_rows_put_baselines_first_beside_the_paper():
-    records = [{"generator": g, "test_acc": a, "acc_per_param": p} for g, a, p in
-               [("dp", 80.0, 5.0), ("dp", 82.0, 4.0), ("cifarnet", 79.0, 5.5), ("er", 81.0, 4.5)]]
+    records = [
+        {"generator": g, "test_acc": a, "acc_per_param": p}
+        for g, a, p in [("dp", 80.0, 5.0), ("dp", 82.0, 4.0), ("cifarnet", 79.0, 5.5), ("er", 81.0, 4.5)]
+    ]
     table = with_paper(table_rows(records), "cifar10")
     assert list(table["model"]) == ["cifarnet", "dp", "er"]
     dp = table[table["model"] == "dp"].iloc[0]

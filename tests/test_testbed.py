@@ -3,6 +3,7 @@
 Tests that build namespaces need root, iproute2, network namespaces and a cgroup cpu
 controller; they are skipped with the missing piece named otherwise. All traffic stays
 between the test's own namespaces."""
+
 from __future__ import annotations
 
 import json
@@ -37,8 +38,12 @@ needs_host = pytest.mark.skipif(bool(MISSING), reason="emulated testbed needs " 
 # -- without privileges ---------------------------------------------------------------------
 def test_missing_privileges_is_one_line_naming_each():
     with pytest.raises(tb.TestbedUnavailable) as err:
-        require_host(euid=1000, which=lambda tool: None if tool == "ip" else "/usr/sbin/tc",
-                     has_netns=False, cpu_cgroup=lambda: None)
+        require_host(
+            euid=1000,
+            which=lambda tool: None if tool == "ip" else "/usr/sbin/tc",
+            has_netns=False,
+            cpu_cgroup=lambda: None,
+        )
     message = str(err.value)
     assert "\n" not in message
     for part in ("root (running as uid 1000)", "`ip`", "network namespaces", "cgroup cpu controller"):
@@ -112,10 +117,10 @@ def test_delay_line_releases_each_call_after_its_delay_in_order():
         futures = [line.submit(time.monotonic) for _ in range(10)]  # back to back
         submitted = time.monotonic() - start
         released = [f.result(2) for f in futures]
-    assert submitted < delay / 2                      # the sender never waited
-    assert released == sorted(released)               # FIFO
+    assert submitted < delay / 2  # the sender never waited
+    assert released == sorted(released)  # FIFO
     assert released[0] - start >= delay
-    assert released[-1] - start < 2 * delay           # delays overlap, not add up
+    assert released[-1] - start < 2 * delay  # delays overlap, not add up
 
 
 def test_delay_line_passes_results_and_errors():
@@ -169,6 +174,7 @@ def test_delay_line_is_on_time_while_python_computes():
 def snapshot(state_dir: Path) -> dict[str, list[str]]:
     """What a run could leave behind: namespaces, host links/qdiscs, cpu cgroups, state files."""
     cgroup_root = find_cpu_cgroup().root
+
     def out(*argv: str) -> str:
         return subprocess.run(argv, capture_output=True, text=True, check=True).stdout
 
@@ -219,10 +225,13 @@ def test_two_units_exchange_a_message_and_leave_nothing(tmp_path, prefix):
         client = bed.popen(0, [sys.executable, "-c", SEND_ONCE, bed.address(1)])
         assert client.wait(10) == 0
         assert server.communicate(timeout=10)[0].strip() == "hello from unit 0"
-        links = subprocess.run(["ip", "-n", bed.namespace(0), "-o", "link"], capture_output=True, text=True, check=True).stdout
+        links = subprocess.run(
+            ["ip", "-n", bed.namespace(0), "-o", "link"], capture_output=True, text=True, check=True
+        ).stdout
         assert sorted(line.split(":")[1].strip().split("@")[0] for line in links.splitlines()) == ["eth0", "lo"]
-        routes = subprocess.run(["ip", "-n", bed.namespace(0), "route"], capture_output=True, text=True,
-                                check=True).stdout
+        routes = subprocess.run(
+            ["ip", "-n", bed.namespace(0), "route"], capture_output=True, text=True, check=True
+        ).stdout
         assert routes.split()[0] == str(bed.subnet) and "default" not in routes  # no way out
         assert json.loads((tmp_path / f"{prefix}.json").read_text())["pid"] == os.getpid()
         assert snapshot(tmp_path) != before
@@ -232,8 +241,10 @@ def test_two_units_exchange_a_message_and_leave_nothing(tmp_path, prefix):
 @needs_host
 def test_exception_inside_the_run_cleans_up(tmp_path, prefix):
     before = snapshot(tmp_path)
-    with pytest.raises(RuntimeError, match="the run failed"), \
-            tb.Testbed(2, name_prefix=prefix, state_dir=tmp_path) as bed:
+    with (
+        pytest.raises(RuntimeError, match="the run failed"),
+        tb.Testbed(2, name_prefix=prefix, state_dir=tmp_path) as bed,
+    ):
         sleeper = bed.popen(0, ["sleep", "30"])
         raise RuntimeError("the run failed")
     assert not alive(sleeper.pid)
@@ -258,8 +269,13 @@ with Testbed(2, cpu_quota=0.5, bandwidth_mbps=50, name_prefix=sys.argv[1], state
 
 
 def start_launcher(prefix: str, state_dir: Path) -> tuple[subprocess.Popen, int]:
-    proc = subprocess.Popen([sys.executable, "-c", LAUNCHER, prefix, str(state_dir)], cwd=ROOT,
-                            stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
+    proc = subprocess.Popen(
+        [sys.executable, "-c", LAUNCHER, prefix, str(state_dir)],
+        cwd=ROOT,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.DEVNULL,
+        text=True,
+    )
     return proc, int(proc.stdout.readline())
 
 
@@ -283,8 +299,10 @@ def test_killed_launcher_is_cleaned_up_by_the_next_start(tmp_path, prefix, caplo
     launcher.wait(10)
     left = snapshot(tmp_path)
     assert f"{prefix}-u0" in left["netns"] and left["state"] == [f"{prefix}.json"] and alive(sleeper)
-    with caplog.at_level(logging.WARNING, logger="hw.testbed.bed"), \
-            tb.Testbed(1, name_prefix=prefix, state_dir=tmp_path):
+    with (
+        caplog.at_level(logging.WARNING, logger="hw.testbed.bed"),
+        tb.Testbed(1, name_prefix=prefix, state_dir=tmp_path),
+    ):
         assert not alive(sleeper)
     assert any("removed what the dead run" in r.message and f"{prefix}-u1" in r.message for r in caplog.records)
     assert snapshot(tmp_path) == before
@@ -292,9 +310,11 @@ def test_killed_launcher_is_cleaned_up_by_the_next_start(tmp_path, prefix, caplo
 
 @needs_host
 def test_deferred_cap_binds_only_while_engaged(tmp_path, prefix):
-    busy = ("import time\nfrom hw.testbed import UnitCap\ndef spin():\n    s, c = time.monotonic(), time.process_time()\n"
-            "    while time.monotonic() - s < 0.4: pass\n    return time.process_time() - c\n"
-            "free = spin()\nwith UnitCap.from_env():\n    capped = spin()\nprint(free, capped, spin())")
+    busy = (
+        "import time\nfrom hw.testbed import UnitCap\ndef spin():\n    s, c = time.monotonic(), time.process_time()\n"
+        "    while time.monotonic() - s < 0.4: pass\n    return time.process_time() - c\n"
+        "free = spin()\nwith UnitCap.from_env():\n    capped = spin()\nprint(free, capped, spin())"
+    )
     with tb.Testbed(1, cpu_quota=0.05, name_prefix=prefix, state_dir=tmp_path, defer_cap=True) as bed:
         env = {"PATH": "/usr/bin:/bin", "PYTHONPATH": ROOT, **bed.unit_env(0)}
         proc = bed.popen(0, [sys.executable, "-c", busy], env, stdout=subprocess.PIPE, text=True)

@@ -3,6 +3,7 @@ and nothing left behind after a run, a failed run or a killed launcher.
 
 Tests that build namespaces need root, iproute2, network namespaces and a cgroup cpu
 controller; they are skipped with the missing piece named otherwise."""
+
 from __future__ import annotations
 
 import os
@@ -92,8 +93,9 @@ def test_emulated_workers_match_one_process_and_leave_nothing(tmp_path, name):
     jobs, refs = make_jobs(tmp_path, ["dp", "lcp", "cifarnet"], units=2)
     with tb.Testbed(2, cpu_quota=0.4, bandwidth_mbps=100.0, latency_ms=2.0, name_prefix=name) as bed:
         assert bed.transport_delay_ms == (0.0 if bed.kernel_delay else 2.0)
-        report = launch_local({"jobs": jobs, "timeout_s": 30, "threads": 1}, 2, workdir=tmp_path / "run",
-                              deadline_s=300, testbed=bed)
+        report = launch_local(
+            {"jobs": jobs, "timeout_s": 30, "threads": 1}, 2, workdir=tmp_path / "run", deadline_s=300, testbed=bed
+        )
     check(report, refs, 2)
     assert report["transport_delay_ms"] == bed.transport_delay_ms
     assert any(report["jobs"][g]["messages"]["metis"] > 0 for g in refs)  # really sent over the links
@@ -129,16 +131,28 @@ def test_a_failed_emulated_deploy_leaves_nothing(tmp_path, name):
     weights = save_random_weights(other, tmp_path / "other.pt")  # the workers cannot load them
     before = snapshot(tb.STATE_DIR)
     with pytest.raises(WorkerError, match="do not fit vertex"):
-        deploy_task(deploy_cfg("hw.units=2", "deploy.costs=macs", f"deploy.weights={weights}",
-                               f"deploy.testbed_name={name}"), tmp_path)
+        deploy_task(
+            deploy_cfg("hw.units=2", "deploy.costs=macs", f"deploy.weights={weights}", f"deploy.testbed_name={name}"),
+            tmp_path,
+        )
     assert snapshot(tb.STATE_DIR) == before
 
 
 def start_deploy(name: str, workdir: Path) -> subprocess.Popen:
     """`python run.py task=deploy` on the testbed, running until killed (10⁶ repeats)."""
-    argv = [sys.executable, "run.py", *TINY_DEPLOY, "nodes=8", "input_size=16", "staging.channels=8",
-            "hw.units=2", "deploy.costs=macs", "deploy.repeats=1000000", f"deploy.testbed_name={name}",
-            f"hydra.run.dir={workdir}"]
+    argv = [
+        sys.executable,
+        "run.py",
+        *TINY_DEPLOY,
+        "nodes=8",
+        "input_size=16",
+        "staging.channels=8",
+        "hw.units=2",
+        "deploy.costs=macs",
+        "deploy.repeats=1000000",
+        f"deploy.testbed_name={name}",
+        f"hydra.run.dir={workdir}",
+    ]
     return subprocess.Popen(argv, cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
 
 
@@ -148,8 +162,13 @@ def wait_workers(name: str, workdir: Path, launcher: subprocess.Popen, limit_s: 
     while time.monotonic() < end:
         logs = sorted(workdir.glob("deploy/logs/**/stdout.log"))
         if len(logs) == 2 and all("connected" in p.read_text() for p in logs):
-            return [int(pid) for rank in (0, 1) for pid in subprocess.run(
-                ["ip", "netns", "pids", f"{name}-u{rank}"], capture_output=True, text=True, check=True).stdout.split()]
+            return [
+                int(pid)
+                for rank in (0, 1)
+                for pid in subprocess.run(
+                    ["ip", "netns", "pids", f"{name}-u{rank}"], capture_output=True, text=True, check=True
+                ).stdout.split()
+            ]
         assert launcher.poll() is None, "the deploy ended early"
         time.sleep(0.2)
     raise AssertionError("the emulated workers never connected")
@@ -176,4 +195,3 @@ def test_a_killed_deploy_launcher_leaves_nothing(tmp_path, name, signum):
     finally:
         if launcher.poll() is None:
             launcher.kill()
-

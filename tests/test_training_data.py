@@ -1,6 +1,7 @@
 """Every datamodule loads through its real code path, offline, from stand-ins written in
 the data sets' own on-disk layouts (torchvision's CIFAR-10 pickles, Flowers-102 .mat
 files + jpgs, idx files), and a missing data set fails with one clear message."""
+
 from __future__ import annotations
 
 import gzip
@@ -28,8 +29,7 @@ RNG = np.random.default_rng(0)
 
 def _ignore_md5(monkeypatch, module: str) -> None:
     """The stand-ins cannot match torchvision's checksums; existence is still checked."""
-    monkeypatch.setattr(f"torchvision.datasets.{module}.check_integrity",
-                        lambda fpath, md5=None: os.path.isfile(fpath))
+    monkeypatch.setattr(f"torchvision.datasets.{module}.check_integrity", lambda fpath, md5=None: os.path.isfile(fpath))
 
 
 def write_cifar10(root: Path, per_batch: int = 20) -> None:
@@ -52,8 +52,10 @@ def write_flowers102(root: Path, per_split: int = 6) -> None:
         Image.fromarray(pixels).save(folder / "jpg" / f"image_{image_id:05d}.jpg")
     scipy.io.savemat(folder / "imagelabels.mat", {"labels": np.arange(count) % 102 + 1})
     ids = np.arange(1, count + 1)
-    scipy.io.savemat(folder / "setid.mat", {"trnid": ids[:per_split], "valid": ids[per_split:2 * per_split],
-                                            "tstid": ids[2 * per_split:]})
+    scipy.io.savemat(
+        folder / "setid.mat",
+        {"trnid": ids[:per_split], "valid": ids[per_split : 2 * per_split], "tstid": ids[2 * per_split :]},
+    )
 
 
 def write_idx(path: Path, array: np.ndarray) -> None:
@@ -145,8 +147,12 @@ def test_digits_split_is_stratified_70_10_20():
 
 def test_fashion_mnist_reads_debian_gz_files(tmp_path):
     write_fashion(tmp_path / "debian", ".gz", count=40)
-    data, dm = datamodule("data=fashion_mnist", f"data.root={tmp_path / 'empty'}", f"data.debian_dir={tmp_path / 'debian'}",
-                          "data.download=false")
+    data, dm = datamodule(
+        "data=fashion_mnist",
+        f"data.root={tmp_path / 'empty'}",
+        f"data.debian_dir={tmp_path / 'debian'}",
+        "data.download=false",
+    )
     sizes = dm.sizes()
     assert sizes["test"] == 40 and sizes["train"] + sizes["val"] == 40
     source = dm.splits["train"].source
@@ -187,8 +193,12 @@ MISSING = {  # data set → what its message must tell the user
 
 @pytest.mark.parametrize("name", sorted(MISSING))
 def test_missing_data_offline_is_one_clear_message(name, tmp_path):
-    overrides = [f"data={name}", f"data.root={tmp_path}", "data.download=false",
-                 f"data.debian_dir={tmp_path}" if name == "fashion_mnist" else f"data.path={tmp_path / 'none'}"]
+    overrides = [
+        f"data={name}",
+        f"data.root={tmp_path}",
+        "data.download=false",
+        f"data.debian_dir={tmp_path}" if name == "fashion_mnist" else f"data.path={tmp_path / 'none'}",
+    ]
     if name not in ("fashion_mnist", "imagefolder"):
         overrides.pop()
     _, dm = datamodule(*overrides)
@@ -206,8 +216,12 @@ def test_failed_download_is_one_clear_message(name, tmp_path, monkeypatch):
         raise URLError("[Errno -2] Name or service not known")
 
     monkeypatch.setattr("urllib.request.urlopen", offline)  # torchvision's real download code runs up to here
-    _, dm = datamodule(f"data={name}", f"data.root={tmp_path}", "data.download=true",
-                       *([f"data.debian_dir={tmp_path}"] if name == "fashion_mnist" else []))
+    _, dm = datamodule(
+        f"data={name}",
+        f"data.root={tmp_path}",
+        "data.download=true",
+        *([f"data.debian_dir={tmp_path}"] if name == "fashion_mnist" else []),
+    )
     with pytest.raises(FileNotFoundError, match="not found and the download failed") as err:
         dm.setup()
     assert "\n" not in str(err.value)
@@ -215,9 +229,20 @@ def test_failed_download_is_one_clear_message(name, tmp_path, monkeypatch):
 
 def test_run_py_prints_the_missing_data_message_without_a_traceback(tmp_path):
     result = subprocess.run(
-        [sys.executable, "run.py", "task=train", "data=cifar10", f"data.root={tmp_path}", "data.download=false",
-         "nodes=4", f"hydra.run.dir={tmp_path / 'run'}"],
-        cwd=REPO, capture_output=True, text=True, timeout=300,
+        [
+            sys.executable,
+            "run.py",
+            "task=train",
+            "data=cifar10",
+            f"data.root={tmp_path}",
+            "data.download=false",
+            "nodes=4",
+            f"hydra.run.dir={tmp_path / 'run'}",
+        ],
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+        timeout=300,
     )
     assert result.returncode == 2, result.stderr
     assert "Traceback" not in result.stderr
@@ -238,8 +263,13 @@ def test_augmented_training_through_a_loader_worker_is_seeded(tmp_path, monkeypa
     from nas.factory import architecture_from_config
     from training.fit import train_architecture
 
-    overrides = [*stand_in("cifar10", tmp_path, monkeypatch), "data.num_workers=1", "train.epochs=1",
-                 "train.batch_size=16", "input_size=32"]
+    overrides = [
+        *stand_in("cifar10", tmp_path, monkeypatch),
+        "data.num_workers=1",
+        "train.epochs=1",
+        "train.batch_size=16",
+        "input_size=32",
+    ]
     cfg = validate(compose_config(*overrides))
     arch = architecture_from_config(cfg)
     runs = [train_architecture(arch, cfg) for _ in range(2)]

@@ -1,4 +1,5 @@
 """Training: seeded determinism, learning, divergence, schedules, the train task."""
+
 from __future__ import annotations
 
 import json
@@ -19,8 +20,14 @@ from training.schedules import Milestones
 from training.task import train_task
 
 # Tiny architecture (conftest's TINY) on 40 % of digits at 16×16: about a second per epoch.
-QUICK = ["data=digits", "data.input_size=16", "input_size=16", "data.fraction=0.4", "train.epochs=1",
-         "train.eval_batch_size=256"]
+QUICK = [
+    "data=digits",
+    "data.input_size=16",
+    "input_size=16",
+    "data.fraction=0.4",
+    "train.epochs=1",
+    "train.eval_batch_size=256",
+]
 
 
 def quick_cfg(*overrides: str):
@@ -101,8 +108,9 @@ def test_batchnorm_statistics_are_recalibrated_before_evaluation(batches):
 
 def test_architecture_for_other_data_is_refused():
     cfg = quick_cfg()
-    arch = create_architecture("dp", 8, 0, input_size=16, num_classes=7, in_channels=1,
-                               staging_params={"channels": 8, "max_channels": 32})
+    arch = create_architecture(
+        "dp", 8, 0, input_size=16, num_classes=7, in_channels=1, staging_params={"channels": 8, "max_channels": 32}
+    )
     with pytest.raises(ValueError, match="num_classes=7 but data=digits has 10"):
         train_architecture(arch, cfg)
 
@@ -159,8 +167,13 @@ def test_channels_last_training_computes_the_same_function():
 def test_gpu_training_options_compose():
     from training.datamodules import create_datamodule
 
-    cfg = quick_cfg("train.precision=bf16-mixed", "train.compile=true", "data.num_workers=1", "data.pin_memory=true",
-                    "data.persistent_workers=false")
+    cfg = quick_cfg(
+        "train.precision=bf16-mixed",
+        "train.compile=true",
+        "data.num_workers=1",
+        "data.pin_memory=true",
+        "data.persistent_workers=false",
+    )
     assert (cfg.train.precision, cfg.train.compile) == ("bf16-mixed", True)
     loader = create_datamodule(cfg.data, cfg.train.batch_size, cfg.train.eval_batch_size).train_dataloader()
     assert (loader.num_workers, loader.pin_memory, loader.persistent_workers) == (1, True, False)

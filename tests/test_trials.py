@@ -1,4 +1,5 @@
 """From search to deployment: a trial's saved architecture and state_dict, named by `trial=`."""
+
 from __future__ import annotations
 
 import os
@@ -23,9 +24,18 @@ DEPLOY_ON = ["none", pytest.param("emulated", marks=needs_host)]
 
 
 def overrides(tmp: Path, *extra: str) -> list[str]:
-    return [f"search.storage=sqlite:///{tmp}/optuna.db", f"search.mlflow.tracking_uri=sqlite:///{tmp}/mlflow.db",
-            f"search.artifacts_dir={tmp}/artifacts", f"search.study_name={STUDY}", "search.objectives=[accuracy,latency]",
-            "hw.units=2", "deploy.costs=predictor", "data.fraction=0.3", "train.epochs=1", *extra]
+    return [
+        f"search.storage=sqlite:///{tmp}/optuna.db",
+        f"search.mlflow.tracking_uri=sqlite:///{tmp}/mlflow.db",
+        f"search.artifacts_dir={tmp}/artifacts",
+        f"search.study_name={STUDY}",
+        "search.objectives=[accuracy,latency]",
+        "hw.units=2",
+        "deploy.costs=predictor",
+        "data.fraction=0.3",
+        "train.epochs=1",
+        *extra,
+    ]
 
 
 def run_task(name: str, tmp: Path, out: str, monkeypatch, *extra: str) -> dict:
@@ -39,8 +49,13 @@ def run_task(name: str, tmp: Path, out: str, monkeypatch, *extra: str) -> dict:
 def searched(tmp_path_factory):
     """A 2-trial, 1-epoch study on digits: the CifarNet baseline (trial 0) and a tiny DP."""
     tmp = tmp_path_factory.mktemp("trials")
-    run_search(validate(compose_config(*overrides(tmp, "search.n_trials=2", "space.nodes={low: 5, high: 7}",
-                                                  "search.baselines=[cifarnet]"))))
+    run_search(
+        validate(
+            compose_config(
+                *overrides(tmp, "search.n_trials=2", "space.nodes={low: 5, high: 7}", "search.baselines=[cifarnet]")
+            )
+        )
+    )
     return tmp, optuna.load_study(study_name=STUDY, storage=f"sqlite:///{tmp}/optuna.db").get_trials()
 
 
@@ -61,17 +76,32 @@ def test_every_trial_saves_its_architecture_and_a_safe_state_dict(searched):
 def test_deploying_a_trial_runs_its_weights_as_one_process_would(searched, tmp_path, monkeypatch, testbed):
     tmp, trials = searched
     extra = [f"deploy.testbed={testbed}", f"deploy.testbed_name=tr{os.getpid() % 100000}"]
-    result = run_task("deploy", tmp, f"deploy-{testbed}", monkeypatch, f"trial={STUDY}:0", "deploy.repeats=2",
-                      "deploy.warmup=1", *extra)
+    result = run_task(
+        "deploy",
+        tmp,
+        f"deploy-{testbed}",
+        monkeypatch,
+        f"trial={STUDY}:0",
+        "deploy.repeats=2",
+        "deploy.warmup=1",
+        *extra,
+    )
     assert result["workers"] == 2 and result["trial"]["number"] == 0
     assert result["weights"] == str(Path(trials[0].user_attrs["artifacts"]) / "weights.pt")
     assert result["max_abs_diff"] <= 1e-5  # 2 workers' logits == one process's, same weights
     # the latency objective is what deploy predicts (same costs, placement, schedule), also on
     # a testbed whose units run at the target's speed (2 local units on 2 cores cannot: capped slower)
     if testbed == "none" or result["testbed"]["faithful"]:
-        assert trials[0].values[1] == result["predicted"]["predicted_distributed_ms"] == trials[0].user_attrs["deploy_latency_ms"]
+        assert (
+            trials[0].values[1]
+            == result["predicted"]["predicted_distributed_ms"]
+            == trials[0].user_attrs["deploy_latency_ms"]
+        )
     else:
-        assert result["testbed"]["unit_slowdown"] > 1 and trials[0].values[1] < result["predicted"]["predicted_distributed_ms"]
+        assert (
+            result["testbed"]["unit_slowdown"] > 1
+            and trials[0].values[1] < result["predicted"]["predicted_distributed_ms"]
+        )
 
 
 def test_training_a_trial_for_zero_epochs_reproduces_its_test_accuracy(searched, monkeypatch):
@@ -105,13 +135,16 @@ def test_a_run_id_fetches_the_files_from_mlflow(searched, tmp_path):
         shutil.move(tmp_path / "moved", trials[0].user_attrs["artifacts"])
 
 
-@pytest.mark.parametrize("spec, message", [
-    ("nosuch:0", "no study 'nosuch' in"),
-    (f"{STUDY}:9", f"study {STUDY} has trials 0..1"),
-    ("best", "expected <study>:<number>, <number>"),
-    ("7", "trial=trials:7: study trials has trials 0..1"),  # of search.study_name's study
-    ("0123456789abcdef0123456789abcdef", "no MLflow run with this id"),
-])
+@pytest.mark.parametrize(
+    "spec, message",
+    [
+        ("nosuch:0", "no study 'nosuch' in"),
+        (f"{STUDY}:9", f"study {STUDY} has trials 0..1"),
+        ("best", "expected <study>:<number>, <number>"),
+        ("7", "trial=trials:7: study trials has trials 0..1"),  # of search.study_name's study
+        ("0123456789abcdef0123456789abcdef", "no MLflow run with this id"),
+    ],
+)
 def test_a_bad_trial_name_is_one_line(searched, spec, message):
     tmp, _ = searched
     with pytest.raises(ValueError, match=message):
@@ -127,7 +160,9 @@ def test_a_trial_only_runs_on_the_data_it_was_built_for(searched):
 def test_a_pickled_model_as_deploy_weights_is_one_line(searched, monkeypatch):
     tmp, _ = searched
     pickled = next(tmp.rglob("model.pth"))  # what mlflow.pytorch logged
-    with pytest.raises(ValueError, match="is a pickled whole model .* give the trial's weights.pt .* trial=<study>:<number>"):
+    with pytest.raises(
+        ValueError, match="is a pickled whole model .* give the trial's weights.pt .* trial=<study>:<number>"
+    ):
         run_task("deploy", tmp, "pickled", monkeypatch, f"deploy.weights={pickled}")
 
 
@@ -138,8 +173,9 @@ def test_trial_and_arch_together_are_refused():
 
 def test_the_report_lists_front_and_baselines_with_measured_latency(searched, monkeypatch):
     tmp, trials = searched
-    result = run_task("report", tmp, "report", monkeypatch, "search.report_measure=true", "deploy.repeats=2",
-                      "deploy.warmup=1")
+    result = run_task(
+        "report", tmp, "report", monkeypatch, "search.report_measure=true", "deploy.repeats=2", "deploy.warmup=1"
+    )
     study = optuna.load_study(study_name=STUDY, storage=f"sqlite:///{tmp}/optuna.db")
     rows = {r["number"]: r for r in result["front"]}
     front = {t.number for t in study.best_trials}

@@ -6,6 +6,7 @@ YAML option extends one, so a misspelt key fails at composition and the range ch
 Every data option defines `input_size`, `num_classes` and `in_channels`: the root config
 interpolates them so architectures are built for the data they will be trained on.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass, field
@@ -50,16 +51,22 @@ class DataConfig:
         require(0 < self.fraction <= 1, f"data.fraction must be in (0, 1], got {self.fraction}")
         require(0 < self.val_fraction < 1, f"data.val_fraction must be in (0, 1), got {self.val_fraction}")
         require(0 < self.test_fraction < 1, f"data.test_fraction must be in (0, 1), got {self.test_fraction}")
-        require(self.val_fraction + self.test_fraction < 1,
-                f"data.val_fraction + data.test_fraction must be < 1, got {self.val_fraction + self.test_fraction}")
+        require(
+            self.val_fraction + self.test_fraction < 1,
+            f"data.val_fraction + data.test_fraction must be < 1, got {self.val_fraction + self.test_fraction}",
+        )
         require_one_of("data.augment", self.augment, AUGMENTATIONS)
         for key in ("mean", "std"):
             values = list(getattr(self, key))
-            require(len(values) in (1, self.in_channels),
-                    f"data.{key} needs 1 or in_channels={self.in_channels} values, got {values}")
+            require(
+                len(values) in (1, self.in_channels),
+                f"data.{key} needs 1 or in_channels={self.in_channels} values, got {values}",
+            )
         require(all(s > 0 for s in self.std), f"data.std must be > 0, got {list(self.std)}")
-        require(self.num_workers is None or self.num_workers >= 0,
-                f"data.num_workers must be >= 0 or null (auto), got {self.num_workers}")
+        require(
+            self.num_workers is None or self.num_workers >= 0,
+            f"data.num_workers must be >= 0 or null (auto), got {self.num_workers}",
+        )
 
 
 @dataclass
@@ -117,17 +124,26 @@ class TrainConfig:
         require(self.epochs >= 0, f"train.epochs must be >= 0 (0: only test the given weights), got {self.epochs}")
         require(self.batch_size >= 1, f"train.batch_size must be >= 1, got {self.batch_size}")
         require(self.eval_batch_size >= 1, f"train.eval_batch_size must be >= 1, got {self.eval_batch_size}")
-        require(isinstance(self.optimizer, dict) and "_target_" in self.optimizer,
-                "train.optimizer must be a mapping with _target_ (e.g. torch.optim.SGD) and _partial_: true")
-        require(bool(self.optimizer.get("_partial_")), "train.optimizer needs _partial_: true (the module adds the parameters)")
-        require(self.scheduler is None or (isinstance(self.scheduler, dict) and "_target_" in self.scheduler),
-                "train.scheduler must be null or a mapping with _target_ and _partial_: true")
+        require(
+            isinstance(self.optimizer, dict) and "_target_" in self.optimizer,
+            "train.optimizer must be a mapping with _target_ (e.g. torch.optim.SGD) and _partial_: true",
+        )
+        require(
+            bool(self.optimizer.get("_partial_")),
+            "train.optimizer needs _partial_: true (the module adds the parameters)",
+        )
+        require(
+            self.scheduler is None or (isinstance(self.scheduler, dict) and "_target_" in self.scheduler),
+            "train.scheduler must be null or a mapping with _target_ and _partial_: true",
+        )
         require_one_of("train.scheduler_interval", self.scheduler_interval, SCHEDULER_INTERVALS)
         require(0 <= self.label_smoothing < 1, f"train.label_smoothing must be in [0, 1), got {self.label_smoothing}")
         require_one_of("train.deterministic", self.deterministic, (True, False, "warn"))
         require_one_of("train.precision", self.precision, PRECISIONS)
-        require(self.bn_calibration_batches >= 0,
-                f"train.bn_calibration_batches must be >= 0, got {self.bn_calibration_batches}")
+        require(
+            self.bn_calibration_batches >= 0,
+            f"train.bn_calibration_batches must be >= 0, got {self.bn_calibration_batches}",
+        )
         require(self.threads >= 0, f"train.threads must be >= 0, got {self.threads}")
 
 

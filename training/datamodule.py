@@ -4,6 +4,7 @@ A concrete data set only says where its images come from (`load`: raw train/val/
 sources and the indices each split uses); splitting, subsampling, transforms and
 loaders are shared here so every data set behaves the same way.
 """
+
 from __future__ import annotations
 
 import contextlib
@@ -58,8 +59,7 @@ class TensorImages(Dataset):
         return self.images[i], int(self.labels[i])
 
 
-def holdout(indices: ArrayLike, labels: ArrayLike | None, fraction: float,
-            seed: int) -> tuple[np.ndarray, np.ndarray]:
+def holdout(indices: ArrayLike, labels: ArrayLike | None, fraction: float, seed: int) -> tuple[np.ndarray, np.ndarray]:
     """(kept, held out): a fixed, class-stratified split of `indices` (plain if too small)."""
     from sklearn.model_selection import train_test_split
 
@@ -142,8 +142,14 @@ class ImageDataModule(pl.LightningDataModule):
         self.setup()
         workers = self.num_workers
         pin = self.data.pin_memory if self.data.pin_memory is not None else torch.cuda.is_available()
-        return DataLoader(self.splits[split], batch_size=batch_size, shuffle=shuffle, num_workers=workers,
-                          persistent_workers=workers > 0 and self.data.persistent_workers, pin_memory=pin)
+        return DataLoader(
+            self.splits[split],
+            batch_size=batch_size,
+            shuffle=shuffle,
+            num_workers=workers,
+            persistent_workers=workers > 0 and self.data.persistent_workers,
+            pin_memory=pin,
+        )
 
     def train_dataloader(self) -> DataLoader:
         return self._loader("train", True, self.batch_size)
@@ -153,4 +159,3 @@ class ImageDataModule(pl.LightningDataModule):
 
     def test_dataloader(self) -> DataLoader:
         return self._loader("test", False, self.eval_batch_size)
-

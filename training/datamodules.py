@@ -4,6 +4,7 @@ Each entry only finds its images (on disk, in a system package, or by downloadin
 says which indices make up train/val/test; `training.datamodule.ImageDataModule` does
 the rest. A missing set raises one FileNotFoundError that says how to get it.
 """
+
 from __future__ import annotations
 
 import gzip
@@ -68,15 +69,17 @@ def _read_idx(path: Path) -> torch.Tensor:
     if len(raw) < 4 or raw[:3] != b"\0\0\x08":  # magic: two zero bytes, type 8 = unsigned byte
         raise ValueError(f"{path} is not an idx file of unsigned bytes (MNIST format)")
     dims = raw[3]
-    shape = [int.from_bytes(raw[4 + 4 * i: 8 + 4 * i], "big") for i in range(dims)]
-    body = raw[4 + 4 * dims:]
+    shape = [int.from_bytes(raw[4 + 4 * i : 8 + 4 * i], "big") for i in range(dims)]
+    body = raw[4 + 4 * dims :]
     if len(body) != int(np.prod(shape)):
         raise ValueError(f"{path} is truncated: {len(body)} bytes for shape {shape}")
     return torch.frombuffer(bytearray(body), dtype=torch.uint8).reshape(shape)
 
 
-FASHION_FILES = {"train": ("train-images-idx3-ubyte", "train-labels-idx1-ubyte"),
-                 "test": ("t10k-images-idx3-ubyte", "t10k-labels-idx1-ubyte")}
+FASHION_FILES = {
+    "train": ("train-images-idx3-ubyte", "train-labels-idx1-ubyte"),
+    "test": ("t10k-images-idx3-ubyte", "t10k-labels-idx1-ubyte"),
+}
 
 
 @register_datamodule("fashion_mnist")
@@ -96,24 +99,37 @@ class FashionMNISTDataModule(ImageDataModule):
         else:
             from torchvision.datasets import FashionMNIST
 
-            how = (f"install Debian's package (apt-get install dataset-fashion-mnist, files in "
-                   f"{debian}), pass data.debian_dir=<folder of its .gz files> or "
-                   f"data.root=<folder holding FashionMNIST/raw>, or allow data.download=true online")
-            sets = {split: open_dataset(lambda download, train=split == "train": FashionMNIST(
-                        str(root), train=train, download=download),
-                        False, self.data.download, f"Fashion-MNIST ({raw}, {debian})", how)
-                    for split in FASHION_FILES}
+            how = (
+                f"install Debian's package (apt-get install dataset-fashion-mnist, files in "
+                f"{debian}), pass data.debian_dir=<folder of its .gz files> or "
+                f"data.root=<folder holding FashionMNIST/raw>, or allow data.download=true online"
+            )
+            sets = {
+                split: open_dataset(
+                    lambda download, train=split == "train": FashionMNIST(str(root), train=train, download=download),
+                    False,
+                    self.data.download,
+                    f"Fashion-MNIST ({raw}, {debian})",
+                    how,
+                )
+                for split in FASHION_FILES
+            }
             return {split: (ds.data, ds.targets) for split, ds in sets.items()}
-        return {split: (_read_idx(directory / f"{images}{suffix}"), _read_idx(directory / f"{labels}{suffix}").long())
-                for split, (images, labels) in FASHION_FILES.items()}
+        return {
+            split: (_read_idx(directory / f"{images}{suffix}"), _read_idx(directory / f"{labels}{suffix}").long())
+            for split, (images, labels) in FASHION_FILES.items()
+        }
 
     def load(self) -> Sources:
         arrays = self._arrays()
         train_source = TensorImages(arrays["train"][0].unsqueeze(1), arrays["train"][1])
         test_source = TensorImages(arrays["test"][0].unsqueeze(1), arrays["test"][1])
         train, val = _train_val(train_source.labels.numpy(), self.data)
-        return {"train": (train_source, train), "val": (train_source, val),
-                "test": (test_source, np.arange(len(test_source)))}
+        return {
+            "train": (train_source, train),
+            "val": (train_source, val),
+            "test": (test_source, np.arange(len(test_source))),
+        }
 
 
 CIFAR_FILES = [*(f"data_batch_{i}" for i in range(1, 6)), "test_batch", "batches.meta"]
@@ -129,14 +145,26 @@ class CIFAR10DataModule(ImageDataModule):
         root = Path(self.data.root)
         folder = root / CIFAR10.base_folder
         present = all((folder / f).is_file() for f in CIFAR_FILES)
-        how = (f"pass data.root=<folder holding {CIFAR10.base_folder}/> or allow data.download=true online "
-               f"(downloads {CIFAR10.url} into data.root)")
-        sets = {train: open_dataset(lambda download, train=train: CIFAR10(str(root), train=train, download=download),
-                                    present, self.data.download, f"CIFAR-10 ({folder})", how)
-                for train in (True, False)}
+        how = (
+            f"pass data.root=<folder holding {CIFAR10.base_folder}/> or allow data.download=true online "
+            f"(downloads {CIFAR10.url} into data.root)"
+        )
+        sets = {
+            train: open_dataset(
+                lambda download, train=train: CIFAR10(str(root), train=train, download=download),
+                present,
+                self.data.download,
+                f"CIFAR-10 ({folder})",
+                how,
+            )
+            for train in (True, False)
+        }
         train, val = _train_val(sets[True].targets, self.data)
-        return {"train": (sets[True], train), "val": (sets[True], val),
-                "test": (sets[False], np.arange(len(sets[False])))}
+        return {
+            "train": (sets[True], train),
+            "val": (sets[True], val),
+            "test": (sets[False], np.arange(len(sets[False]))),
+        }
 
 
 @register_datamodule("flower102")
@@ -149,13 +177,21 @@ class Flower102DataModule(ImageDataModule):
         root = Path(self.data.root)
         folder = root / "flowers-102"
         present = (folder / "jpg").is_dir() and all(
-            (folder / name).is_file() for name, _ in Flowers102._file_dict.values() if name.endswith(".mat"))
-        how = ("pass data.root=<folder holding flowers-102/ with jpg/, imagelabels.mat, setid.mat> or allow "
-               f"data.download=true online (downloads from {Flowers102._download_url_prefix})")
+            (folder / name).is_file() for name, _ in Flowers102._file_dict.values() if name.endswith(".mat")
+        )
+        how = (
+            "pass data.root=<folder holding flowers-102/ with jpg/, imagelabels.mat, setid.mat> or allow "
+            f"data.download=true online (downloads from {Flowers102._download_url_prefix})"
+        )
         sources: Sources = {}
         for split in ("train", "val", "test"):
-            ds = open_dataset(lambda download, split=split: Flowers102(str(root), split=split, download=download),
-                              present, self.data.download, f"Flowers-102 ({folder})", how)
+            ds = open_dataset(
+                lambda download, split=split: Flowers102(str(root), split=split, download=download),
+                present,
+                self.data.download,
+                f"Flowers-102 ({folder})",
+                how,
+            )
             present = True  # downloaded with the first split
             sources[split] = (ds, np.arange(len(ds)))
         return sources
@@ -173,8 +209,10 @@ class ImageFolderDataModule(ImageDataModule):
         except FileNotFoundError as err:
             raise FileNotFoundError(f"data.path: {err}; expected one sub-folder of images per class") from None
         if len(ds.classes) != self.data.num_classes:
-            raise ValueError(f"{path} has {len(ds.classes)} class folders but data.num_classes="
-                             f"{self.data.num_classes}; pass data.num_classes={len(ds.classes)}")
+            raise ValueError(
+                f"{path} has {len(ds.classes)} class folders but data.num_classes="
+                f"{self.data.num_classes}; pass data.num_classes={len(ds.classes)}"
+            )
         return ds
 
     def load(self) -> Sources:
@@ -193,7 +231,11 @@ class ImageFolderDataModule(ImageDataModule):
             indices, test = holdout(indices, train.targets, self.data.test_fraction, seed)
             sources["test"] = (train, test)
         if "val" not in given:
-            share = self.data.val_fraction / (1 - self.data.test_fraction) if "test" not in given else self.data.val_fraction
+            share = (
+                self.data.val_fraction / (1 - self.data.test_fraction)
+                if "test" not in given
+                else self.data.val_fraction
+            )
             indices, val = holdout(indices, train.targets, share, seed)
             sources["val"] = (train, val)
         sources["train"] = (train, indices)

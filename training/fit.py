@@ -5,6 +5,7 @@ accuracy per parameter is in **% per million parameters**, the unit that reprodu
 paper's tables: ResNet-50 on Flower-102, 87.80 % / 3.43 = 25.6 M, torchvision's
 ResNet-50 counted with its 1000-class head (with a 102-class head it has 23.7 M).
 """
+
 from __future__ import annotations
 
 import contextlib
@@ -58,13 +59,21 @@ def _check_shapes(arch: nx.DiGraph, data: Any) -> None:
     for key in ("num_classes", "in_channels", "input_size"):
         have, want = arch.graph.get(key), getattr(data, key)
         if have is not None and have != want:
-            raise ValueError(f"the architecture has {key}={have} but data={data.name} has {want}; "
-                             f"build it for the data (leave {key} to follow data.{key})")
+            raise ValueError(
+                f"the architecture has {key}={have} but data={data.name} has {want}; "
+                f"build it for the data (leave {key} to follow data.{key})"
+            )
 
 
-def train_architecture(arch: nx.DiGraph, cfg: Any, callbacks: Iterable[pl.Callback] = (),
-                       enable_progress_bar: bool = False, datamodule: ImageDataModule | None = None,
-                       weights: Path | None = None, save_weights: Path | None = None) -> dict:
+def train_architecture(
+    arch: nx.DiGraph,
+    cfg: Any,
+    callbacks: Iterable[pl.Callback] = (),
+    enable_progress_bar: bool = False,
+    datamodule: ImageDataModule | None = None,
+    weights: Path | None = None,
+    save_weights: Path | None = None,
+) -> dict:
     """Train `arch` with `cfg.train` on `cfg.data` (seeded by `cfg.seed`), then test it.
 
     `callbacks` go to Lightning's Trainer (the search passes its per-epoch MLflow logging,
@@ -88,17 +97,27 @@ def train_architecture(arch: nx.DiGraph, cfg: Any, callbacks: Iterable[pl.Callba
         if train.compile:
             model.compile()  # in place: the state_dict keys stay those of the model
         module = ArchitectureClassifier(
-            model, optimizer=instantiate(train.optimizer),
+            model,
+            optimizer=instantiate(train.optimizer),
             scheduler=instantiate(train.scheduler) if train.scheduler else None,
-            scheduler_interval=train.scheduler_interval, label_smoothing=train.label_smoothing,
-            bn_calibration_batches=train.bn_calibration_batches if train.epochs else 0, channels_last=train.channels_last,
+            scheduler_interval=train.scheduler_interval,
+            label_smoothing=train.label_smoothing,
+            bn_calibration_batches=train.bn_calibration_batches if train.epochs else 0,
+            channels_last=train.channels_last,
         )
         datamodule = datamodule or create_datamodule(data, train.batch_size, train.eval_batch_size)
         trainer = pl.Trainer(
-            max_epochs=train.epochs, accelerator=train.accelerator, devices=train.devices,
-            precision=train.precision, deterministic=train.deterministic, gradient_clip_val=train.gradient_clip_val,
-            callbacks=list(callbacks), logger=False,
-            enable_checkpointing=False, enable_model_summary=False, enable_progress_bar=enable_progress_bar,
+            max_epochs=train.epochs,
+            accelerator=train.accelerator,
+            devices=train.devices,
+            precision=train.precision,
+            deterministic=train.deterministic,
+            gradient_clip_val=train.gradient_clip_val,
+            callbacks=list(callbacks),
+            logger=False,
+            enable_checkpointing=False,
+            enable_model_summary=False,
+            enable_progress_bar=enable_progress_bar,
             num_sanity_val_steps=0,
         )
         start = time.perf_counter()

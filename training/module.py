@@ -3,6 +3,7 @@
 Logs `train_loss`, `train_acc`, `val_loss`, `val_acc`, `test_loss`, `test_acc` per epoch
 (accuracy in %, top-1): the search and MLflow read these names.
 """
+
 from __future__ import annotations
 
 import inspect
@@ -25,10 +26,16 @@ class DivergedError(ValueError):
 class ArchitectureClassifier(pl.LightningModule):
     """Cross-entropy training with an optimizer/scheduler built from partials."""
 
-    def __init__(self, model: nn.Module, optimizer: Callable[..., torch.optim.Optimizer],
-                 scheduler: Callable[..., Any] | None = None, scheduler_interval: str = "epoch",
-                 label_smoothing: float = 0.0, bn_calibration_batches: int = 0,
-                 channels_last: bool = False) -> None:
+    def __init__(
+        self,
+        model: nn.Module,
+        optimizer: Callable[..., torch.optim.Optimizer],
+        scheduler: Callable[..., Any] | None = None,
+        scheduler_interval: str = "epoch",
+        label_smoothing: float = 0.0,
+        bn_calibration_batches: int = 0,
+        channels_last: bool = False,
+    ) -> None:
         super().__init__()
         self.channels_last = channels_last
         self.model = model.to(memory_format=torch.channels_last) if channels_last else model
@@ -47,8 +54,10 @@ class ArchitectureClassifier(pl.LightningModule):
         logits = self(x)
         loss = F.cross_entropy(logits, y, label_smoothing=self.label_smoothing if split == "train" else 0.0)
         if not torch.isfinite(loss):
-            raise DivergedError(f"training diverged: {split} loss is {loss.item()} at epoch {self.current_epoch}, "
-                                f"step {self.global_step}; lower train.optimizer.lr")
+            raise DivergedError(
+                f"training diverged: {split} loss is {loss.item()} at epoch {self.current_epoch}, "
+                f"step {self.global_step}; lower train.optimizer.lr"
+            )
         accuracy = 100.0 * (logits.argmax(1) == y).float().mean()
         # Epoch values are batch-size-weighted means: exact top-1 over the split.
         self.log(f"{split}_loss", loss, on_step=False, on_epoch=True, batch_size=len(y), prog_bar=split != "test")
@@ -96,8 +105,11 @@ class ArchitectureClassifier(pl.LightningModule):
             return optimizer
         extra = {}
         # A per-step schedule of fixed length (OneCycleLR) learns its length from the data.
-        if (self.scheduler_interval == "step" and "total_steps" in inspect.signature(self.make_scheduler).parameters
-                and getattr(self.make_scheduler, "keywords", {}).get("total_steps") is None):
+        if (
+            self.scheduler_interval == "step"
+            and "total_steps" in inspect.signature(self.make_scheduler).parameters
+            and getattr(self.make_scheduler, "keywords", {}).get("total_steps") is None
+        ):
             extra["total_steps"] = int(self.trainer.estimated_stepping_batches)
         scheduler = self.make_scheduler(optimizer, **extra)
         return {"optimizer": optimizer, "lr_scheduler": {"scheduler": scheduler, "interval": self.scheduler_interval}}

@@ -3,6 +3,7 @@
 The paper's Flower-102 recipe switches both the learning rate and SGD's momentum at
 epoch 100; torch's schedulers only move the learning rate, so `Milestones` sets both.
 """
+
 from __future__ import annotations
 
 from bisect import bisect_right
@@ -21,16 +22,26 @@ class Milestones(LRScheduler):
     own values hold. Stepped once per epoch, milestones are epochs.
     """
 
-    def __init__(self, optimizer: Optimizer, milestones: Sequence[int], lr: Sequence[float],
-                 momentum: Sequence[float] | None = None, last_epoch: int = -1) -> None:
+    def __init__(
+        self,
+        optimizer: Optimizer,
+        milestones: Sequence[int],
+        lr: Sequence[float],
+        momentum: Sequence[float] | None = None,
+        last_epoch: int = -1,
+    ) -> None:
         self.milestones, self.lrs = list(milestones), list(lr)
         self.momenta = list(momentum) if momentum is not None else None
-        require(self.milestones == sorted(self.milestones) and len(self.lrs) == len(self.milestones),
-                "Milestones needs increasing milestones and one lr per milestone")
+        require(
+            self.milestones == sorted(self.milestones) and len(self.lrs) == len(self.milestones),
+            "Milestones needs increasing milestones and one lr per milestone",
+        )
         if self.momenta is not None:
             require(len(self.momenta) == len(self.milestones), "Milestones needs one momentum per milestone")
-            require(all("momentum" in group for group in optimizer.param_groups),
-                    "Milestones: momentum given but the optimizer has no momentum")
+            require(
+                all("momentum" in group for group in optimizer.param_groups),
+                "Milestones: momentum given but the optimizer has no momentum",
+            )
         self.base_momenta = [group.get("momentum") for group in optimizer.param_groups]
         super().__init__(optimizer, last_epoch)
 

@@ -1,4 +1,5 @@
 """`task=train`: train one architecture (sampled, or the `arch=` file) and test it."""
+
 from __future__ import annotations
 
 import sys
@@ -18,13 +19,16 @@ def train_task(cfg: Any, out_dir: Path | str = ".", weights: Path | None = None)
     from hw.runtime.weights import STATE_DICT_FILE
     from training.fit import train_architecture
 
-    require(cfg.train.epochs > 0 or weights is not None,
-            "train.epochs=0 only tests trained weights: name them with trial=<study>:<number>")
+    require(
+        cfg.train.epochs > 0 or weights is not None,
+        "train.epochs=0 only tests trained weights: name them with trial=<study>:<number>",
+    )
     out_dir = Path(out_dir)
     arch = architecture_from_config(cfg)
     arch_path = save(arch, out_dir / "architecture.json")
-    result = train_architecture(arch, cfg, enable_progress_bar=sys.stdout.isatty(), weights=weights,
-                                save_weights=out_dir / STATE_DICT_FILE)
+    result = train_architecture(
+        arch, cfg, enable_progress_bar=sys.stdout.isatty(), weights=weights, save_weights=out_dir / STATE_DICT_FILE
+    )
     return {
         **result,
         "data": cfg.data.name,

@@ -3,6 +3,7 @@
 Built with torchvision's v2 transforms, which take PIL images (file and CIFAR sets)
 and tensors (in-memory sets) alike, so every data set shares one pipeline.
 """
+
 from __future__ import annotations
 
 from typing import Any

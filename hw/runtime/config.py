@@ -3,6 +3,7 @@
 The unit count, the link model and how a unit runs its vertices (`hw.inference`: fast
 path, memory layout) come from the `hw` group, as for every other task.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -44,14 +45,21 @@ class DeployConfig:
     testbed_name: str = "cnas"  # prefix of the testbed's namespaces and cgroup (one live run per name)
 
     def __post_init__(self) -> None:
-        for key, choices in (("partitioner", PARTITIONERS), ("order", ORDERS), ("costs", COSTS),
-                             ("compute_policy", COMPUTE_POLICIES), ("testbed", TESTBEDS)):
+        for key, choices in (
+            ("partitioner", PARTITIONERS),
+            ("order", ORDERS),
+            ("costs", COSTS),
+            ("compute_policy", COMPUTE_POLICIES),
+            ("testbed", TESTBEDS),
+        ):
             require_one_of(f"deploy.{key}", getattr(self, key), choices)
         require(self.repeats >= 1, f"deploy.repeats must be >= 1, got {self.repeats}")
         require(self.warmup >= 0, f"deploy.warmup must be >= 0, got {self.warmup}")
         require(self.threads >= 1, f"deploy.threads must be >= 1, got {self.threads}")
-        require(self.timeout_s > 0 and self.deadline_s > 0,
-                f"deploy.timeout_s and deploy.deadline_s must be > 0, got {self.timeout_s}, {self.deadline_s}")
+        require(
+            self.timeout_s > 0 and self.deadline_s > 0,
+            f"deploy.timeout_s and deploy.deadline_s must be > 0, got {self.timeout_s}, {self.deadline_s}",
+        )
         require(0 <= self.port < 65536, f"deploy.port must be in [0, 65535] (0 = pick a free one), got {self.port}")
 
 

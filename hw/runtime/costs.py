@@ -9,6 +9,7 @@
   operation-wise predictor), no torch run needed;
 - `mac_costs`: MACs at a nominal rate; a last resort that ignores memory-bound ops.
 """
+
 from __future__ import annotations
 
 import time
@@ -24,9 +25,16 @@ from nas.builder import build_model
 from nas.fast import inference_model, to_layout
 
 
-def profiled_costs(arch: nx.DiGraph, weights: str | Path | None = None, repeats: int = 7,
-                   quantile: float = 0.25, threads: int = 1, seed: int = 0,
-                   channels_last: bool = False, fast_path: bool = False) -> dict[Hashable, float]:
+def profiled_costs(
+    arch: nx.DiGraph,
+    weights: str | Path | None = None,
+    repeats: int = 7,
+    quantile: float = 0.25,
+    threads: int = 1,
+    seed: int = 0,
+    channels_last: bool = False,
+    fast_path: bool = False,
+) -> dict[Hashable, float]:
     """Seconds each vertex takes in this process (one thread), in the memory layout and on
     the path the deployment will use."""
     torch.set_num_threads(threads)
@@ -35,7 +43,9 @@ def profiled_costs(arch: nx.DiGraph, weights: str | Path | None = None, repeats:
         built.load_state_dict(torch.load(weights, map_location="cpu", weights_only=True))
     model = inference_model(built, fast_path, channels_last, per_vertex=True)
     size = arch.graph["input_size"]
-    image = torch.randn((1, arch.graph.get("in_channels", 3), size, size), generator=torch.Generator().manual_seed(seed))
+    image = torch.randn(
+        (1, arch.graph.get("in_channels", 3), size, size), generator=torch.Generator().manual_seed(seed)
+    )
     image = to_layout(image, channels_last)
     samples: dict[str, list[float]] = {step.vertex: [] for step in built.plan}
     start = [0.0]

@@ -12,6 +12,7 @@ Per-vertex costs measured or modelled for this machine run `1 / quota` times slo
 in a unit; `scale` turns them into the emulated unit's, so placement, order and the
 prediction are made for the units that really run.
 """
+
 from __future__ import annotations
 
 import os
@@ -51,15 +52,31 @@ class Emulation:
         Pi's 1/40 of a core would take minutes and is not measured. The run weighs
         `CPU_WEIGHT` default jobs, so a busy host does not starve the units below their
         caps (which bound what they take: at most 0.9 of the cores, see `cpu_quota_for`)."""
-        return Testbed(self.units, self.cpu.quota, self.bandwidth_mbps, self.latency_ms,
-                       name_prefix=name_prefix, defer_cap=True, cpu_weight=CPU_WEIGHT)
+        return Testbed(
+            self.units,
+            self.cpu.quota,
+            self.bandwidth_mbps,
+            self.latency_ms,
+            name_prefix=name_prefix,
+            defer_cap=True,
+            cpu_weight=CPU_WEIGHT,
+        )
 
     def to_json(self, bed: Testbed | None = None) -> dict[str, Any]:
-        out = {"testbed": "emulated", "units": self.units, "target_slowdown": round(self.slowdown, 4),
-               "slowdown_basis": self.basis, "slowdown_fallback": self.fallback,
-               "cpu_quota": round(self.cpu.quota, 5), "unit_slowdown": round(self.unit_slowdown, 4),
-               "faithful": self.cpu.faithful, "cpu_note": self.cpu.note, "host_cores": os.cpu_count(),
-               "bandwidth_mbps": self.bandwidth_mbps, "latency_ms": self.latency_ms}
+        out = {
+            "testbed": "emulated",
+            "units": self.units,
+            "target_slowdown": round(self.slowdown, 4),
+            "slowdown_basis": self.basis,
+            "slowdown_fallback": self.fallback,
+            "cpu_quota": round(self.cpu.quota, 5),
+            "unit_slowdown": round(self.unit_slowdown, 4),
+            "faithful": self.cpu.faithful,
+            "cpu_note": self.cpu.note,
+            "host_cores": os.cpu_count(),
+            "bandwidth_mbps": self.bandwidth_mbps,
+            "latency_ms": self.latency_ms,
+        }
         if bed is not None:
             out["latency_via"] = "netem" if bed.kernel_delay else "transport DelayLine (no netem in this kernel)"
         return out

@@ -9,6 +9,7 @@ Every wait has a timeout: a peer that died (connection closed) or stalls ends th
 inference with an error instead of a hang. On the fast path (`nas.fast`) each run of
 vertices between a receive and a send is one frozen graph, traced in the first inference.
 """
+
 from __future__ import annotations
 
 import re
@@ -60,9 +61,16 @@ class RankExecutor:
     separable convs and max-pools on CPU at 224 px); the modules must be converted too.
     `fast_path`: the vertices between a receive and a send run as one traced graph."""
 
-    def __init__(self, plan: RankPlan, modules: Mapping[Vertex, nn.Module], batch: int, timeout_s: float,
-                 channels_last: bool = False, fast_path: bool = False,
-                 send: Callable[..., Any] = dist.isend) -> None:
+    def __init__(
+        self,
+        plan: RankPlan,
+        modules: Mapping[Vertex, nn.Module],
+        batch: int,
+        timeout_s: float,
+        channels_last: bool = False,
+        fast_path: bool = False,
+        send: Callable[..., Any] = dist.isend,
+    ) -> None:
         self.plan = plan
         self.send = send  # dist.isend's signature, returns a Work (a testbed's delayed sender)
         self.modules = modules
@@ -70,9 +78,14 @@ class RankExecutor:
         self.steps, self.compute = plan.steps, self._compute
         if fast_path:
             incoming = {t.tensor for t in plan.recvs}
-            traced = TracedPlan(plan.steps, modules, cut_before=lambda step: any(u in incoming for u in step.inputs),
-                                cut_after=lambda step: bool(step.sends), alone=lambda step: step.vertex in (IMAGE, RESULT),
-                                fallback=self._compute)
+            traced = TracedPlan(
+                plan.steps,
+                modules,
+                cut_before=lambda step: any(u in incoming for u in step.inputs),
+                cut_after=lambda step: bool(step.sends),
+                alone=lambda step: step.vertex in (IMAGE, RESULT),
+                fallback=self._compute,
+            )
             self.steps, self.compute = traced.steps, traced.compute
         self.timeout = timedelta(seconds=timeout_s)
         received = {t.tensor: receive_buffer((batch, *t.shape), channels_last) for t in plan.recvs}
@@ -98,8 +111,10 @@ class RankExecutor:
     def post_receives(self) -> None:
         """Post the next inference's receives (before the start signal, so none is late)."""
         if not self.pending:
-            self.pending = {t.tensor: dist.irecv(self.buffers[t.tensor], t.src, tag=t.tag)  # type: ignore[misc]  # torch: Work | None (None outside the group)
-                            for t in self.plan.recvs}
+            self.pending = {
+                t.tensor: dist.irecv(self.buffers[t.tensor], t.src, tag=t.tag)  # type: ignore[misc]  # torch: Work | None (None outside the group)
+                for t in self.plan.recvs
+            }
 
     def run(self, image: torch.Tensor | None = None) -> torch.Tensor | None:
         """One inference (`nas.execute.run` with receives before and sends after each step);
@@ -125,7 +140,11 @@ class RankExecutor:
         if vertex == IMAGE:
             if self._image is None:
                 raise ValueError(f"rank {self.plan.rank} owns the image but got none")
-            return self._image.contiguous(memory_format=torch.channels_last) if self.channels_last else self._image.contiguous()
+            return (
+                self._image.contiguous(memory_format=torch.channels_last)
+                if self.channels_last
+                else self._image.contiguous()
+            )
         return inputs[0] if vertex == RESULT else self.modules[vertex](inputs)
 
     def _send(self, step: Step, out: torch.Tensor) -> None:

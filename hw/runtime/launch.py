@@ -27,6 +27,7 @@ stdout/stderr files, own session, SIGTERM then SIGKILL). What it cannot do is ke
 - `start_processes` installs SIGTERM/SIGINT handlers in the calling process that raise
   `SignalException`; the caller's handlers are restored (Ctrl-C stays KeyboardInterrupt).
 """
+
 from __future__ import annotations
 
 import json
@@ -67,12 +68,21 @@ def free_port() -> int:
 def worker_env(rank: int, world_size: int, port: int, threads: int, testbed: Testbed | None = None) -> dict[str, str]:
     """What a worker's environment adds to this process's (start_processes inherits the rest)."""
     root = str(Path(__file__).resolve().parents[2])
-    network = {"MASTER_ADDR": LOOPBACK, "GLOO_SOCKET_IFNAME": "lo"} if testbed is None else {
-        "MASTER_ADDR": testbed.address(0), "GLOO_SOCKET_IFNAME": testbed.interface, **testbed.unit_env(rank)}
+    network = (
+        {"MASTER_ADDR": LOOPBACK, "GLOO_SOCKET_IFNAME": "lo"}
+        if testbed is None
+        else {"MASTER_ADDR": testbed.address(0), "GLOO_SOCKET_IFNAME": testbed.interface, **testbed.unit_env(rank)}
+    )
     return dict(
-        **network, MASTER_PORT=str(port), RANK=str(rank), WORLD_SIZE=str(world_size),
-        LOCAL_RANK=str(rank), LOCAL_WORLD_SIZE=str(world_size),
-        OMP_NUM_THREADS=str(threads), MKL_NUM_THREADS=str(threads), TORCH_CPP_LOG_LEVEL="ERROR",
+        **network,
+        MASTER_PORT=str(port),
+        RANK=str(rank),
+        WORLD_SIZE=str(world_size),
+        LOCAL_RANK=str(rank),
+        LOCAL_WORLD_SIZE=str(world_size),
+        OMP_NUM_THREADS=str(threads),
+        MKL_NUM_THREADS=str(threads),
+        TORCH_CPP_LOG_LEVEL="ERROR",
         PYTHONPATH=os.pathsep.join(filter(None, (root, os.environ.get("PYTHONPATH")))),
     )
 
@@ -80,9 +90,16 @@ def worker_env(rank: int, world_size: int, port: int, threads: int, testbed: Tes
 class LocalLauncher:
     """Start n workers on one job file; `wait()` returns rank 0's report or raises WorkerError."""
 
-    def __init__(self, spec: dict[str, Any], world_size: int, workdir: str | Path | None = None,
-                 port: int = 0, deadline_s: float | None = None, ranks: list[int] | None = None,
-                 testbed: Testbed | None = None) -> None:
+    def __init__(
+        self,
+        spec: dict[str, Any],
+        world_size: int,
+        workdir: str | Path | None = None,
+        port: int = 0,
+        deadline_s: float | None = None,
+        ranks: list[int] | None = None,
+        testbed: Testbed | None = None,
+    ) -> None:
         if world_size < 1:
             raise ValueError(f"workers must be >= 1, got {world_size}")
         if testbed is not None and testbed.units != world_size:
@@ -102,13 +119,21 @@ class LocalLauncher:
         job_file.write_text(json.dumps(self.spec, indent=1))
         threads = int(self.spec.get("threads", 1))
         handlers = {sig: signal.getsignal(sig) for sig in HANDLED_SIGNALS}
-        argv = {i: self._command(rank, [sys.executable, "-m", "hw.runtime.worker", str(job_file)])
-                for i, rank in enumerate(self.ranks)}
+        argv = {
+            i: self._command(rank, [sys.executable, "-m", "hw.runtime.worker", str(job_file)])
+            for i, rank in enumerate(self.ranks)
+        }
         try:
             self.context = start_processes(
-                "deploy", argv[0][0], {i: tuple(command[1:]) for i, command in argv.items()},
-                {i: worker_env(rank, self.world_size, self.port, threads, self.testbed) for i, rank in enumerate(self.ranks)},
-                DefaultLogsSpecs(log_dir=str(self.workdir / "logs"), redirects=Std.ALL))
+                "deploy",
+                argv[0][0],
+                {i: tuple(command[1:]) for i, command in argv.items()},
+                {
+                    i: worker_env(rank, self.world_size, self.port, threads, self.testbed)
+                    for i, rank in enumerate(self.ranks)
+                },
+                DefaultLogsSpecs(log_dir=str(self.workdir / "logs"), redirects=Std.ALL),
+            )
         finally:
             for sig, handler in handlers.items():
                 signal.signal(sig, handler)
@@ -123,8 +148,10 @@ class LocalLauncher:
     def log(self, rank: int) -> str:
         """The worker's stdout and stderr."""
         i = self.ranks.index(rank)
-        return "".join(Path(f).read_text(errors="replace") if Path(f).is_file() else ""
-                       for f in (self.context.stdouts[i], self.context.stderrs[i]))
+        return "".join(
+            Path(f).read_text(errors="replace") if Path(f).is_file() else ""
+            for f in (self.context.stdouts[i], self.context.stderrs[i])
+        )
 
     def log_tail(self, rank: int) -> str:
         """The worker's last error line, if it logged one."""

@@ -15,6 +15,7 @@ Rules:
   schedule's start order); every tensor's message tag is its position in that order,
   so (src, dst, tag) names one message of one inference.
 """
+
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
@@ -73,16 +74,19 @@ def execution_order(arch: nx.DiGraph, order: Sequence[Vertex] | None = None) -> 
     if order is None:
         return topological_order(arch)
     order = list(order)
-    require(len(order) == len(arch) and set(order) == set(arch.nodes),
-            "execution order must list every vertex of the architecture exactly once")
+    require(
+        len(order) == len(arch) and set(order) == set(arch.nodes),
+        "execution order must list every vertex of the architecture exactly once",
+    )
     position = {v: i for i, v in enumerate(order)}
     for u, v in arch.edges:
         require(position[u] < position[v], f"execution order runs vertex {v} before its input {u}")
     return order
 
 
-def build_plan(arch: nx.DiGraph, assignment: Mapping[Vertex, int], world_size: int,
-               order: Sequence[Vertex] | None = None) -> Plan:
+def build_plan(
+    arch: nx.DiGraph, assignment: Mapping[Vertex, int], world_size: int, order: Sequence[Vertex] | None = None
+) -> Plan:
     """The per-rank steps and messages of one inference (see the module rules).
 
     `order` is the global order every rank runs its own vertices in (a topological

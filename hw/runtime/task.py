@@ -17,6 +17,7 @@ what a message costs while both cores compute, see benchmarks/bench_distributed.
 speed, linked at `hw.link`; the costs are scaled to the capped unit, and the result's
 `testbed` entry says which testbed ran, the caps and whether they are faithful.
 """
+
 from __future__ import annotations
 
 import json
@@ -41,7 +42,9 @@ from nas.checks import require_one_of
 LINK_SIZES = [4096, 65536, 401408, 1605632]  # bytes; 401408 = 32 × 56 × 56 floats
 
 
-def metis_assignment(arch: nx.DiGraph, units: int, analysis_cfg: Any = None) -> tuple[dict[Vertex, int], dict[str, Any]]:
+def metis_assignment(
+    arch: nx.DiGraph, units: int, analysis_cfg: Any = None
+) -> tuple[dict[Vertex, int], dict[str, Any]]:
     """The concurrency analysis' best option: (vertex → rank, its cs, comm, imbalance …)."""
     from partition.analyze import analyze
 
@@ -52,8 +55,13 @@ def metis_assignment(arch: nx.DiGraph, units: int, analysis_cfg: Any = None) -> 
     return assignment, {k: getattr(result, k) for k in keep}
 
 
-def deployment_assignment(arch: nx.DiGraph, target: Target, partitioner: str = "metis", analysis_cfg: Any = None,
-                          costs: dict[Vertex, float] | None = None) -> tuple[dict[Vertex, int], dict[str, Any]]:
+def deployment_assignment(
+    arch: nx.DiGraph,
+    target: Target,
+    partitioner: str = "metis",
+    analysis_cfg: Any = None,
+    costs: dict[Vertex, float] | None = None,
+) -> tuple[dict[Vertex, int], dict[str, Any]]:
     """(vertex → rank, what the partitioner reported) on `target`'s units."""
     require_one_of("deploy.partitioner", partitioner, ("metis", "heft", "chunks"))
     if target.units == 1:
@@ -67,12 +75,21 @@ def deployment_assignment(arch: nx.DiGraph, target: Target, partitioner: str = "
 
 def latency_stats(samples_ms: list[float]) -> dict[str, float]:
     values = np.asarray(samples_ms, dtype=float)
-    return {"median_ms": float(np.median(values)), "p90_ms": float(np.quantile(values, 0.9)),
-            "min_ms": float(values.min())}
+    return {
+        "median_ms": float(np.median(values)),
+        "p90_ms": float(np.quantile(values, 0.9)),
+        "min_ms": float(values.min()),
+    }
 
 
-def vertex_costs(arch: nx.DiGraph, source: str, weights: Path | None = None, hw_cfg: Any = None,
-                 channels_last: bool = False, fast_path: bool = False) -> dict[Vertex, float]:
+def vertex_costs(
+    arch: nx.DiGraph,
+    source: str,
+    weights: Path | None = None,
+    hw_cfg: Any = None,
+    channels_last: bool = False,
+    fast_path: bool = False,
+) -> dict[Vertex, float]:
     """Seconds per vertex: timed here (`profile`), hw/'s unit model (`predictor`), or MACs."""
     if source == "profile":
         return profiled_costs(arch, weights, channels_last=channels_last, fast_path=fast_path)
@@ -83,12 +100,29 @@ def vertex_costs(arch: nx.DiGraph, source: str, weights: Path | None = None, hw_
     return mac_costs(arch)
 
 
-def deploy_job(name: str, arch_path: Path, weights: Path, variants: dict[str, Any], repeats: int,
-               warmup: int, input_seed: int = 0, memory_format: str = "contiguous",
-               fast_path: bool = False) -> dict[str, Any]:
-    return {"name": name, "arch": str(arch_path), "weights": str(weights), "batch": 1, "input_seed": input_seed,
-            "repeats": repeats, "warmup": warmup, "variants": variants, "memory_format": memory_format,
-            "fast_path": fast_path}
+def deploy_job(
+    name: str,
+    arch_path: Path,
+    weights: Path,
+    variants: dict[str, Any],
+    repeats: int,
+    warmup: int,
+    input_seed: int = 0,
+    memory_format: str = "contiguous",
+    fast_path: bool = False,
+) -> dict[str, Any]:
+    return {
+        "name": name,
+        "arch": str(arch_path),
+        "weights": str(weights),
+        "batch": 1,
+        "input_seed": input_seed,
+        "repeats": repeats,
+        "warmup": warmup,
+        "variants": variants,
+        "memory_format": memory_format,
+        "fast_path": fast_path,
+    }
 
 
 def link_job(repeats: int = 30) -> dict[str, Any]:
@@ -111,8 +145,9 @@ def deploy_task(cfg: Any, out_dir: Path) -> dict[str, Any]:
             raise FileNotFoundError(f"deploy.weights: file not found: {deploy.weights}")
     else:
         weights = save_random_weights(arch, out_dir / "weights.pt", deploy.weight_seed)
-    costs = vertex_costs(arch, deploy.costs, weights, cfg.hw, inference.memory_format == "channels_last",
-                         inference.fast_path)
+    costs = vertex_costs(
+        arch, deploy.costs, weights, cfg.hw, inference.memory_format == "channels_last", inference.fast_path
+    )
     emulation = emulation_for(cfg.hw, units) if deploy.testbed == "emulated" else None
     if emulation is not None:  # the capped unit's costs; the predictor's already carry the target's factor
         costs = emulation.scale(costs, emulation.slowdown if deploy.costs == "predictor" else 1.0)
@@ -125,11 +160,27 @@ def deploy_task(cfg: Any, out_dir: Path) -> dict[str, Any]:
     variants: dict[str, Any] = {"distributed": {"assignment": assignment, "order": order}}
     if units > 1:
         variants["single"] = single_unit(arch)
-    jobs = [deploy_job("arch", arch_path, weights, variants, deploy.repeats, deploy.warmup, deploy.input_seed,
-                       inference.memory_format, inference.fast_path)]
+    jobs = [
+        deploy_job(
+            "arch",
+            arch_path,
+            weights,
+            variants,
+            deploy.repeats,
+            deploy.warmup,
+            deploy.input_seed,
+            inference.memory_format,
+            inference.fast_path,
+        )
+    ]
     if units > 1:
         jobs.append(link_job(30 if emulation is None else 10))  # a slow link: fewer rounds
-    spec = {"timeout_s": deploy.timeout_s, "threads": deploy.threads, "compute_policy": deploy.compute_policy, "jobs": jobs}
+    spec = {
+        "timeout_s": deploy.timeout_s,
+        "threads": deploy.threads,
+        "compute_policy": deploy.compute_policy,
+        "jobs": jobs,
+    }
     report, testbed = run_workers(spec, units, out_dir / "deploy", deploy, emulation)
     job = report["jobs"]["arch"]
     plan = build_plan(arch, assignment, units, order)
@@ -153,9 +204,12 @@ def deploy_task(cfg: Any, out_dir: Path) -> dict[str, Any]:
         "assignment_path": str(_save_json(saved, out_dir / "assignment.json")),
     }
     traces = job["traces"]["distributed"]
-    result["timeline"] = {**save_timeline(traces, out_dir / "timeline", f"{units} workers, last timed inference",
-                                          job["trace_origins"]["distributed"]),  # local workers: one clock
-                          "ranks": summarize_timeline(traces)}
+    result["timeline"] = {
+        **save_timeline(
+            traces, out_dir / "timeline", f"{units} workers, last timed inference", job["trace_origins"]["distributed"]
+        ),  # local workers: one clock
+        "ranks": summarize_timeline(traces),
+    }
     if units > 1:
         single = latency_stats(job["latency_ms"]["single"])
         result["measured_single"] = single
@@ -163,8 +217,14 @@ def deploy_task(cfg: Any, out_dir: Path) -> dict[str, Any]:
         result["max_abs_diff"] = float((job["outputs"]["distributed"] - job["outputs"]["single"]).abs().max())
         result["ping_pong_link"] = fit_link(report["jobs"]["link"]["one_way_ms"]).to_json()
     predicted = latency_report(arch, assignment, target, costs, order=simulated).to_json()
-    keep = ("target", "predicted_latency_ms", "predicted_distributed_ms", "predicted_speedup", "transfers",
-            "communication_bytes")
+    keep = (
+        "target",
+        "predicted_latency_ms",
+        "predicted_distributed_ms",
+        "predicted_speedup",
+        "transfers",
+        "communication_bytes",
+    )
     source = f"hw/ list schedule, {deploy.costs} costs"
     if emulation is not None:
         source += f" scaled to the capped unit ({emulation.unit_slowdown:.2f}x a core here)"
@@ -172,8 +232,9 @@ def deploy_task(cfg: Any, out_dir: Path) -> dict[str, Any]:
     return result
 
 
-def run_workers(spec: dict[str, Any], units: int, workdir: Path, deploy: Any,
-                emulation: Emulation | None) -> tuple[dict[str, Any], dict[str, Any]]:
+def run_workers(
+    spec: dict[str, Any], units: int, workdir: Path, deploy: Any, emulation: Emulation | None
+) -> tuple[dict[str, Any], dict[str, Any]]:
     """(rank 0's report, which testbed ran): loopback processes, or units of an emulated
     testbed that lives exactly as long as the launcher (removed on every exit path)."""
     options = {"workdir": workdir, "deadline_s": deploy.deadline_s, "port": deploy.port}

@@ -8,6 +8,7 @@ Trace Event Format (open in https://ui.perfetto.dev or chrome://tracing), a Gant
 and a summary of compute vs waiting per rank: the figures that say whether a slow
 distributed run lacks parallelism (ranks idle waiting for tensors) or pays overheads.
 """
+
 from __future__ import annotations
 
 import json
@@ -24,8 +25,10 @@ def align(traces: Sequence[Trace], origins: Sequence[float] | None) -> list[list
     if not origins:
         return [list(map(tuple, trace)) for trace in traces]
     first = min(origins)
-    return [[(v, w + o - first, s + o - first, e + o - first) for v, w, s, e in trace]
-            for trace, o in zip(traces, origins, strict=True)]
+    return [
+        [(v, w + o - first, s + o - first, e + o - first) for v, w, s, e in trace]
+        for trace, o in zip(traces, origins, strict=True)
+    ]
 
 
 def chrome_trace(traces: Sequence[Trace]) -> dict:
@@ -35,10 +38,28 @@ def chrome_trace(traces: Sequence[Trace]) -> dict:
         events.append({"name": "thread_name", "ph": "M", "pid": 0, "tid": rank, "args": {"name": f"rank {rank}"}})
         for vertex, wait_start, start, end in trace:
             if start - wait_start > MIN_WAIT_S:
-                events.append({"name": f"wait → {vertex}", "cat": "wait", "ph": "X", "pid": 0, "tid": rank,
-                               "ts": wait_start * 1e6, "dur": (start - wait_start) * 1e6})
-            events.append({"name": str(vertex), "cat": "compute", "ph": "X", "pid": 0, "tid": rank,
-                           "ts": start * 1e6, "dur": (end - start) * 1e6})
+                events.append(
+                    {
+                        "name": f"wait → {vertex}",
+                        "cat": "wait",
+                        "ph": "X",
+                        "pid": 0,
+                        "tid": rank,
+                        "ts": wait_start * 1e6,
+                        "dur": (start - wait_start) * 1e6,
+                    }
+                )
+            events.append(
+                {
+                    "name": str(vertex),
+                    "cat": "compute",
+                    "ph": "X",
+                    "pid": 0,
+                    "tid": rank,
+                    "ts": start * 1e6,
+                    "dur": (end - start) * 1e6,
+                }
+            )
     return {"traceEvents": events, "displayTimeUnit": "ms"}
 
 
@@ -48,8 +69,15 @@ def summarize(traces: Sequence[Trace]) -> list[dict]:
     for rank, trace in enumerate(traces):
         compute = sum(end - start for _, _, start, end in trace)
         waiting = sum(start - wait_start for _, wait_start, start, _ in trace if start - wait_start > MIN_WAIT_S)
-        rows.append({"rank": rank, "steps": len(trace), "compute_ms": compute * 1e3, "wait_ms": waiting * 1e3,
-                     "finish_ms": (trace[-1][3] * 1e3) if trace else 0.0})
+        rows.append(
+            {
+                "rank": rank,
+                "steps": len(trace),
+                "compute_ms": compute * 1e3,
+                "wait_ms": waiting * 1e3,
+                "finish_ms": (trace[-1][3] * 1e3) if trace else 0.0,
+            }
+        )
     return rows
 
 
@@ -73,17 +101,30 @@ def plot_timeline(traces: Sequence[Trace], title: str = ""):
         waits = [(f"→ {v}", w, s) for v, w, s, _ in trace if s - w > MIN_WAIT_S]
         computed = [(str(v), s, e) for v, _, s, e in trace]
         for bars, color, text_color in ((waits, WAIT_COLOR, "black"), (computed, COMPUTE_COLOR, "white")):
-            ax.barh([rank] * len(bars), [(e - s) * 1e3 for _, s, e in bars], left=[s * 1e3 for _, s, _ in bars],
-                    height=BAR_HEIGHT, color=color, edgecolor="white", linewidth=0.3)
+            ax.barh(
+                [rank] * len(bars),
+                [(e - s) * 1e3 for _, s, e in bars],
+                left=[s * 1e3 for _, s, _ in bars],
+                height=BAR_HEIGHT,
+                color=color,
+                edgecolor="white",
+                linewidth=0.3,
+            )
             labels += [(rank, s, e, text, text_color) for text, s, e in bars]
     ax.set_yticks(range(len(traces)), [f"rank {r}" for r in range(len(traces))])
     ax.set_ylim(len(traces) - 0.5, -0.5)  # rank 0 on top
     ax.set_xlabel("time since the first rank's start signal (ms)")
     ax.set_title(title or "one distributed inference", fontsize=10)
-    ax.legend(handles=[Patch(color=COMPUTE_COLOR, label="computing a vertex (name on the bar)"),
-                       Patch(color=WAIT_COLOR, label="idle: waiting for a tensor (→ the vertex it feeds)"),
-                       Patch(facecolor="white", edgecolor="0.6", label="gap: sending, bookkeeping, descheduled")],
-              loc="upper left", bbox_to_anchor=(1.0, 1.0), fontsize=8)
+    ax.legend(
+        handles=[
+            Patch(color=COMPUTE_COLOR, label="computing a vertex (name on the bar)"),
+            Patch(color=WAIT_COLOR, label="idle: waiting for a tensor (→ the vertex it feeds)"),
+            Patch(facecolor="white", edgecolor="0.6", label="gap: sending, bookkeeping, descheduled"),
+        ],
+        loc="upper left",
+        bbox_to_anchor=(1.0, 1.0),
+        fontsize=8,
+    )
     fig.tight_layout()
     _label_bars(ax, labels)
     return fig
@@ -97,16 +138,25 @@ def _label_bars(ax, labels: list[tuple]) -> None:
     for rank, start, end, text, color in labels:
         bar_width = to_px((end * 1e3, 0))[0] - to_px((start * 1e3, 0))[0]
         for rotation in (0, 90):
-            label = ax.text((start + end) / 2 * 1e3, rank, text, ha="center", va="center", rotation=rotation,
-                            fontsize=7, color=color)
+            label = ax.text(
+                (start + end) / 2 * 1e3,
+                rank,
+                text,
+                ha="center",
+                va="center",
+                rotation=rotation,
+                fontsize=7,
+                color=color,
+            )
             box = label.get_window_extent(renderer)
             if box.width <= bar_width - 2 and box.height <= bar_height:
                 break
             label.remove()
 
 
-def save_timeline(traces: Sequence[Trace], path: str | Path, title: str = "",
-                  origins: Sequence[float] | None = None) -> dict[str, str]:
+def save_timeline(
+    traces: Sequence[Trace], path: str | Path, title: str = "", origins: Sequence[float] | None = None
+) -> dict[str, str]:
     """Write `<path>.json` (Chrome trace) and `<path>.png` (Gantt); returns both paths."""
     traces = align(traces, origins)
     path = Path(path)

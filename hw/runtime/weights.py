@@ -7,6 +7,7 @@ architecture file; it is read with `weights_only=True` (no pickled code runs), o
 memory-mapped, so a worker touches only the bytes of the vertices it owns, and each
 worker builds only its own `VertexModule`s.
 """
+
 from __future__ import annotations
 
 import pickle
@@ -48,10 +49,14 @@ def read_state_dict(path: str | Path, mmap: bool = True) -> Mapping[str, torch.T
         except RuntimeError:  # legacy (non-zip) files cannot be memory-mapped
             state = torch.load(path, map_location="cpu", weights_only=True)
     except pickle.UnpicklingError:
-        raise ValueError(f"{path} is a pickled whole model (e.g. MLflow's model.pth), not a state_dict; give the "
-                         f"trial's {STATE_DICT_FILE} instead, or name the trial: trial=<study>:<number>") from None
+        raise ValueError(
+            f"{path} is a pickled whole model (e.g. MLflow's model.pth), not a state_dict; give the "
+            f"trial's {STATE_DICT_FILE} instead, or name the trial: trial=<study>:<number>"
+        ) from None
     except (RuntimeError, EOFError, OSError) as err:
-        raise ValueError(f"{path}: not a torch state_dict file ({str(err).splitlines()[0] if str(err) else type(err).__name__})") from None
+        raise ValueError(
+            f"{path}: not a torch state_dict file ({str(err).splitlines()[0] if str(err) else type(err).__name__})"
+        ) from None
     if isinstance(state, dict) and isinstance(state.get("state_dict"), dict):
         state = state["state_dict"]
     if not isinstance(state, dict) or not any(_vertex_of(k) for k in state):
@@ -64,7 +69,7 @@ def _vertex_of(key: str) -> tuple[str, str] | None:
     at = key.find(MARKER)
     if at < 0 or (at > 0 and key[at - 1] != "."):
         return None
-    vertex, _, rest = key[at + len(MARKER):].partition(".")
+    vertex, _, rest = key[at + len(MARKER) :].partition(".")
     return vertex, rest
 
 
@@ -80,8 +85,9 @@ def load_vertex_states(path: str | Path, vertices: Iterable[str]) -> dict[str, d
     return states
 
 
-def build_vertex_modules(arch: nx.DiGraph, vertices: Iterable[Hashable], weights: str | Path,
-                         channels_last: bool = False) -> dict[Hashable, VertexModule]:
+def build_vertex_modules(
+    arch: nx.DiGraph, vertices: Iterable[Hashable], weights: str | Path, channels_last: bool = False
+) -> dict[Hashable, VertexModule]:
     """Build only `vertices` (graph node ids) and load their weights (state_dict keys are
     the builder's `str(v)`); eval mode (conv weights channels-last when `channels_last`)."""
     vertices = list(vertices)

@@ -20,6 +20,7 @@ tensor this worker sends leaves that long after `isend` is called, through a
 TESTBED_CAP_FD/_ON/_OFF: the unit's deferred CPU cap, engaged around each job's
 inferences only (`hw.testbed.UnitCap`); the ping-pong measures the link uncapped.
 """
+
 from __future__ import annotations
 
 import json
@@ -58,8 +59,7 @@ def connect(rank: int, world_size: int, timeout_s: float) -> None:
     except (RuntimeError, ValueError) as err:  # DistStoreError is a RuntimeError
         detail = str(err).strip().splitlines()[0] if str(err).strip() else type(err).__name__
         raise ConnectError(
-            f"rank {rank}: the {world_size} workers did not all connect to {address} within "
-            f"{timeout_s:g} s ({detail})"
+            f"rank {rank}: the {world_size} workers did not all connect to {address} within {timeout_s:g} s ({detail})"
         ) from None
 
 
@@ -80,8 +80,10 @@ class DelayedWork:
 
 def delayed_sender(line: DelayLine) -> Send:
     """`dist.isend` through `line`: returns at once, the tensor leaves `line.delay_s` later."""
+
     def send(tensor: torch.Tensor, dst: int, tag: int = 0) -> DelayedWork:
         return DelayedWork(line.submit(dist.isend, tensor, dst, tag=tag))
+
     return send
 
 
@@ -113,8 +115,9 @@ def plan_of(arch, variant: dict[str, Any], world_size: int):
     return build_plan(arch, assignment, world_size, None if order is None else [by_name.get(str(v), v) for v in order])
 
 
-def run_job(job: dict[str, Any], rank: int, world_size: int, timeout_s: float,
-            send: Send = dist.isend) -> dict[str, Any] | None:
+def run_job(
+    job: dict[str, Any], rank: int, world_size: int, timeout_s: float, send: Send = dist.isend
+) -> dict[str, Any] | None:
     """Build this rank's modules for every variant, run warm-up + repeats, return root's stats."""
     from nas.arch import load
 
@@ -125,8 +128,10 @@ def run_job(job: dict[str, Any], rank: int, world_size: int, timeout_s: float,
     modules = build_vertex_modules(arch, owned, job["weights"], channels_last) if owned else {}
     batch = int(job.get("batch", 1))
     fast_path = bool(job.get("fast_path", False))
-    executors = {name: RankExecutor(plan.ranks[rank], modules, batch, timeout_s, channels_last, fast_path, send=send)
-                 for name, plan in plans.items()}
+    executors = {
+        name: RankExecutor(plan.ranks[rank], modules, batch, timeout_s, channels_last, fast_path, send=send)
+        for name, plan in plans.items()
+    }
     image = make_image(job, tensor_shape(arch, IMAGE)) if rank == ROOT else None
     warmup, repeats = int(job.get("warmup", 2)), int(job.get("repeats", 10))
     latency: dict[str, list[float]] = {name: [] for name in plans}
@@ -146,8 +151,16 @@ def run_job(job: dict[str, Any], rank: int, world_size: int, timeout_s: float,
                 if out is not None:
                     outputs[name] = out
     runs = warmup + repeats
-    stats = {name: {"busy_ms": busy[name], "trace": executors[name].trace, "origin": executors[name].origin, "messages": executors[name].messages_sent // runs,
-                    "bytes": executors[name].bytes_sent // runs} for name in plans}
+    stats = {
+        name: {
+            "busy_ms": busy[name],
+            "trace": executors[name].trace,
+            "origin": executors[name].origin,
+            "messages": executors[name].messages_sent // runs,
+            "bytes": executors[name].bytes_sent // runs,
+        }
+        for name in plans
+    }
     gathered: list[Any] = [None] * world_size
     dist.all_gather_object(gathered, stats)
     if rank != ROOT:
@@ -253,8 +266,13 @@ def serve(spec: dict[str, Any], rank: int, world_size: int) -> dict[str, Any] | 
         dist.destroy_process_group()
     if rank != ROOT:
         return None
-    report = {"world_size": world_size, "threads": threads, "compute_policy": compute_policy(),
-              "transport_delay_ms": delay_s * 1e3, "jobs": results}
+    report = {
+        "world_size": world_size,
+        "threads": threads,
+        "compute_policy": compute_policy(),
+        "transport_delay_ms": delay_s * 1e3,
+        "jobs": results,
+    }
     if spec.get("result"):
         Path(spec["result"]).parent.mkdir(parents=True, exist_ok=True)
         torch.save(report, spec["result"])
@@ -264,14 +282,19 @@ def serve(spec: dict[str, Any], rank: int, world_size: int) -> dict[str, Any] | 
 def env_int(name: str) -> int:
     value = os.environ.get(name)
     if value is None or not value.strip().isdigit():
-        raise ValueError(f"environment variable {name} must be a non-negative integer (torchrun sets it), got {value!r}")
+        raise ValueError(
+            f"environment variable {name} must be a non-negative integer (torchrun sets it), got {value!r}"
+        )
     return int(value)
 
 
 def main(argv: list[str] | None = None) -> int:
     argv = sys.argv[1:] if argv is None else argv
     if len(argv) != 1:
-        print("usage: python -m hw.runtime.worker JOBFILE  (env: MASTER_ADDR MASTER_PORT RANK WORLD_SIZE)", file=sys.stderr)
+        print(
+            "usage: python -m hw.runtime.worker JOBFILE  (env: MASTER_ADDR MASTER_PORT RANK WORLD_SIZE)",
+            file=sys.stderr,
+        )
         return 2
     rank = os.environ.get("RANK", "?")
     try:

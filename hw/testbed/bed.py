@@ -7,6 +7,7 @@ they unwind through it too. A SIGKILLed launcher cannot clean up: every run firs
 a state file (owner pid + start time, its namespaces and cgroup) to `STATE_DIR`, and the
 next testbed to start removes whatever a dead owner left, with a log line.
 """
+
 from __future__ import annotations
 
 import ipaddress
@@ -56,9 +57,18 @@ class Testbed:
     against the host's other jobs, in default weights (`CpuController.weigh`).
     """
 
-    def __init__(self, units: int, cpu_quota: float | None = None, bandwidth_mbps: float | None = None,
-                 latency_ms: float = 0.0, name_prefix: str = "cnas", state_dir: str | Path = STATE_DIR,
-                 subnet: str | None = None, defer_cap: bool = False, cpu_weight: float = 1.0) -> None:
+    def __init__(
+        self,
+        units: int,
+        cpu_quota: float | None = None,
+        bandwidth_mbps: float | None = None,
+        latency_ms: float = 0.0,
+        name_prefix: str = "cnas",
+        state_dir: str | Path = STATE_DIR,
+        subnet: str | None = None,
+        defer_cap: bool = False,
+        cpu_weight: float = 1.0,
+    ) -> None:
         # Not nas.checks.require: importing `nas` imports torch (~1-10 s), which neither the
         # testbed nor the units' small programs need.
         if not 1 <= units <= 250:
@@ -104,8 +114,11 @@ class Testbed:
         if self.defer_cap and self.cpu_quota is not None:
             cgroups = self._controller()
             on = cgroups.cap_text(self.cpu_quota)
-            env.update(TESTBED_CAP_FD=str(CAP_FD), TESTBED_CAP_ON=on,
-                       TESTBED_CAP_OFF=cgroups.cap_text(None, int(on.split()[-1]) if cgroups.version == 2 else None))
+            env.update(
+                TESTBED_CAP_FD=str(CAP_FD),
+                TESTBED_CAP_ON=on,
+                TESTBED_CAP_OFF=cgroups.cap_text(None, int(on.split()[-1]) if cgroups.version == 2 else None),
+            )
         return env
 
     def _controller(self) -> CpuController:
@@ -128,8 +141,7 @@ class Testbed:
         enter = [shutil.which("ip") or "ip", "netns", "exec", self.namespace(rank)]
         return ["/bin/sh", "-c", join, *files, *enter, *argv]
 
-    def popen(self, rank: int, argv: Sequence[str], env: Mapping[str, str] | None = None,
-              **kwargs) -> subprocess.Popen:
+    def popen(self, rank: int, argv: Sequence[str], env: Mapping[str, str] | None = None, **kwargs) -> subprocess.Popen:
         """Start `argv` in the unit (see `command`); extra kwargs go to Popen."""
         proc = subprocess.Popen(self.command(rank, argv), env=None if env is None else dict(env), **kwargs)
         self.processes.append(proc)
@@ -160,8 +172,13 @@ class Testbed:
             for ns in [self.switch, *self.namespaces]:
                 net.add_namespace(ns)
             self.kernel_delay = self.latency_ms > 0 and net.netem_available(self.switch)
-            net.build(self.namespaces, self.switch, self.subnet, self.bandwidth_mbps,
-                      self.latency_ms if self.kernel_delay else 0.0)
+            net.build(
+                self.namespaces,
+                self.switch,
+                self.subnet,
+                self.bandwidth_mbps,
+                self.latency_ms if self.kernel_delay else 0.0,
+            )
         except BaseException:
             self.close()
             raise
@@ -201,8 +218,12 @@ class Testbed:
     def _write_state(self) -> None:
         """Record what this run will create before creating any of it (see `clean_stale`)."""
         self.state_dir.mkdir(parents=True, exist_ok=True)
-        state = {"pid": os.getpid(), "start": _process_start(os.getpid()),
-                 "namespaces": [self.switch, *self.namespaces], "cgroup": str(self._cgroup())}
+        state = {
+            "pid": os.getpid(),
+            "start": _process_start(os.getpid()),
+            "namespaces": [self.switch, *self.namespaces],
+            "cgroup": str(self._cgroup()),
+        }
         tmp = self._state_file().with_suffix(".tmp")
         tmp.write_text(json.dumps(state))
         tmp.replace(self._state_file())
@@ -268,8 +289,12 @@ def clean_stale(state_dir: Path, prefix: str) -> list[str]:
             continue
         gone = remove_objects(state["namespaces"], cgroups, Path(state["cgroup"]))
         path.unlink(missing_ok=True)
-        log.warning("testbed: removed what the dead run %s (pid %s) left: %s",
-                    path.stem, state["pid"], ", ".join(gone) or "nothing but its state file")
+        log.warning(
+            "testbed: removed what the dead run %s (pid %s) left: %s",
+            path.stem,
+            state["pid"],
+            ", ".join(gone) or "nothing but its state file",
+        )
         removed += gone
     strays = [ns for ns in net.namespaces() if ns.startswith(f"{prefix}-")]
     gone = remove_objects(strays, cgroups, cgroups.root / prefix if cgroups else None)

@@ -6,6 +6,7 @@ targets. The CPU workload is a fixed single-threaded loop: pure Python (no memor
 traffic to speak of: the cap alone), or torch 3x3 convolutions (what a deployed unit
 runs; the child imports torch, this module does not).
 """
+
 from __future__ import annotations
 
 import json
@@ -108,6 +109,7 @@ class CpuFidelity:
 
     The reference is the uncapped run's CPU time: on a shared host its wall time also
     counts the waits for a core that other jobs hold, which no cap asked for."""
+
     quota: float
     uncapped_cpu_s: float
     uncapped_wall_s: float
@@ -130,8 +132,9 @@ class CpuFidelity:
         return self.slowdown * self.quota - 1.0
 
 
-def cpu_fidelity(bed: Testbed, iterations: int = 3_000_000, repeats: int = 3, rank: int = 0,
-                 workload: str = "python") -> CpuFidelity:
+def cpu_fidelity(
+    bed: Testbed, iterations: int = 3_000_000, repeats: int = 3, rank: int = 0, workload: str = "python"
+) -> CpuFidelity:
     """Time the same loop uncapped and in unit `rank`, alternately, `repeats` times
     (`iterations` Python steps; the torch workload runs 1 convolution per 20 000)."""
     if bed.cpu_quota is None:
@@ -166,8 +169,9 @@ def _result_code(proc: subprocess.Popen, timeout_s: float = 120.0) -> None:
         raise RuntimeError(f"calibration program exited with {proc.returncode}")
 
 
-def one_way_ms(bed: Testbed, delay_ms: float, size: int = 64, rounds: int = 50,
-               src: int = 0, dst: int = 1) -> list[float]:
+def one_way_ms(
+    bed: Testbed, delay_ms: float, size: int = 64, rounds: int = 50, src: int = 0, dst: int = 1
+) -> list[float]:
     """Half the round-trip times of `size`-byte ping-pongs whose every message passes a
     DelayLine of `delay_ms` (the transport's latency emulation) at its sender."""
     echo = _serve(bed, dst, ECHO, delay_ms / 1e3)

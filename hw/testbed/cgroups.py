@@ -5,6 +5,7 @@ over all its threads: a single-threaded job runs `1 / quota` times slower than o
 core here. cgroup v1 (`cpu.cfs_quota_us` / `cpu.cfs_period_us`) and v2 (`cpu.max`) are
 both handled; the controller is found from /proc/self/mounts.
 """
+
 from __future__ import annotations
 
 import contextlib
@@ -17,12 +18,13 @@ from dataclasses import dataclass
 from pathlib import Path
 
 MIN_QUOTA_US = 1000  # the kernel's floor for cfs quota
-PERIOD_US = 10_000   # short periods keep a capped unit's slowdown even over ~10 ms steps
+PERIOD_US = 10_000  # short periods keep a capped unit's slowdown even over ~10 ms steps
 
 
 @dataclass(frozen=True)
 class CpuController:
     """Where unit cgroups are made (a v1 `cpu` mount or a v2 mount with `cpu` enabled)."""
+
     root: Path
     version: int
 
@@ -142,6 +144,7 @@ def _read(path: Path) -> str:
 @dataclass(frozen=True)
 class CpuPlan:
     """The per-unit cap for a target `slowdown`, and whether this machine can honour it."""
+
     quota: float
     faithful: bool
     note: str
@@ -159,11 +162,18 @@ def cpu_quota_for(slowdown: float, units: int, cores: int, usable: float = 0.9) 
         raise ValueError(f"need slowdown > 0, units >= 1, cores >= 1; got {slowdown}, {units}, {cores}")
     want, budget = 1.0 / slowdown, usable * cores
     if want > 1.0:
-        return CpuPlan(1.0, False, f"the target unit is {want:.2f}x as fast as a core here: "
-                                   "uncapped units are slower than the target")
+        return CpuPlan(
+            1.0,
+            False,
+            f"the target unit is {want:.2f}x as fast as a core here: uncapped units are slower than the target",
+        )
     if units * want > budget:
         quota = budget / units
-        return CpuPlan(quota, False, f"{units} units x {want:.3f} cores = {units * want:.2f} > {budget:.2f} "
-                                     f"usable of {cores} cores: each unit capped at {quota:.3f} "
-                                     f"({1 / quota:.1f}x slower than a core here instead of {slowdown:.1f}x)")
+        return CpuPlan(
+            quota,
+            False,
+            f"{units} units x {want:.3f} cores = {units * want:.2f} > {budget:.2f} "
+            f"usable of {cores} cores: each unit capped at {quota:.3f} "
+            f"({1 / quota:.1f}x slower than a core here instead of {slowdown:.1f}x)",
+        )
     return CpuPlan(want, True, f"{units} units x {want:.3f} cores = {units * want:.2f} of {cores} cores")

@@ -15,6 +15,7 @@ holds it up to `sys.getswitchinterval()` (5 ms by default; torch kernels release
 a worker should set `sys.setswitchinterval(2e-4)`: measured here with a spinning Python
 thread, releases were then 0.1 ms late (median; 0.4 ms max) instead of 5 ms (15 ms).
 """
+
 from __future__ import annotations
 
 import queue

@@ -7,6 +7,7 @@ so no packet can leave the run's namespaces. Each link is shaped at both of its 
 points (the unit's `eth0` and its switch port), so a unit's upload and download are each
 capped at the target bandwidth, like Mininet's TCLink.
 """
+
 from __future__ import annotations
 
 import contextlib
@@ -78,8 +79,9 @@ def shape(namespace: str, device: str, bandwidth_mbps: float | None, delay_ms: f
         run([*tc, "root", "handle", "1:", *shaping(bandwidth_mbps)])
 
 
-def build(units: list[str], switch: str, subnet: ipaddress.IPv4Network,
-          bandwidth_mbps: float | None, delay_ms: float) -> None:
+def build(
+    units: list[str], switch: str, subnet: ipaddress.IPv4Network, bandwidth_mbps: float | None, delay_ms: float
+) -> None:
     """Link the unit namespaces `units` (already made) through the bridge in `switch`.
 
     `delay_ms`: the one-way latency netem adds at the sender's egress (0 where the
@@ -112,7 +114,7 @@ def remove_namespace(name: str, grace_s: float = 2.0) -> None:
     if name not in namespaces():
         return
     end = time.monotonic() + grace_s
-    while (pids := [int(p) for p in run(["ip", "netns", "pids", name], check=False).stdout.split()]):
+    while pids := [int(p) for p in run(["ip", "netns", "pids", name], check=False).stdout.split()]:
         for pid in pids:
             with contextlib.suppress(ProcessLookupError):
                 os.kill(pid, signal.SIGKILL)

@@ -7,6 +7,7 @@ few dozen of them once (~3 ms each), so netlink's speed buys nothing. pyroute2 0
 installs from PyPI and worked on the machine this was written on (a namespace + veth in
 ~50 ms); switching would change only this module and `net.py`.
 """
+
 from __future__ import annotations
 
 import os
@@ -34,8 +35,12 @@ def run(argv: Sequence[str], check: bool = True) -> subprocess.CompletedProcess:
     return proc
 
 
-def missing_requirements(euid: int | None = None, which: Callable[[str], str | None] = shutil.which,
-                         has_netns: bool | None = None, cpu_cgroup: Callable[[], object] | None = None) -> list[str]:
+def missing_requirements(
+    euid: int | None = None,
+    which: Callable[[str], str | None] = shutil.which,
+    has_netns: bool | None = None,
+    cpu_cgroup: Callable[[], object] | None = None,
+) -> list[str]:
     """What this host lacks for the testbed, as short phrases (empty: all there).
 
     The arguments are the probes themselves, so a test can simulate a host without them."""

@@ -6,6 +6,7 @@ the way a FLOPs counter does: only convolutions and linear layers cost MACs), it
 module (torch imported there only), its nn-Meter latency features and its profiling
 sampler. Kind names are the keys of saved latency profiles.
 """
+
 from __future__ import annotations
 
 import random
@@ -16,7 +17,19 @@ from nas.registry import Registry
 from nas.shapes import Shape
 
 # nn-Meter's kernel features plus what our merges need; every kind fills all of them.
-FEATURES = ("in_hw", "out_hw", "cin", "cout", "kernel", "stride", "macs", "params", "fan_in", "elements", "out_elements")
+FEATURES = (
+    "in_hw",
+    "out_hw",
+    "cin",
+    "cout",
+    "kernel",
+    "stride",
+    "macs",
+    "params",
+    "fan_in",
+    "elements",
+    "out_elements",
+)
 OPS: Registry = Registry("op kind")
 OPERATIONS: Registry = Registry("vertex op")  # the vertex `op` attribute → its operation's entry
 
@@ -87,9 +100,19 @@ class OpKind:
         shapes = self.inputs(p)
         (cout, out), macs, params = self.cost(p)
         kernel, stride, fan_in = self.geometry(p)
-        return feature_vector(in_hw=max(shapes[0][1], 1) ** 2, out_hw=max(out, 1) ** 2, cin=max(c for c, _ in shapes),
-                              cout=cout, kernel=kernel, stride=stride, macs=macs, params=params, fan_in=fan_in,
-                              elements=sum(c * max(s, 1) ** 2 for c, s in shapes), out_elements=cout * max(out, 1) ** 2)
+        return feature_vector(
+            in_hw=max(shapes[0][1], 1) ** 2,
+            out_hw=max(out, 1) ** 2,
+            cin=max(c for c, _ in shapes),
+            cout=cout,
+            kernel=kernel,
+            stride=stride,
+            macs=macs,
+            params=params,
+            fan_in=fan_in,
+            elements=sum(c * max(s, 1) ** 2 for c, s in shapes),
+            out_elements=cout * max(out, 1) ** 2,
+        )
 
     def cost(self, p: dict) -> tuple[Shape, int, int]:
         raise NotImplementedError
@@ -109,6 +132,7 @@ class OpKind:
 
 def register_op(name: str, **options: Any):
     """Class decorator: register `cls(name, **options)` (stack it for the variants of one class)."""
+
     def decorator(cls: type[OpKind]) -> type[OpKind]:
         entry = cls(name, **options)
         OPS.register(name)(entry)

@@ -4,6 +4,7 @@ Add an operation with one `@register_op("name")` class here: `params` turns the
 vertex's attributes and its merged input into the op's parameters, and the
 `OpKind` methods say the rest.
 """
+
 from __future__ import annotations
 
 import math
@@ -17,8 +18,10 @@ from nas.shapes import Shape, conv_cost, conv_out, flat_features, pool_out
 
 def _width(attrs: dict) -> int:
     channels: Any = attrs.get("channels")  # unchecked vertex attribute, checked below
-    require(isinstance(channels, int) and not isinstance(channels, bool) and channels >= 1,
-            f"channels must be a positive integer, got {channels!r}")
+    require(
+        isinstance(channels, int) and not isinstance(channels, bool) and channels >= 1,
+        f"channels must be a positive integer, got {channels!r}",
+    )
     return channels
 
 
@@ -96,7 +99,11 @@ class Node(Operation):
     widths = ("cout",)
 
     def params(self, attrs: dict, num_classes: int) -> dict:
-        return {"cout": _width(attrs), "stage": bool(attrs.get("stage", False)), "downsample": attrs.get("downsample", "maxpool")}
+        return {
+            "cout": _width(attrs),
+            "stage": bool(attrs.get("stage", False)),
+            "downsample": attrs.get("downsample", "maxpool"),
+        }
 
     def cost(self, p: dict) -> tuple[Shape, int, int]:
         cin, size, cout = p["cin"], p["size"], p["cout"]
@@ -119,8 +126,12 @@ class Conv(Operation):
     widths = ("cout",)
 
     def params(self, attrs: dict, num_classes: int) -> dict:
-        return {"cout": _width(attrs), "kernel": attrs.get("kernel", 3), "stride": attrs.get("stride", 1),
-                "pool": attrs.get("pool", 0)}
+        return {
+            "cout": _width(attrs),
+            "kernel": attrs.get("kernel", 3),
+            "stride": attrs.get("stride", 1),
+            "pool": attrs.get("pool", 0),
+        }
 
     def cost(self, p: dict) -> tuple[Shape, int, int]:
         out = conv_out(p["size"], p["kernel"], p["stride"])
@@ -153,7 +164,9 @@ class FullyConnected(Operation):
     def module(self, p: dict):
         from torch import nn
 
-        return nn.Sequential(nn.Flatten(), nn.Linear(flat_features((p["cin"], p["size"])), p["cout"]), nn.ReLU(inplace=True))
+        return nn.Sequential(
+            nn.Flatten(), nn.Linear(flat_features((p["cin"], p["size"])), p["cout"]), nn.ReLU(inplace=True)
+        )
 
 
 @register_op("bottleneck")
@@ -168,7 +181,10 @@ class Bottleneck(Operation):
 
     def params(self, attrs: dict, num_classes: int) -> dict:
         cout, width = _width(attrs), attrs["width"]
-        require(cout == self.EXPANSION * width, f"a bottleneck's channels must be {self.EXPANSION} × its width, got {cout} and {width!r}")
+        require(
+            cout == self.EXPANSION * width,
+            f"a bottleneck's channels must be {self.EXPANSION} × its width, got {cout} and {width!r}",
+        )
         return {"cout": cout, "width": width, "stride": attrs.get("stride", 1)}
 
     def perturb(self, p: dict, rng: random.Random) -> Op:
@@ -223,8 +239,12 @@ class Head(Operation):
     widths = ("conv_channels",)
 
     def params(self, attrs: dict, num_classes: int) -> dict:
-        return {"num_classes": num_classes, "conv_channels": attrs.get("conv_channels", 0), "pool": attrs.get("pool", "avg"),
-                "hidden": list(attrs.get("hidden", []))}
+        return {
+            "num_classes": num_classes,
+            "conv_channels": attrs.get("conv_channels", 0),
+            "pool": attrs.get("pool", "avg"),
+            "hidden": list(attrs.get("hidden", [])),
+        }
 
     def cost(self, p: dict) -> tuple[Shape, int, int]:
         cin, size = p["cin"], p["size"]

@@ -7,6 +7,7 @@ flat inputs of matching width. `vertex_ops` is the one decomposition everything 
 `nas.arch.annotate` sums its costs, `nas.builder` builds a module per op, `hw.predictor`
 predicts each op's latency.
 """
+
 from __future__ import annotations
 
 import random
@@ -78,8 +79,15 @@ class Merge(OpKind):
     family = "merge"
     takes_list = True
 
-    def __init__(self, name: str, mode: str, block: str, aggregation: str | None = None, keeps_widths: bool = False,
-                 max_inputs: float = float("inf")) -> None:
+    def __init__(
+        self,
+        name: str,
+        mode: str,
+        block: str,
+        aggregation: str | None = None,
+        keeps_widths: bool = False,
+        max_inputs: float = float("inf"),
+    ) -> None:
         super().__init__(name)
         self.mode, self.block, self.aggregation = mode, block, aggregation
         self.keeps_widths, self.max_inputs = keeps_widths, max_inputs
@@ -126,11 +134,16 @@ def combine(mode: str, aggregation: str, in_shapes: list[Shape]) -> list[Op]:
     """The scaling blocks and the merge of a vertex with inputs `in_shapes`."""
     merge = merge_entry(mode, aggregation)
     require(bool(in_shapes), "vertex has no input")
-    require(len(in_shapes) <= merge.max_inputs, f"merge {mode!r} takes at most {merge.max_inputs} input, got {len(in_shapes)}")
+    require(
+        len(in_shapes) <= merge.max_inputs,
+        f"merge {mode!r} takes at most {merge.max_inputs} input, got {len(in_shapes)}",
+    )
     size = min(s for _, s in in_shapes)
     widths = merge.widths([c for c, _ in in_shapes])
-    require(all(s for _, s in in_shapes) or not any(s for _, s in in_shapes) and widths == [c for c, _ in in_shapes],
-            "flat (fully-connected) inputs can only be merged when shapes agree")
+    require(
+        all(s for _, s in in_shapes) or not any(s for _, s in in_shapes) and widths == [c for c, _ in in_shapes],
+        "flat (fully-connected) inputs can only be merged when shapes agree",
+    )
     ops = [scaler(c, width, s, size) for (c, s), width in zip(in_shapes, widths, strict=True)]
     return [*ops, merge.make(channels=widths, size=size)]
 
@@ -158,8 +171,11 @@ def vertex_ops(arch: nx.DiGraph, v: Any) -> list[Op]:
     require_one_of("op", attrs.get("op"), OPERATIONS.names())
     operation = OPERATIONS.get(attrs["op"])
     in_shapes = input_shapes(arch, v)
-    ops = [] if operation.reads_image else combine(attrs.get("merge", "sum"), arch.graph.get("aggregation", "input_sigmoid"),
-                                                   in_shapes)
+    ops = (
+        []
+        if operation.reads_image
+        else combine(attrs.get("merge", "sum"), arch.graph.get("aggregation", "input_sigmoid"), in_shapes)
+    )
     cin, size = ops[-1].cost()[0] if ops else in_shapes[0]
     return [*ops, operation.make(cin=cin, size=size, **operation.params(attrs, arch.graph["num_classes"]))]
 
@@ -171,8 +187,10 @@ def vertex_cost(ops: list[Op]) -> VertexCost:
     in_shape, out_shape = (last["cin"], last["size"]), costs[-1][0]
     operation = ops[-1].entry
     assert isinstance(operation, Operation)  # a vertex's ops end with its operation
-    require(out_shape[1] > 0 or out_shape[1] == 0 and (operation.flattens or in_shape[1] == 0),
-            f"spatial size drops below 1 at op {operation.vertex_op!r}; stage less or use a larger input")
+    require(
+        out_shape[1] > 0 or out_shape[1] == 0 and (operation.flattens or in_shape[1] == 0),
+        f"spatial size drops below 1 at op {operation.vertex_op!r}; stage less or use a larger input",
+    )
     return VertexCost(in_shape, out_shape, sum(m for _, m, _ in costs), sum(w for _, _, w in costs))
 
 

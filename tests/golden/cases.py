@@ -8,6 +8,7 @@ latency profile, and the distributed latency under the runtime's schedule model
 `golden.json`; only do that when a change of the numbers is intended and explained
 in tests/golden/test_golden.py.
 """
+
 from __future__ import annotations
 
 import json
@@ -69,8 +70,9 @@ def fixed_predictor() -> Any:
     from hw.predictor import KindModel, LatencyPredictor, Overheads
 
     models = {kind: KindModel(np.array(coef), samples=0) for kind, coef in PROFILE_COEF.items()}
-    predictor = LatencyPredictor(models, KindModel(np.array(PROFILE_FALLBACK)), Overheads(**PROFILE_OVERHEADS),
-                                 metadata={"kind": "golden"})
+    predictor = LatencyPredictor(
+        models, KindModel(np.array(PROFILE_FALLBACK)), Overheads(**PROFILE_OVERHEADS), metadata={"kind": "golden"}
+    )
     with tempfile.TemporaryDirectory() as tmp:
         predictor.save(tmp)
         return LatencyPredictor.load(tmp)
@@ -85,9 +87,18 @@ def build(case: tuple) -> Any:
     staging = extra.pop("staging", "probabilistic")
     params = extra.pop("params", None)
     staging_params = StagingConfig(name=staging).params()
-    return create_architecture(generator, nodes or 16, seed, params=params, staging=staging,
-                               staging_params=staging_params, input_size=input_size, num_classes=10,
-                               in_channels=3, **extra)
+    return create_architecture(
+        generator,
+        nodes or 16,
+        seed,
+        params=params,
+        staging=staging,
+        staging_params=staging_params,
+        input_size=input_size,
+        num_classes=10,
+        in_channels=3,
+        **extra,
+    )
 
 
 def _round(value: Any) -> Any:
@@ -122,27 +133,29 @@ def compute(case: tuple, predictor: Any = None) -> dict[str, Any]:
     hw = latency_report(arch, assignment, target, costs, predictor.predict(arch)).to_json()
     deploy = simulate(arch, assignment, costs, target)  # task=deploy's model: one scheduler, no per-call overhead
     heft = heft_assignment(arch, costs, target)
-    return _round({
-        "vertices": size["vertices"],
-        "edges": size["edges"],
-        "params": size["params"],
-        "built_params": count_parameters(build_model(arch)),
-        "macs": size["macs"],
-        "cs": result.cs,
-        "eta": result.eta,
-        "comm": result.comm,
-        "imbalance": result.imbalance,
-        "assignment": {str(v): u for v, u in sorted(assignment.items(), key=lambda item: str(item[0]))},
-        "hw_single_ms": hw["predicted_latency_ms"],
-        "hw_distributed_ms": hw["predicted_distributed_ms"],
-        "hw_communication_bytes": hw["communication_bytes"],
-        "hw_transfers": hw["transfers"],
-        "hw_memory_per_unit_mb": hw["memory_per_unit_mb"],
-        "deploy_single_ms": sum(costs.values()) * 1e3,
-        "deploy_distributed_ms": deploy.makespan * 1e3,
-        "heft_assignment": {str(v): u for v, u in sorted(heft.items(), key=lambda item: str(item[0]))},
-        "heft_makespan_ms": simulate(arch, heft, costs, target).makespan * 1e3,
-    })
+    return _round(
+        {
+            "vertices": size["vertices"],
+            "edges": size["edges"],
+            "params": size["params"],
+            "built_params": count_parameters(build_model(arch)),
+            "macs": size["macs"],
+            "cs": result.cs,
+            "eta": result.eta,
+            "comm": result.comm,
+            "imbalance": result.imbalance,
+            "assignment": {str(v): u for v, u in sorted(assignment.items(), key=lambda item: str(item[0]))},
+            "hw_single_ms": hw["predicted_latency_ms"],
+            "hw_distributed_ms": hw["predicted_distributed_ms"],
+            "hw_communication_bytes": hw["communication_bytes"],
+            "hw_transfers": hw["transfers"],
+            "hw_memory_per_unit_mb": hw["memory_per_unit_mb"],
+            "deploy_single_ms": sum(costs.values()) * 1e3,
+            "deploy_distributed_ms": deploy.makespan * 1e3,
+            "heft_assignment": {str(v): u for v, u in sorted(heft.items(), key=lambda item: str(item[0]))},
+            "heft_makespan_ms": simulate(arch, heft, costs, target).makespan * 1e3,
+        }
+    )
 
 
 def compute_all() -> dict[str, dict[str, Any]]:

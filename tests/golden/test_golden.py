@@ -4,6 +4,7 @@
 redesign (commit noted in the history of this file). Every figure is compared; a key
 listed in `INTENDED` changed on purpose, and says which rule was unified and why.
 """
+
 from __future__ import annotations
 
 import json
@@ -18,8 +19,8 @@ INTENDED: dict[str, str] = {
     # hw/schedule.py and hw/runtime/schedule.py became one list scheduler (issue 12, item 1);
     # the runtime's rules won, because they are what task=deploy executes:
     "hw_distributed_ms": "one scheduler: ties among a unit's startable vertices go to the longest remaining "
-                         "path (was: topological position), and the logits return to the root (unit 0 after "
-                         "renumbering the partition stem-first, as deploy runs it) when the head is elsewhere",
+    "path (was: topological position), and the logits return to the root (unit 0 after "
+    "renumbering the partition stem-first, as deploy runs it) when the head is elsewhere",
     "hw_transfers": "the logits' message back to the root is counted when the head is not on the stem's unit",
     "hw_communication_bytes": "the logits' bytes (num_classes x 4) are counted with that message",
 }
@@ -37,7 +38,11 @@ def _predictor():
 
 def _same(a, b) -> bool:
     if isinstance(a, float) or isinstance(b, float):
-        return isinstance(a, (int, float)) and isinstance(b, (int, float)) and math.isclose(a, b, rel_tol=1e-9, abs_tol=1e-12)
+        return (
+            isinstance(a, (int, float))
+            and isinstance(b, (int, float))
+            and math.isclose(a, b, rel_tol=1e-9, abs_tol=1e-12)
+        )
     if isinstance(a, dict) and isinstance(b, dict):
         return a.keys() == b.keys() and all(_same(a[k], b[k]) for k in a)
     if isinstance(a, list) and isinstance(b, list):
@@ -56,7 +61,6 @@ def test_golden_figures_unchanged(case) -> None:
 
 def test_golden_covers_every_generator_and_baseline() -> None:
     from nas.generators import GENERATORS
-
 
     generators = {c[1] for c in CASES}
     assert set(GENERATORS.names()) | {"fb", "lcp", "cifarnet", "vgg11", "resnet50"} <= generators
