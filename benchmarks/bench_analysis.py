@@ -7,7 +7,7 @@
 2. Wall time of the survey at its defaults (1000 × {40, 80} × {4, 6, 8, 10}, all cores,
    CIFAR-10 shape, probabilistic staging, latency predicted on aws_t2micro:
    `experiment=paper_survey`). Target ≤ 600 s.
-Run it alone: `flock /tmp/cpu-bench.lock .venv/bin/python benchmarks/bench_analysis.py`
+Run it on an otherwise idle machine: `.venv/bin/python benchmarks/bench_analysis.py`
 (`--samples 100` for a quicker survey, `--no-survey` for the analysis time only).
 """
 

@@ -16,7 +16,7 @@ model). Both use one link model: its per-message latency is fitted first on sepa
 that lands while both cores compute costs far more than an idle ping-pong shows.
 
 Needs quiet cores; run as
-    flock /tmp/cpu-bench.lock .venv/bin/python benchmarks/bench_distributed.py
+    .venv/bin/python benchmarks/bench_distributed.py
 (about 3–5 minutes on 2 idle cores). Prints one row per architecture and a summary:
 median DP speed-up, chain speed-ups, Spearman(CS, measured), share of predictions
 within ±20 %; `--out FILE` saves every number as JSON. Speed-ups are given from the

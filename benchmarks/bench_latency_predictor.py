@@ -1,4 +1,4 @@
-"""Acceptance benchmark of the op-wise latency predictor (issue 6), in one run.
+"""Acceptance benchmark of the op-wise latency predictor, in one run.
 
 1. Profiles this CPU within `--budget` seconds (`task=profile`'s procedure) unless
    `--predictor DIR` names an existing profile;
@@ -12,7 +12,7 @@
    measurement lands within ±10 % of pass 1), plus the machine load.
 
 Run it alone on the machine (it times things):
-    flock /tmp/cpu-bench.lock .venv/bin/python benchmarks/bench_latency_predictor.py
+    .venv/bin/python benchmarks/bench_latency_predictor.py
 (about 8 min profiling + 3–5 min measuring on 2 shared cores).
 """
 

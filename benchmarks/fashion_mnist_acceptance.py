@@ -5,7 +5,7 @@
    reach ≥ 90 % test accuracy.
 2. `python run.py task=train data=digits` must finish in < 2 minutes with ≥ 90 %.
 Prints one table (figures measured in this run) and the JSON of every result.
-    flock /tmp/cpu-bench.lock .venv/bin/python benchmarks/fashion_mnist_acceptance.py
+    .venv/bin/python benchmarks/fashion_mnist_acceptance.py
 """
 
 from __future__ import annotations

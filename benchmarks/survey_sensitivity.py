@@ -1,4 +1,4 @@
-"""How the survey's ranking (issue 3: DP best, FB worst) depends on unpublished parameters.
+"""How the survey's ranking (the paper: DP best, FB worst) depends on unpublished parameters.
 
 The paper publishes neither ER's P nor how FB's size relates to |V|. This runs the
 `experiment=paper_survey` survey once at our defaults, then re-runs one generator at a
@@ -7,7 +7,7 @@ time with other values (`analysis.survey.params`, the same mechanism as
 variant, the median CS of every generator and the ranking (best first). FB variants use
 `per_stage` (RandWire's N per stage: 2.5 N compute nodes at |V| = N) and the regular regime.
 
-    flock /tmp/cpu-bench.lock .venv/bin/python benchmarks/survey_sensitivity.py --samples 100
+    .venv/bin/python benchmarks/survey_sensitivity.py --samples 100
 """
 
 from __future__ import annotations
