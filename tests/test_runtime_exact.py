@@ -12,26 +12,11 @@ from hw.runtime.weights import build_vertex_modules, save_random_weights
 from hw.target import Target
 from nas.arch import save
 from nas.builder import build_model
-from nas.factory import BASELINES, create_architecture
+from nas.factory import BASELINES
 from nas.generators import GENERATORS
+from tests.test_runtime_plan import tiny
 
 CI_GENERATORS = ["er", "ba", "ws", "dp", "fb", "lcp", "cifarnet"]
-
-
-def tiny(generator: str, seed: int = 0, size: int = 16):
-    size = max(size, 32) if generator in ("vgg11", "resnet50") else size  # five stride-2 stages
-    nodes = 15 if generator == "fb" else 10
-    params = {"channels": 8} if generator == "fb" else {}
-    return create_architecture(
-        generator,
-        nodes,
-        seed,
-        params=params,
-        staging="probabilistic",
-        staging_params={"channels": 8, "max_channels": 32},
-        input_size=size,
-        num_classes=10,
-    )
 
 
 def random_assignment(arch, units, seed):

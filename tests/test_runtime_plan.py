@@ -14,6 +14,7 @@ GENERATORS = ["er", "ba", "ws", "dp", "fb", "lcp", "cifarnet"]
 
 
 def tiny(generator: str, seed: int = 0, size: int = 16):
+    size = max(size, 32) if generator in ("vgg11", "resnet50") else size  # five stride-2 stages
     nodes = 15 if generator == "fb" else 10
     params = {"channels": 8} if generator == "fb" else {}
     return create_architecture(
