@@ -16,7 +16,7 @@ from search.storage import create_storage
 from search.study import run_search
 from search.sync import sync_task
 from tests.reliability_support import nested_runs, tiny_config, trials
-from tests.test_reliability_trials import huge_lr
+from tests.test_search_reliability_trials import huge_lr
 
 
 def closed_port() -> int:

@@ -16,7 +16,7 @@ from app.config import validate
 from search.study import run_search
 from search.trials import resolve_trial
 from tests.conftest import compose_config
-from tests.test_testbed import needs_host
+from tests.test_hw_testbed import needs_host
 
 STUDY = "trials"
 # where task=deploy runs the trial: local processes, or units of the emulated testbed (needs root)

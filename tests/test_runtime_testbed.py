@@ -22,7 +22,7 @@ from hw.runtime.emulate import emulation_for
 from hw.runtime.launch import launch_local
 from tests.conftest import compose_config
 from tests.test_runtime_exact import check, make_jobs
-from tests.test_testbed import alive, needs_host, snapshot
+from tests.test_hw_testbed import alive, needs_host, snapshot
 
 ROOT = Path(__file__).resolve().parents[1]
 TINY_DEPLOY = ("task=deploy", "deploy.testbed=emulated", "deploy.repeats=2", "deploy.warmup=1", "deploy.timeout_s=30")

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.test_search import run
+from tests.test_search_study import run
 
 ROOT = Path(__file__).resolve().parents[1]
 

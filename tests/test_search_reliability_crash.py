@@ -10,7 +10,7 @@ import pytest
 from optuna.trial import TrialState
 
 from tests.reliability_support import nested_runs, popen_run_py, run_py, tiny_overrides, trials
-from tests.test_reliability_workers import training, wait_until
+from tests.test_search_reliability_workers import training, wait_until
 
 N_TRIALS = 4
 
