@@ -63,7 +63,9 @@ def deployment_prediction(arch: Any, cfg: Any, weights: Any = None) -> dict[str,
 
     deploy, target = cfg.deploy, target_from_config(cfg.hw)
     inference = cfg.hw.inference
-    costs = vertex_costs(arch, deploy.costs, weights, cfg.hw, inference.channels_last, inference.fast_path)
+    costs = vertex_costs(
+        arch, deploy.costs, weights, cfg.hw, inference.memory_format == "channels_last", inference.fast_path
+    )
     assignment, _ = deployment_assignment(arch, target, deploy.partitioner, cfg.analysis, costs)
     order = "topological" if deploy.order == "topological" else cfg.hw.schedule_order
     report = latency_report(arch, assignment, target, costs, order=order).to_json()
