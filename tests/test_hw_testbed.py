@@ -171,20 +171,22 @@ def test_delay_line_is_on_time_while_python_computes():
 
 
 # -- on the host ----------------------------------------------------------------------------
-def snapshot(state_dir: Path) -> dict[str, list[str]]:
-    """What a run could leave behind: namespaces, host links/qdiscs, cpu cgroups, state files."""
+def snapshot(state_dir: Path, prefix: str) -> dict[str, list[str]]:
+    """What a run named `prefix` could leave behind: namespaces, host links/qdiscs, cpu cgroups,
+    state files (only names with the prefix: other runs on the same host come and go)."""
     cgroup_root = find_cpu_cgroup().root
 
     def out(*argv: str) -> str:
         return subprocess.run(argv, capture_output=True, text=True, check=True).stdout
 
-    return {
+    found = {
         "netns": sorted(out("ip", "netns", "list").split()),
         "links": sorted(line.split(":")[1].strip() for line in out("ip", "-o", "link").splitlines()),
         "qdiscs": sorted(out("tc", "qdisc", "show").splitlines()),
         "cgroups": sorted(str(p) for p in cgroup_root.rglob("*") if p.is_dir()),
         "state": sorted(p.name for p in state_dir.glob("*")),
     }
+    return {kind: [x for x in names if prefix in x] for kind, names in found.items()}
 
 
 @pytest.fixture
@@ -216,7 +218,7 @@ socket.create_connection((sys.argv[1], 7000), timeout=5).sendall(b"hello from un
 
 @needs_host
 def test_two_units_exchange_a_message_and_leave_nothing(tmp_path, prefix):
-    before = snapshot(tmp_path)
+    before = snapshot(tmp_path, prefix)
     with tb.Testbed(2, cpu_quota=0.5, bandwidth_mbps=100.0, name_prefix=prefix, state_dir=tmp_path) as bed:
         assert bed.address(0) != bed.address(1) and bed.transport_delay_ms == 0.0
         server = bed.popen(1, [sys.executable, "-c", ECHO_ONCE, bed.address(1)], stdout=subprocess.PIPE, text=True)
@@ -234,13 +236,13 @@ def test_two_units_exchange_a_message_and_leave_nothing(tmp_path, prefix):
         ).stdout
         assert routes.split()[0] == str(bed.subnet) and "default" not in routes  # no way out
         assert json.loads((tmp_path / f"{prefix}.json").read_text())["pid"] == os.getpid()
-        assert snapshot(tmp_path) != before
-    assert snapshot(tmp_path) == before
+        assert snapshot(tmp_path, prefix) != before
+    assert snapshot(tmp_path, prefix) == before
 
 
 @needs_host
 def test_exception_inside_the_run_cleans_up(tmp_path, prefix):
-    before = snapshot(tmp_path)
+    before = snapshot(tmp_path, prefix)
     with (
         pytest.raises(RuntimeError, match="the run failed"),
         tb.Testbed(2, name_prefix=prefix, state_dir=tmp_path) as bed,
@@ -248,7 +250,7 @@ def test_exception_inside_the_run_cleans_up(tmp_path, prefix):
         sleeper = bed.popen(0, ["sleep", "30"])
         raise RuntimeError("the run failed")
     assert not alive(sleeper.pid)
-    assert snapshot(tmp_path) == before
+    assert snapshot(tmp_path, prefix) == before
 
 
 @needs_host
@@ -282,22 +284,22 @@ def start_launcher(prefix: str, state_dir: Path) -> tuple[subprocess.Popen, int]
 @needs_host
 @pytest.mark.parametrize("signum", [signal.SIGTERM, signal.SIGINT])
 def test_signalled_launcher_cleans_up(tmp_path, prefix, signum):
-    before = snapshot(tmp_path)
+    before = snapshot(tmp_path, prefix)
     launcher, sleeper = start_launcher(prefix, tmp_path)
-    assert alive(sleeper) and snapshot(tmp_path) != before
+    assert alive(sleeper) and snapshot(tmp_path, prefix) != before
     launcher.send_signal(signum)
     assert launcher.wait(10) != 0
     assert not alive(sleeper)
-    assert snapshot(tmp_path) == before
+    assert snapshot(tmp_path, prefix) == before
 
 
 @needs_host
 def test_killed_launcher_is_cleaned_up_by_the_next_start(tmp_path, prefix, caplog):
-    before = snapshot(tmp_path)
+    before = snapshot(tmp_path, prefix)
     launcher, sleeper = start_launcher(prefix, tmp_path)
     launcher.kill()
     launcher.wait(10)
-    left = snapshot(tmp_path)
+    left = snapshot(tmp_path, prefix)
     assert f"{prefix}-u0" in left["netns"] and left["state"] == [f"{prefix}.json"] and alive(sleeper)
     with (
         caplog.at_level(logging.WARNING, logger="hw.testbed.bed"),
@@ -305,7 +307,7 @@ def test_killed_launcher_is_cleaned_up_by_the_next_start(tmp_path, prefix, caplo
     ):
         assert not alive(sleeper)
     assert any("removed what the dead run" in r.message and f"{prefix}-u1" in r.message for r in caplog.records)
-    assert snapshot(tmp_path) == before
+    assert snapshot(tmp_path, prefix) == before
 
 
 @needs_host

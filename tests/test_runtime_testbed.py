@@ -21,8 +21,8 @@ from hw import testbed as tb
 from hw.runtime.emulate import emulation_for
 from hw.runtime.launch import launch_local
 from tests.conftest import compose_config
-from tests.test_runtime_exact import check, make_jobs
 from tests.test_hw_testbed import alive, needs_host, snapshot
+from tests.test_runtime_exact import check, make_jobs
 
 ROOT = Path(__file__).resolve().parents[1]
 TINY_DEPLOY = ("task=deploy", "deploy.testbed=emulated", "deploy.repeats=2", "deploy.warmup=1", "deploy.timeout_s=30")
@@ -89,7 +89,7 @@ def test_a_delayed_send_waits_for_its_release_then_for_the_send():
 def test_emulated_workers_match_one_process_and_leave_nothing(tmp_path, name):
     """Exactness through the whole emulation: namespaces, shaped links, CPU caps and every
     tensor sent by the DelayLine's thread (gloo isend from a second thread)."""
-    before = snapshot(tb.STATE_DIR)
+    before = snapshot(tb.STATE_DIR, name)
     jobs, refs = make_jobs(tmp_path, ["dp", "lcp", "cifarnet"], units=2)
     with tb.Testbed(2, cpu_quota=0.4, bandwidth_mbps=100.0, latency_ms=2.0, name_prefix=name) as bed:
         assert bed.transport_delay_ms == (0.0 if bed.kernel_delay else 2.0)
@@ -99,14 +99,14 @@ def test_emulated_workers_match_one_process_and_leave_nothing(tmp_path, name):
     check(report, refs, 2)
     assert report["transport_delay_ms"] == bed.transport_delay_ms
     assert any(report["jobs"][g]["messages"]["metis"] > 0 for g in refs)  # really sent over the links
-    assert snapshot(tb.STATE_DIR) == before
+    assert snapshot(tb.STATE_DIR, name) == before
 
 
 @needs_host
 def test_emulated_deploy_reports_the_testbed_and_is_exact(tmp_path, name):
     from hw.runtime.task import deploy_task
 
-    before = snapshot(tb.STATE_DIR)
+    before = snapshot(tb.STATE_DIR, name)
     result = deploy_task(deploy_cfg("hw=rpi3b_wifi", "hw.units=2", f"deploy.testbed_name={name}"), tmp_path)
     bed = result["testbed"]
     assert bed["testbed"] == "emulated" and bed["units"] == 2 and bed["faithful"] is True
@@ -117,7 +117,7 @@ def test_emulated_deploy_reports_the_testbed_and_is_exact(tmp_path, name):
     # the ping-pong crosses the shaped link and the DelayLine: at least the configured latency
     assert result["ping_pong_link"]["latency_ms"] >= 8.83 * 0.9
     assert result["ping_pong_link"]["bandwidth_mbps"] < 62.24 * 1.15
-    assert snapshot(tb.STATE_DIR) == before
+    assert snapshot(tb.STATE_DIR, name) == before
 
 
 @needs_host
@@ -129,13 +129,13 @@ def test_a_failed_emulated_deploy_leaves_nothing(tmp_path, name):
 
     other = create_architecture("cifarnet", 8, 0, input_size=16, num_classes=10)
     weights = save_random_weights(other, tmp_path / "other.pt")  # the workers cannot load them
-    before = snapshot(tb.STATE_DIR)
+    before = snapshot(tb.STATE_DIR, name)
     with pytest.raises(WorkerError, match="do not fit vertex"):
         deploy_task(
             deploy_cfg("hw.units=2", "deploy.costs=macs", f"deploy.weights={weights}", f"deploy.testbed_name={name}"),
             tmp_path,
         )
-    assert snapshot(tb.STATE_DIR) == before
+    assert snapshot(tb.STATE_DIR, name) == before
 
 
 def start_deploy(name: str, workdir: Path) -> subprocess.Popen:
@@ -179,7 +179,7 @@ def wait_workers(name: str, workdir: Path, launcher: subprocess.Popen, limit_s: 
 def test_a_killed_deploy_launcher_leaves_nothing(tmp_path, name, signum):
     """SIGTERM: the launcher unwinds and removes the testbed itself. SIGKILL: it cannot;
     its units keep running until the next testbed starts, which removes them."""
-    before = snapshot(tb.STATE_DIR)
+    before = snapshot(tb.STATE_DIR, name)
     launcher = start_deploy(name, tmp_path / "run")
     try:
         workers = wait_workers(name, tmp_path / "run", launcher)
@@ -187,11 +187,11 @@ def test_a_killed_deploy_launcher_leaves_nothing(tmp_path, name, signum):
         launcher.send_signal(signum)
         assert launcher.wait(30) != 0
         if signum == signal.SIGKILL:
-            assert f"{name}-u1" in snapshot(tb.STATE_DIR)["netns"]
+            assert f"{name}-u1" in snapshot(tb.STATE_DIR, name)["netns"]
             with tb.Testbed(1, name_prefix=name):
                 pass
         assert not any(alive(pid) for pid in workers)
-        assert snapshot(tb.STATE_DIR) == before
+        assert snapshot(tb.STATE_DIR, name) == before
     finally:
         if launcher.poll() is None:
             launcher.kill()
