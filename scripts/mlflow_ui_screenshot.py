@@ -53,7 +53,7 @@ def wait_until_up(url: str, timeout: float = 90.0) -> None:
                     return
         except OSError:
             time.sleep(0.5)
-    raise TimeoutError(f"MLflow UI did not answer at {url} within {timeout:.0f} s")
+    raise TimeoutError(f"the UI server did not answer at {url} within {timeout:.0f} s")
 
 
 def render(url: str, png: Path, chromium: str) -> str:
@@ -87,7 +87,7 @@ def dashboard_pages(storage: str, study: str, out: Path, chromium: str, expect: 
     port = free_port()
     url = storage if "://" in storage else str(Path(storage).resolve())
     server = serve(
-        [sys.executable, "-m", "optuna_dashboard", url, "--host", "127.0.0.1", "--port", str(port)],
+        [str(Path(sys.executable).parent / "optuna-dashboard"), url, "--host", "127.0.0.1", "--port", str(port)],
         f"http://127.0.0.1:{port}/api/studies",
     )
     try:
