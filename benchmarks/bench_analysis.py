@@ -110,10 +110,11 @@ def analysis_times(cfg, archs_per_generator: int = 20, repeats: int = 3) -> dict
 
 
 def _python(code: str, checkout: Path, *args: str) -> str:
-    """Run `code` with `checkout` first on the import path, from the current directory
-    (so every checkout sees the same saved latency profile, if any)."""
+    """Run `code` with `checkout` first on the import path (-P: not the current
+    directory), from the current directory (every checkout sees the same saved latency
+    profile, if any)."""
     env = {**os.environ, "PYTHONPATH": str(checkout)}
-    run = subprocess.run([sys.executable, "-c", code, *args], env=env, capture_output=True, text=True, check=True)
+    run = subprocess.run([sys.executable, "-P", "-c", code, *args], env=env, capture_output=True, text=True, check=True)
     return run.stdout.strip().splitlines()[-1]
 
 
