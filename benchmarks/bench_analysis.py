@@ -32,22 +32,35 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from app.config import compose, validate  # noqa: E402
+from hw.analyze import TargetLatency  # noqa: E402
 from nas.factory import create_architecture  # noqa: E402
 from partition.analyze import Analyzer, prepare  # noqa: E402
 from partition.survey import generator_kwargs, survey_settings  # noqa: E402
 
 GENERATORS = ["er", "ba", "ws", "dp", "fb"]
 TARGET_ANALYSIS_MS = 20.0
+# The survey's settings on any checkout (since 8a8d992 the task passes the latency model in).
+SETTINGS = """
+import inspect
+from partition.survey import survey_settings
+def settings_for(cfg):
+    if "latency" in inspect.signature(survey_settings).parameters:
+        from hw.analyze import TargetLatency
+        return survey_settings(cfg, TargetLatency(cfg.hw))
+    return survey_settings(cfg)
+"""
 # One survey in a fresh process; prints one JSON line. Only APIs that old checkouts share.
-SURVEY_RUN = """
+SURVEY_RUN = (
+    SETTINGS
+    + """
 import hashlib, json, os, resource, sys, time
 from app.config import compose, register_configs, validate
-from partition.survey import run_survey, survey_settings
+from partition.survey import run_survey
 register_configs()
 cfg = validate(compose("experiment=paper_survey"))
 survey = cfg.analysis.survey
 start, cpu = time.perf_counter(), os.times()
-frame = run_survey(survey_settings(cfg), list(survey.nodes), int(sys.argv[1]), workers=survey.workers,
+frame = run_survey(settings_for(cfg), list(survey.nodes), int(sys.argv[1]), workers=survey.workers,
                    chunksize=survey.chunksize, progress=False)
 wall, end = time.perf_counter() - start, os.times()
 columns = ["generator", "nodes", "seed", "units", "cs", "eta", "comm", "imbalance", "epsilon", "latency_s",
@@ -61,18 +74,22 @@ print(json.dumps({
     "digest": hashlib.sha256(frame[columns].to_csv(index=False).encode()).hexdigest()[:16],
 }))
 """
+)
 # Run inside every survey worker (as its pool initializer's last step would): torch loaded?
-TORCH_CHECK = """
+TORCH_CHECK = (
+    SETTINGS
+    + """
 import multiprocessing as mp, sys
 from app.config import compose, register_configs, validate
 from partition import survey
 register_configs()
-settings = survey.survey_settings(validate(compose("experiment=paper_survey")))
+settings = settings_for(validate(compose("experiment=paper_survey")))
 def probe(_):
     return "torch" in sys.modules
 with mp.get_context("fork").Pool(2, initializer=survey._init_worker, initargs=(settings, True)) as pool:
     print(any(pool.map(probe, range(4))))
 """
+)
 
 
 def survey_config():
@@ -88,7 +105,7 @@ def analysis_times(cfg, archs_per_generator: int = 20, repeats: int = 3) -> dict
         for g in GENERATORS
         for seed in range(archs_per_generator)
     ]
-    analysis = survey_settings(cfg).analysis
+    analysis = survey_settings(cfg, TargetLatency(cfg.hw)).analysis
     analyzer = Analyzer(analysis)
     total, prep_times = [], []
     for _ in range(repeats):

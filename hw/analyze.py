@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+import dataclasses
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -82,6 +83,33 @@ def predict_latency(
     single = total if single_s is None else single_s
     schedule = simulator(root_first(assignment), target, order)
     return LatencyPrediction(single, schedule.makespan + (single - total), schedule)
+
+
+class TargetLatency:
+    """The `hw` target's unit latency model and list scheduler, on any number of its units:
+    the survey's predicted latency of each best partition (`partition.survey.LatencyModel`)."""
+
+    def __init__(self, hw: Any) -> None:
+        from hw.backends import create_backend
+
+        self.backend = create_backend(hw)
+        self.target = target_from_config(hw)
+        self.order = hw.schedule_order
+
+    def describe(self) -> dict:
+        return {"target": self.target.name, **self.backend.describe()}
+
+    def predictions(
+        self, arch: nx.DiGraph, placements: Sequence[tuple[Mapping[Vertex, int], int]], topo: list | None = None
+    ) -> list[LatencyPrediction]:
+        """One prediction per (assignment, unit count); `topo`: the architecture's
+        topological order, if known. The graph is walked once for every unit count."""
+        latencies, single = self.backend.latencies(arch)
+        simulator = Simulator(arch, latencies, topo)
+        return [
+            predict_latency(simulator, assignment, dataclasses.replace(self.target, units=units), single, self.order)
+            for assignment, units in placements
+        ]
 
 
 def latency_report(

@@ -8,6 +8,7 @@ numbers. Never regenerate it to make that test pass.
     PYTHONPATH=/tmp/survey-base python tests/data/make_survey_golden.py tests/data/survey_golden.json
 """
 
+import inspect
 import json
 import sys
 import tempfile
@@ -27,10 +28,19 @@ CASES = {  # name → (overrides, samples)
 }
 
 
+def settings_for(cfg):
+    """survey_settings on any checkout: since 8a8d992 the task passes the latency model in."""
+    if "latency" in inspect.signature(survey_settings).parameters:
+        from hw.analyze import TargetLatency
+
+        return survey_settings(cfg, TargetLatency(cfg.hw))
+    return survey_settings(cfg)
+
+
 def golden(overrides: list[str], samples: int) -> list[list]:
     with tempfile.TemporaryDirectory() as missing:  # no saved profile: the FLOPs stand-in
         cfg = validate(compose("experiment=paper_survey", f"hw.predictor={missing}/none", *overrides))
-        frame = run_survey(survey_settings(cfg), [40, 80], samples, seed=0, workers=1, progress=False)
+        frame = run_survey(settings_for(cfg), [40, 80], samples, seed=0, workers=1, progress=False)
     return frame[COLUMNS].to_numpy().tolist()
 
 
