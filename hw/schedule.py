@@ -1,4 +1,4 @@
-"""The list scheduler: a partitioned DAG on a target's units (SPEC §3), and HEFT placement.
+"""The list scheduler: a partitioned DAG on a target's units (docs/method.md §3), and HEFT placement.
 
 One model for every figure: `hw.analyze.latency_report` (task=analyze, the search) and
 task=deploy, whose workers run their vertices in the simulated start order

@@ -1,4 +1,4 @@
-"""Concurrency analysis (SPEC §2): costs → hypergraph → partitions → metrics.
+"""Concurrency analysis (docs/method.md §2): costs → hypergraph → partitions → metrics.
 
 Public API (what `hw/` and `search/` use), dataclasses keyed by the architecture's own
 vertex ids (`to_json` str()s them, for files and the task's JSON line only):

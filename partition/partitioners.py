@@ -1,6 +1,6 @@
 """Partitioners behind one interface: `partitioner(hg, units, epsilon, seed) -> parts`.
 
-`parts[i]` is the unit (0..units-1) of hypergraph vertex i. `epsilon` is SPEC's balance
+`parts[i]` is the unit (0..units-1) of hypergraph vertex i. `epsilon` is the method's balance
 bound (W_p ≤ ε·W_avg, so ε ≥ 1); a partitioner with `sweeps_epsilon = False` ignores it
 and the analysis calls it once instead of once per ε.
 
