@@ -58,6 +58,8 @@ def worker_main(cfg: Any, reports: Any) -> None:
         search.raise_if_stopped()
     except SearchInterrupted as err:
         kind, message, code = "interrupted", str(err), EXIT_INTERRUPTED
+    except KeyboardInterrupt:  # before its first trial (still importing, opening the study)
+        kind, message, code = "interrupted", "interrupted (Ctrl-C) before its first trial", EXIT_INTERRUPTED
     except StudyFailedError as err:
         kind, message, code = "failed", str(err), 3
     except (*INPUT_ERRORS, SearchError) as err:
@@ -116,6 +118,8 @@ def run_workers(cfg: Any) -> dict:
         index, kind, message = reports.get()
         results[index] = (kind, message)
     launcher.interrupted |= any(kind == "interrupted" for kind, _ in results.values())
+    if not any(kind == "failed" for kind, _ in results.values()):
+        launcher.recover_lost()  # a worker killed meanwhile left its trial RUNNING
     summary = launcher.finish(close=True)  # raises SearchInterrupted after Ctrl-C
     summary["workers"] = [{"worker": int(p.name.rsplit("-", 1)[1]), "exit_code": p.exitcode} for p in processes]
     raise_worker_errors(processes, results)
