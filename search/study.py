@@ -348,6 +348,7 @@ class Search:
             self.name,
             run_tags(cfg),
             params=study_params(cfg),
+            http=cfg.search.mlflow,
         )
         self.stale.tracker = self.tracker  # a lost worker's trial gets its MLflow run failed
         self.artifacts = Path(cfg.search.artifacts_dir) / self.name
