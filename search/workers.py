@@ -99,11 +99,12 @@ def run_workers(cfg: Any) -> dict:
     """The study with `search.n_workers` processes; returns the study summary."""
     launcher = Search(cfg)  # inputs checked, study + MLflow parent run created, baselines enqueued
     launcher.runner.datamodule = None  # the workers load their own copy
+    launcher.planned = launcher.remaining_trials()  # the launcher judges the run (finish: none completed?)
     context = multiprocessing.get_context("spawn")
     reports = context.SimpleQueue()
     processes = [
         context.Process(target=worker_main, args=(worker_config(cfg, i, n), reports), name=f"search-worker-{i}")
-        for i, n in enumerate(shares(launcher.remaining_trials(), cfg.search.n_workers))
+        for i, n in enumerate(shares(launcher.planned, cfg.search.n_workers))
         if n > 0
     ]
     for process in processes:
