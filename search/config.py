@@ -15,6 +15,18 @@ class MLflowConfig:
     tracking_uri: str = "sqlite:///mlflow.db"  # MLflow 3's embedded store; or http://host:5000
     experiment: str = "concurrent-nas"
     log_models: bool = True  # log each trained model with mlflow.pytorch (with a signature)
+    # MLflow's HTTP client (tracking servers): how long one call may stall while the server is down,
+    # before trials go on untracked (task=sync logs them later). MLflow's own defaults (7 retries,
+    # backoff factor 2, 120 s per request) stall each call ~4 min; these: ~3 s for a refused connection,
+    # at most (retries + 1) x timeout + backoff waits for a server that accepts but never answers.
+    request_retries: int = 2  # MLFLOW_HTTP_REQUEST_MAX_RETRIES
+    request_timeout: int = 10  # seconds per request: MLFLOW_HTTP_REQUEST_TIMEOUT
+    request_backoff: int = 1  # MLFLOW_HTTP_REQUEST_BACKOFF_FACTOR: waits 1, 2, 4 … s between retries
+
+    def __post_init__(self) -> None:
+        require(self.request_retries >= 0, f"search.mlflow.request_retries must be >= 0, got {self.request_retries}")
+        require(self.request_timeout >= 1, f"search.mlflow.request_timeout must be >= 1 s, got {self.request_timeout}")
+        require(self.request_backoff >= 0, f"search.mlflow.request_backoff must be >= 0, got {self.request_backoff}")
 
 
 @dataclass

@@ -11,7 +11,6 @@ from __future__ import annotations
 import logging
 import math
 import re
-import signal
 import warnings
 from collections.abc import Callable
 from datetime import datetime
@@ -27,8 +26,9 @@ from nas.factory import baseline_architecture
 from search.callbacks import EpochMetrics, IntermediateValues
 from search.errors import SearchInterrupted, StudyFailedError
 from search.evaluate import evaluate
-from search.heartbeat import StaleTrialHandler
+from search.heartbeat import RETRY_OF, StaleTrialHandler, fail_stale_trials, lost_trials, settle_running
 from search.identity import keep_identity, study_name, study_params
+from search.interrupt import StopCheck, StopRequest
 from search.objectives import Objective, constrain_memory, create_objectives, objective_values
 from search.outcome import require_completed
 from search.preflight import preflight
@@ -87,6 +87,7 @@ class TrialRunner:
     def __init__(self, cfg: Any, name: str, objectives: list[Objective], tracker: Tracker, artifacts: Path) -> None:
         self.cfg, self.name, self.objectives, self.tracker, self.artifacts = cfg, name, objectives, tracker, artifacts
         self.datamodule = None
+        self.stop = StopRequest()  # Ctrl-C, also when a finalizer swallowed its KeyboardInterrupt
 
     def _data(self):
         if self.datamodule is None:  # load the data set once per study run
@@ -120,7 +121,8 @@ class TrialRunner:
                 trial.set_user_attr("mlflow_synced", self.tracker.available)
                 return values
             epochs = EpochMetrics(self.tracker, run_id)
-            metrics, model = evaluate(arch, self.cfg, out_dir, [epochs, IntermediateValues(trial)], self._data())
+            callbacks = [epochs, IntermediateValues(trial), StopCheck(self.stop)]
+            metrics, model = evaluate(arch, self.cfg, out_dir, callbacks, self._data())
             values = objective_values(self.objectives, metrics)
             if not all(math.isfinite(v) for v in values):
                 raise ValueError(f"objective values are not finite: {values}")
@@ -142,7 +144,7 @@ class TrialRunner:
                 example,
             )
         except BaseException as err:
-            failure = as_interrupt(err)
+            failure = as_interrupt(err, self.stop)
             reason = failure_reason(failure)
             trial.set_user_attr("fail_reason", reason)
             self.tracker.end_trial(run_id, run_status(False, reason), reason=reason)
@@ -237,13 +239,12 @@ def completed_twin(trial: optuna.Trial) -> optuna.trial.FrozenTrial | None:
     return None
 
 
-def as_interrupt(err: BaseException) -> BaseException:
+def as_interrupt(err: BaseException, stop: StopRequest) -> BaseException:
     """Lightning turns Ctrl-C during fit into `sys.exit(1)` (raised while handling the
     KeyboardInterrupt); Optuna would leave such a trial RUNNING. Give it back as a
     KeyboardInterrupt, which Optuna records as FAIL, with Ctrl-C working again."""
     if isinstance(err, SystemExit) and isinstance(err.__context__, KeyboardInterrupt):
-        if signal.getsignal(signal.SIGINT) == signal.SIG_IGN:
-            signal.signal(signal.SIGINT, signal.default_int_handler)
+        stop.restore()
         return KeyboardInterrupt(INTERRUPTED)
     return err
 
@@ -376,6 +377,7 @@ class Search:
             self.name,
             run_tags(cfg),
             params=study_params(cfg),
+            http=cfg.search.mlflow,
         )
         self.stale.tracker = self.tracker  # a lost worker's trial gets its MLflow run failed
         self.artifacts = Path(cfg.search.artifacts_dir) / self.name
@@ -386,6 +388,7 @@ class Search:
         self.guard = FailureGuard(cfg.search.max_failure_rate, cfg.search.min_trials_for_failure_rate)
         self.interrupted = False
         self.started = datetime.now()  # Optuna's trial timestamps are local and naive
+        self.running_elsewhere: list[int] = []  # other processes' RUNNING trials at the end (recover_lost)
         self.planned = 0  # trials this run set out to add (set by optimize)
 
     def remaining_trials(self) -> int:
@@ -397,26 +400,58 @@ class Search:
 
     def optimize(self) -> None:
         """This process's trials; Ctrl-C stops after recording the running trial FAIL.
-        Anything else that escapes Optuna's loop ends the parent run FAILED first."""
+        Anything else that escapes Optuna's loop ends the parent run FAILED first. A
+        process on its own (no `search.worker`) then settles the study's other RUNNING
+        trials (`recover_lost`)."""
         worker, total = self.cfg.search.worker, self.cfg.search.total_trials
-        label = self.name if worker is None else f"{self.name} [worker {worker}]"
         remaining = self.planned = self.remaining_trials()
         if remaining == 0:
             return
-        progress = Progress(remaining, label, self.objectives)
-        callbacks: list[Callable[[optuna.Study, optuna.trial.FrozenTrial], None]] = [progress, self.guard]
-        if total is not None:  # other processes add trials too: stop on the study's count, not ours
-            callbacks.append(optuna.study.MaxTrialsCallback(total, states=(TrialState.COMPLETE,)))
+        # other processes add trials too: stop on the study's count, not ours
+        stop_at = [] if total is None else [optuna.study.MaxTrialsCallback(total, states=(TrialState.COMPLETE,))]
+        self._trials(None if total is not None else remaining, remaining, self.cfg.search.timeout, stop_at)
+        if worker is None:
+            self.recover_lost()
+
+    def recover_lost(self) -> None:
+        """Wait out the study's RUNNING trials of other processes (search/heartbeat.py):
+        a killed worker's is failed once its grace period has passed, and its retry runs
+        here; a live worker's is reported. Skipped after Ctrl-C or a tripped guard."""
+        if self.interrupted or self.guard.tripped:
+            return
+        try:
+            self.running_elsewhere = settle_running(self.study)
+        except KeyboardInterrupt:
+            self.interrupted = True
+            return
+        waiting = self.study.get_trials(deepcopy=False, states=(TrialState.WAITING,))
+        retries = sum(RETRY_OF in t.system_attrs for t in waiting)  # Optuna runs WAITING trials first
+        if retries:
+            self._trials(retries, retries, None, [])
+
+    def _trials(self, n_trials: int | None, expected: int, timeout: float | None, extra: list) -> None:
+        worker = self.cfg.search.worker
+        progress = Progress(
+            expected, self.name if worker is None else f"{self.name} [worker {worker}]", self.objectives
+        )
+        stop = self.runner.stop
+        callbacks: list[Callable[[optuna.Study, optuna.trial.FrozenTrial], None]] = [
+            progress,
+            self.guard,
+            *extra,
+            stop.after_trial,  # a Ctrl-C lost during the trial stops the study here
+        ]
         logging.getLogger("optuna.study._optimize").addFilter(TRIAL_FAILURE_LINE)
         try:
-            self.study.optimize(
-                self.runner,
-                n_trials=None if total is not None else remaining,
-                timeout=self.cfg.search.timeout,
-                callbacks=callbacks,
-                catch=(Exception,),
-                gc_after_trial=True,
-            )
+            with stop.installed():
+                self.study.optimize(
+                    self.runner,
+                    n_trials=n_trials,
+                    timeout=timeout,
+                    callbacks=callbacks,
+                    catch=(Exception,),
+                    gc_after_trial=True,
+                )
         except KeyboardInterrupt:
             self.interrupted = True
         except BaseException:
@@ -436,7 +471,11 @@ class Search:
             close = not study.get_trials(deepcopy=False, states=(TrialState.RUNNING, TrialState.WAITING))
         status = "KILLED" if self.interrupted else "FAILED" if self.guard.tripped else "FINISHED"
         try:
-            summary = study_summary(study, self.objectives)
+            summary = {
+                **study_summary(study, self.objectives),
+                "lost_trials": lost_trials(study, self.started),
+                "running_elsewhere": self.running_elsewhere,
+            }
             files = write_study_files(study, self.objectives, summary, self.artifacts)
             self.tracker.end_study(summary, files)
         finally:  # the parent run ends even if its files could not be written (a closed pipe, a full disk)
@@ -464,15 +503,6 @@ class Search:
             )
         if self.guard.tripped:
             raise self.guard.error(self.name)
-
-
-def fail_stale_trials(study: optuna.Study) -> None:
-    """Optuna's check, also run once after this process's trials (it runs before each)."""
-    import warnings
-
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
-        optuna.storages.fail_stale_trials(study)
 
 
 def run_search(cfg: Any) -> dict:

@@ -4,8 +4,9 @@ When MLflow is unreachable during a search, trials still complete: their metrics
 Optuna user attributes, their files stay in `search.artifacts_dir/<study>/trial-<n>/`
 with `mlflow_run.json` (the run's params and tags). This task finds, for every
 finished trial, its nested MLflow run (by the trial's tags) and creates or completes
-it: params, tags, final metrics, files, status (FINISHED, or FAILED with fail_reason).
-MLflow is the record of what is synced, so running it twice logs nothing twice, and
+it: whatever its run lacks (`Gap`) of the params and tags (`mlflow_run.json`), final
+metrics, tables, files and status (FINISHED, or FAILED with fail_reason). MLflow is
+the record of what is synced, so running it twice logs nothing twice, and
 a sync with nothing to log leaves the parent run (its metrics, status, times) alone.
 Not recoverable: per-epoch curves and logged models of trials run while MLflow was down.
 """
@@ -14,6 +15,7 @@ from __future__ import annotations
 
 import json
 import logging
+from dataclasses import astuple, dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -85,13 +87,6 @@ def expected_status(trial: FrozenTrial) -> str:
     return run_status(ok, None if ok else fail_reason(trial))
 
 
-def is_synced(trial: FrozenTrial, run: Any) -> bool:
-    if run is None or run.info.status != expected_status(trial):
-        return False
-    wanted, _ = split_tables(result_attrs(trial))
-    return set(wanted) <= set(run.data.metrics)
-
-
 def run_name(trial: FrozenTrial, record: dict) -> str:
     """The name the search gives the trial's run (tracking.trial_run_name)."""
     params, baseline = record.get("params", {}), record.get("tags", {}).get("baseline")
@@ -99,39 +94,72 @@ def run_name(trial: FrozenTrial, record: dict) -> str:
     return trial_run_name(trial.number, label, trial.user_attrs.get(DUPLICATE_ATTR))
 
 
+@dataclass
+class Gap:
+    """What a trial's MLflow run lacks of what the storage and the trial's folder hold
+    (a call lost while the server was down leaves a FINISHED run without its params)."""
+
+    name: str | None = None
+    params: dict[str, str] = field(default_factory=dict)
+    tags: dict[str, str] = field(default_factory=dict)
+    metrics: dict[str, float] = field(default_factory=dict)
+    tables: dict[str, dict[str, float]] = field(default_factory=dict)
+    files: list[Path] = field(default_factory=list)
+    status: str | None = None
+
+    def __bool__(self) -> bool:
+        return any(astuple(self))
+
+
+def find_gap(tracker: Tracker, trial: FrozenTrial, run: Any, folder: Path, record: dict) -> Gap:
+    """Params, tags, final metrics, tables, files and status the run (None: no run) lacks."""
+    params: dict[str, str] = dict(run.data.params) if run else {}
+    tags: dict[str, str] = dict(run.data.tags) if run else {}
+    metrics = set(run.data.metrics) if run else set()
+    logged = {a.path for a in (tracker._call(tracker.client.list_artifacts, run.info.run_id) or [])} if run else set()
+    scalars, tables = split_tables(result_attrs(trial))
+    files = sorted(p for p in folder.iterdir() if p.is_file()) if folder.is_dir() else []
+    name = run_name(trial, record)
+    return Gap(
+        name=None if run and run.info.run_name == name else name,
+        params={k: v for k, v in record.get("params", {}).items() if k not in params},
+        tags={k: v for k, v in record.get("tags", {}).items() if k not in tags},
+        metrics={k: v for k, v in scalars.items() if k not in metrics},
+        tables={k: v for k, v in tables.items() if f"{k}.json" not in logged},
+        # a duplicate's files are its twin's
+        files=[] if DUPLICATE_ATTR in trial.user_attrs else [p for p in files if p.name not in logged],
+        status=None if run and run.info.status == expected_status(trial) else expected_status(trial),
+    )
+
+
 def sync_trial(tracker: Tracker, trial: FrozenTrial, run: Any, folder: Path) -> str:
-    """Create or complete the trial's run; returns 'created' or 'completed'."""
-    from mlflow.entities import Metric, Param
+    """Create or complete the trial's run: 'created', 'completed', 'already_synced' or 'errors'."""
+    from mlflow.entities import Metric
 
     client, record = tracker.client, run_record(trial, folder)
+    gap = find_gap(tracker, trial, run, folder, record)
+    if not gap:
+        return "already_synced"
     ms = lambda moment: int(moment.timestamp() * 1000) if moment else None  # noqa: E731
     action = "completed"
     if run is None:
         tags = tracker.trial_tags(trial.number, record.get("tags", {}))
         created = tracker._call(
-            client.create_run,
-            tracker.experiment_id,
-            run_name=run_name(trial, record),
-            start_time=ms(trial.datetime_start),
-            tags=tags,
+            client.create_run, tracker.experiment_id, run_name=gap.name, start_time=ms(trial.datetime_start), tags=tags
         )
         if created is None:
             return "errors"
         run, action = created, "created"
-        params = [Param(k, str(v)[:6000]) for k, v in record.get("params", {}).items()]
-        for i in range(0, len(params), 100):
-            tracker._call(client.log_batch, run.info.run_id, params=params[i : i + 100])
+    elif gap.name:
+        tracker._call(client.update_run, run.info.run_id, name=gap.name)
     run_id = run.info.run_id
-    have = set(run.data.metrics)
+    tracker.log_params(run_id, gap.params, gap.tags)
     when = ms(trial.datetime_complete) or ms(trial.datetime_start) or 0
-    scalars, tables = split_tables(result_attrs(trial))
-    metrics = [Metric(k, v, when, 0) for k, v in scalars.items() if k not in have]
+    metrics = [Metric(k, v, when, 0) for k, v in gap.metrics.items()]
     for i in range(0, len(metrics), 500):
         tracker._call(client.log_batch, run_id, metrics=metrics[i : i + 500])
-    logged = {a.path for a in (tracker._call(client.list_artifacts, run_id) or [])}
-    tracker.log_tables(run_id, {name: values for name, values in tables.items() if f"{name}.json" not in logged})
-    if folder.is_dir() and DUPLICATE_ATTR not in trial.user_attrs:  # a duplicate's files are its twin's
-        tracker.log_artifacts(run_id, sorted(p for p in folder.iterdir() if p.is_file() and p.name not in logged))
+    tracker.log_tables(run_id, gap.tables)
+    tracker.log_artifacts(run_id, gap.files)
     ok = trial.state == TrialState.COMPLETE
     tracker.end_trial(
         run_id, expected_status(trial), reason=None if ok else fail_reason(trial), end_time=ms(trial.datetime_complete)
@@ -146,7 +174,8 @@ def sync_task(cfg: Any) -> dict:
 
     name = study_name(cfg)
     study = load_existing_study(cfg, name)
-    tracker = Tracker(cfg.search.mlflow.tracking_uri, cfg.search.mlflow.experiment, name, run_tags(cfg), reopen=False)
+    mlflow = cfg.search.mlflow
+    tracker = Tracker(mlflow.tracking_uri, mlflow.experiment, name, run_tags(cfg), reopen=False, http=mlflow)
     if not tracker.available:
         raise ValueError(
             f"MLflow at {cfg.search.mlflow.tracking_uri} is unreachable; start the tracking server "
@@ -157,14 +186,8 @@ def sync_task(cfg: Any) -> dict:
     counts = {"created": 0, "completed": 0, "already_synced": 0, "errors": 0}
     finished = study.get_trials(deepcopy=False, states=(TrialState.COMPLETE, TrialState.FAIL))
     for trial in tqdm(finished, desc=f"sync {name}", unit="trial"):
-        run = runs.get(trial.number)
-        if is_synced(trial, run):
-            counts["already_synced"] += 1
-            continue
         folder = Path(trial.user_attrs.get("artifacts") or artifacts / f"trial-{trial.number}")
-        action = sync_trial(tracker, trial, run, folder)
-        if action in counts:
-            counts[action] += 1
+        counts[sync_trial(tracker, trial, runs.get(trial.number), folder)] += 1
     if counts["created"] + counts["completed"]:  # else the parent run is left exactly as it was
         objectives = [
             OBJECTIVES.create(o, search=cfg.search) for o in study.user_attrs.get("objectives", cfg.search.objectives)

@@ -16,6 +16,7 @@ import contextlib
 import hashlib
 import logging
 import math
+import os
 import socket
 import tempfile
 import time
@@ -38,6 +39,12 @@ TABLES = {"width_profile": ("depth", "width"), "hw.memory_per_unit_mb": ("unit",
 # Errors worth retrying: SQLite's writer lock held by another worker, a dropped connection.
 TRANSIENT = ("database is locked", "database is busy", "connection reset", "server closed the connection")
 RETRIES = 6  # attempts: backoff 0.1, 0.2 … 3.2 s, ~6 s in all
+# search.mlflow settings → the environment variables MLflow's HTTP client reads at each request
+HTTP_SETTINGS = {
+    "request_retries": "MLFLOW_HTTP_REQUEST_MAX_RETRIES",
+    "request_timeout": "MLFLOW_HTTP_REQUEST_TIMEOUT",
+    "request_backoff": "MLFLOW_HTTP_REQUEST_BACKOFF_FACTOR",
+}
 
 
 def quoted(value: str) -> str:
@@ -71,6 +78,13 @@ def is_unreachable(err: BaseException) -> bool:
             "timed out",
         )
     )
+
+
+def bound_requests(settings: Any) -> None:
+    """Set MLflow's HTTP retries, timeout and backoff from `search.mlflow` (the config is
+    the one place for them): a call to a server that is down fails in seconds."""
+    for key, variable in HTTP_SETTINGS.items():
+        os.environ[variable] = str(getattr(settings, key))
 
 
 def probe(tracking_uri: str, timeout: float = 3.0) -> None:
@@ -192,7 +206,11 @@ class Tracker:
         tags: dict[str, str],
         params: dict[str, Any] | None = None,
         reopen: bool = True,
+        http: Any = None,
     ) -> None:
+        """`http`: the `search.mlflow` config, whose request settings bound each call (bound_requests)."""
+        if http is not None:
+            bound_requests(http)
         self.study_name, self.tags, self.params, self.reopen = study_name, dict(tags), dict(params or {}), reopen
         self.available = True
         self.parent_id: str | None = None

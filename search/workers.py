@@ -58,6 +58,8 @@ def worker_main(cfg: Any, reports: Any) -> None:
         search.raise_if_stopped()
     except SearchInterrupted as err:
         kind, message, code = "interrupted", str(err), EXIT_INTERRUPTED
+    except KeyboardInterrupt:  # before its first trial (still importing, opening the study)
+        kind, message, code = "interrupted", "interrupted (Ctrl-C) before its first trial", EXIT_INTERRUPTED
     except StudyFailedError as err:
         kind, message, code = "failed", str(err), 3
     except (*INPUT_ERRORS, SearchError) as err:
@@ -97,11 +99,12 @@ def run_workers(cfg: Any) -> dict:
     """The study with `search.n_workers` processes; returns the study summary."""
     launcher = Search(cfg)  # inputs checked, study + MLflow parent run created, baselines enqueued
     launcher.runner.datamodule = None  # the workers load their own copy
+    launcher.planned = launcher.remaining_trials()  # the launcher judges the run (finish: none completed?)
     context = multiprocessing.get_context("spawn")
     reports = context.SimpleQueue()
     processes = [
         context.Process(target=worker_main, args=(worker_config(cfg, i, n), reports), name=f"search-worker-{i}")
-        for i, n in enumerate(shares(launcher.remaining_trials(), cfg.search.n_workers))
+        for i, n in enumerate(shares(launcher.planned, cfg.search.n_workers))
         if n > 0
     ]
     for process in processes:
@@ -116,6 +119,8 @@ def run_workers(cfg: Any) -> dict:
         index, kind, message = reports.get()
         results[index] = (kind, message)
     launcher.interrupted |= any(kind == "interrupted" for kind, _ in results.values())
+    if not any(kind == "failed" for kind, _ in results.values()):
+        launcher.recover_lost()  # a worker killed meanwhile left its trial RUNNING
     summary = launcher.finish(close=True)  # raises SearchInterrupted after Ctrl-C
     summary["workers"] = [{"worker": int(p.name.rsplit("-", 1)[1]), "exit_code": p.exitcode} for p in processes]
     raise_worker_errors(processes, results)

@@ -11,9 +11,8 @@ import pytest
 from optuna.trial import TrialState
 
 import search.heartbeat
-from search.heartbeat import HEARTBEAT_ATTR, HeartbeatJournalStorage, StaleTrialHandler
+from search.heartbeat import HEARTBEAT_ATTR, HeartbeatJournalStorage, StaleTrialHandler, fail_stale_trials
 from search.storage import create_storage
-from search.study import fail_stale_trials
 
 # The tests drive trials by hand (ask) to play a killed worker; Optuna warns about that.
 pytestmark = pytest.mark.filterwarnings("ignore:Heartbeat of storage is supposed to be used with Study.optimize")

@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import json
 import socket
 import warnings
 
@@ -157,3 +158,174 @@ def test_processes_opening_a_new_sqlite_store_at_once_all_track(tmp_path):
     assert len({parent for _, parent, _ in outcomes}) == 1  # one parent run for all
     parents, _ = nested_runs(uri)
     assert [p.info.run_id for p in parents] == [outcomes[0][1]]
+
+
+@pytest.mark.filterwarnings("ignore:MLflow unavailable:RuntimeWarning")
+def test_each_call_to_a_server_gone_down_fails_in_seconds_not_minutes(tmp_path):
+    """MLflow's client retries a refused call ~4 min by default; search.mlflow.request_* bound it."""
+    import threading
+    import time
+
+    from search.study import Search
+
+    tracker = Search(tiny_config(tmp_path)).tracker
+    run_id = tracker.start_trial(0, {})
+    tracker._client = MlflowClient(f"http://127.0.0.1:{closed_port()}")  # the tracking server has gone
+    took: list[float] = []
+
+    def log() -> None:
+        start = time.monotonic()
+        tracker.log_params(run_id, {"lr": 0.1})
+        took.append(time.monotonic() - start)
+
+    call = threading.Thread(target=log, daemon=True)
+    call.start()
+    call.join(60)
+    assert took and took[0] < 20, f"the call stalled {took or 'over 60'} s"
+    assert tracker.available is False  # the trials go on untracked, task=sync logs them later
+
+
+def test_sync_completes_a_finished_run_that_lost_its_params_and_files(tmp_path, monkeypatch):
+    """A call lost mid-trial (the server was down a moment): the run is FINISHED with its
+    metrics but none of its params, tags or files; task=sync compares and adds them."""
+    from search.tracking import Tracker
+    from tests.reliability_support import analysis_only
+
+    analysis_only(monkeypatch)
+    lost: dict[str, str] = {}
+    describe, log_artifacts = Tracker.describe_trial, Tracker.log_artifacts
+
+    def describe_trial(self, run_id, name, params, tags):
+        if name.startswith("t001"):
+            lost[run_id] = name
+            return None
+        return describe(self, run_id, name, params, tags)
+
+    monkeypatch.setattr(Tracker, "describe_trial", describe_trial)
+    monkeypatch.setattr(
+        Tracker, "log_artifacts", lambda self, run_id, paths: run_id in lost or log_artifacts(self, run_id, paths)
+    )
+    summary = run_search(tiny_config(tmp_path))
+    [run_id] = lost
+    uri = f"sqlite:///{tmp_path}/mlflow.db"
+    client = MlflowClient(uri)
+    before = client.get_run(run_id)
+    assert before.info.status == "FINISHED" and "test_acc" in before.data.metrics and not before.data.params
+    monkeypatch.undo()
+
+    first = sync_task(tiny_config(tmp_path))
+    assert (first["completed"], first["already_synced"], first["errors"]) == (1, 1, 0)
+    after = client.get_run(run_id)
+    record = json.loads((tmp_path / "artifacts" / "rel" / "trial-1" / "mlflow_run.json").read_text())
+    assert after.data.params == {k: v[:6000] for k, v in record["params"].items()}
+    assert after.data.tags["arch_generator"] == record["tags"]["arch_generator"]
+    assert after.info.run_name == lost[run_id] and after.info.status == "FINISHED"
+    files = {p.name for p in (tmp_path / "artifacts" / "rel" / "trial-1").iterdir()}
+    assert files <= {a.path for a in client.list_artifacts(run_id)}
+    assert summary["complete"] == 2
+    second = sync_task(tiny_config(tmp_path))
+    assert (second["completed"], second["created"], second["already_synced"]) == (0, 0, 2)
+
+
+def start_mlflow_server(folder, port: int):
+    """`mlflow server` on a SQLite store in `folder`, answering on `port`."""
+    import subprocess
+    import sys
+    import time
+    import urllib.request
+    from pathlib import Path
+
+    log = open(folder / "server.log", "a")  # noqa: SIM115 -- the server writes to it until it is stopped
+    server = subprocess.Popen(
+        [
+            str(Path(sys.executable).parent / "mlflow"),
+            "server",
+            "--backend-store-uri",
+            f"sqlite:///{folder}/server.db",
+            "--artifacts-destination",
+            str(folder / "mlartifacts"),
+            "--host",
+            "127.0.0.1",
+            "--port",
+            str(port),
+            "--workers",
+            "1",
+        ],
+        stdout=log,
+        stderr=subprocess.STDOUT,
+        start_new_session=True,
+    )
+    deadline = time.monotonic() + 300
+    while True:
+        assert server.poll() is None, (folder / "server.log").read_text()[-3000:]
+        try:
+            with urllib.request.urlopen(f"http://127.0.0.1:{port}/health", timeout=2) as reply:
+                if reply.status == 200:
+                    return server
+        except OSError:
+            pass
+        assert time.monotonic() < deadline, "mlflow server did not start"
+        time.sleep(0.5)
+
+
+def stop_mlflow_server(server) -> None:
+    import os
+    import signal
+
+    os.killpg(server.pid, signal.SIGTERM)
+    server.wait(timeout=60)
+
+
+@pytest.mark.slow
+@pytest.mark.filterwarnings("ignore:MLflow unavailable:RuntimeWarning")
+def test_mlflow_server_stopped_mid_search_then_restarted_and_synced(tmp_path, monkeypatch):
+    """The server stops as trial 1 starts: the search goes on (each failing call bounded in
+    seconds), trial 1's run is left without params; after a restart task=sync completes it."""
+    import time
+
+    from tests.reliability_support import analysis_only
+
+    analysis_only(monkeypatch)
+    port = closed_port()
+    server = start_mlflow_server(tmp_path, port)
+    real_sample, stopped = search.study.sample_architecture, []
+
+    def sample(trial, cfg):
+        if trial.number == 1:
+            stop_mlflow_server(server)
+            stopped.append(time.monotonic())
+        return real_sample(trial, cfg)
+
+    monkeypatch.setattr(search.study, "sample_architecture", sample)
+    uri = f"http://127.0.0.1:{port}"
+    try:
+        summary = run_search(tiny_config(tmp_path, "search.n_trials=3", mlflow=uri))
+        after_stop = time.monotonic() - stopped[0]
+    finally:
+        if server.poll() is None:
+            stop_mlflow_server(server)
+    assert summary["complete"] == 3 and summary["mlflow_available"] is False
+    assert after_stop < 60, f"the search ran {after_stop:.0f} s after the server stopped"
+    done = trials(str(tmp_path / "optuna.journal"))
+    assert [t.user_attrs["mlflow_synced"] for t in done] == [True, False, False]
+
+    server = start_mlflow_server(tmp_path, port)
+    try:
+        first = sync_task(tiny_config(tmp_path, mlflow=uri))
+        _, runs = nested_runs(uri)
+        second = sync_task(tiny_config(tmp_path, mlflow=uri))
+        client = MlflowClient(uri)
+        artifacts = {r.data.tags["cnas.trial"]: {a.path for a in client.list_artifacts(r.info.run_id)} for r in runs}
+    finally:
+        stop_mlflow_server(server)
+    assert (first["created"], first["completed"], first["already_synced"]) == (1, 1, 1)
+    assert (second["created"], second["completed"], second["already_synced"]) == (0, 0, 3)
+    by_trial = {int(r.data.tags["cnas.trial"]): r for r in runs}
+    for number in (1, 2):
+        folder = tmp_path / "artifacts" / "rel" / f"trial-{number}"
+        record = json.loads((folder / "mlflow_run.json").read_text())
+        run = by_trial[number]
+        assert run.info.status == "FINISHED"
+        assert run.data.params == {k: v[:6000] for k, v in record["params"].items()}
+        assert run.data.metrics["test_acc"] == done[number].user_attrs["test_acc"]
+        assert {p.name for p in folder.iterdir()} <= artifacts[str(number)]

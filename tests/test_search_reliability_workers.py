@@ -217,3 +217,23 @@ def test_ctrl_c_with_stdout_a_closed_pipe_prints_one_error_line_and_kills_the_ru
     assert trial.state == TrialState.FAIL and trial.user_attrs["fail_reason"] == "interrupted (Ctrl-C)"
     parents, children = nested_runs(f"sqlite:///{tmp_path}/mlflow.db")
     assert [p.info.status for p in parents] == ["KILLED"] and [c.info.status for c in children] == ["KILLED"]
+
+
+def test_several_workers_that_complete_no_trial_exit_with_the_reason(tmp_path, monkeypatch):
+    """The launcher judges the run: every worker's trials failed, so the search fails."""
+    import multiprocessing
+
+    import search.study
+    import search.workers
+    from nas.arch import ArchitectureError
+    from search.errors import SearchError
+
+    def unbuildable(trial, cfg):
+        raise ArchitectureError("vertex 3: channels must be a positive integer, got 0")
+
+    monkeypatch.setattr(search.study, "sample_architecture", unbuildable)
+    fork = multiprocessing.get_context("fork")  # the workers keep this process's patch (spawn would not)
+    monkeypatch.setattr(search.workers.multiprocessing, "get_context", lambda method: fork)
+    with pytest.raises(SearchError, match="none of this run's 2 trials completed .2 failed.; last reason: Arch"):
+        run_search(tiny_config(tmp_path, "search.n_workers=2"))
+    assert [t.state for t in trials(str(tmp_path / "optuna.journal"))] == [TrialState.FAIL] * 2
