@@ -11,11 +11,13 @@ log = logging.getLogger(__name__)
 
 
 def profile_task(cfg: Any) -> dict:
-    """Measure this machine (hw=local) within hw.profile.budget_s; save to hw.predictor."""
+    """Measure this machine (hw=local) within hw.profile.budget_s of wall-clock from the
+    process start (interpreter, imports, saving included); save to hw.predictor."""
     from hw.backends import create_backend
+    from hw.budget import task_start
 
-    start = time.monotonic()
-    predictor = create_backend(cfg.hw).profile(progress=True)
+    start = task_start()
+    predictor = create_backend(cfg.hw).profile(progress=True, start=start)
     path = predictor.save(Path(cfg.hw.predictor))
     log.info("saved the latency predictor to %s", path)
     kinds = {k: m.samples for k, m in predictor.models.items()}
