@@ -6,13 +6,13 @@ it (`partition.summary`) goes to stderr just before.
 
 from __future__ import annotations
 
-import json
 import sys
 
 import hydra
 from omegaconf import DictConfig
 
 from app import TASKS, USER_ERRORS, register_configs, validate
+from app.tasks import result_json
 from partition.summary import print_summary
 
 register_configs()
@@ -29,7 +29,7 @@ def main(cfg: DictConfig) -> dict | None:
         print(f"error: {err}", file=sys.stderr)
         sys.exit(2)
     print_summary(result)  # a few lines for a person, on stderr
-    print(json.dumps(result, default=str))
+    print(result_json(result))  # NaN as null: strict JSON
     return result
 
 

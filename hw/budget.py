@@ -15,17 +15,22 @@ from types import TracebackType
 from typing import Any
 
 _STARTED: list[float] = []  # tasks this process has started
+FRESH_PROCESS_S = 120.0  # a process older than this at its first task is not a fresh `python run.py`
 
 
 def task_start() -> float:
-    """`time.monotonic()` at this process's start for its first task (the user's wall-clock
-    includes the interpreter start and imports; Linux: /proc, else now), now for later
-    ones (a Hydra multirun runs its jobs in one process)."""
-    _STARTED.append(time.monotonic())
-    return _process_start() if len(_STARTED) == 1 else _STARTED[-1]
+    """When a task's wall-clock budget starts: for the first task of a fresh process (a
+    `python run.py`), the process start, as the user's wall-clock includes the interpreter
+    start and the imports (Linux: /proc); otherwise now (later jobs of a Hydra multirun in
+    the same process, a notebook, a test session)."""
+    now = time.monotonic()
+    _STARTED.append(now)
+    started = _process_start()
+    return started if len(_STARTED) == 1 and now - started < FRESH_PROCESS_S else now
 
 
 def _process_start() -> float:
+    """`time.monotonic()` at this process's start (now where /proc cannot tell)."""
     import os
 
     try:
@@ -68,8 +73,10 @@ class Budget:
         return self.end - time.monotonic()
 
     def phase(self, desc: str) -> None:
+        """Name what the time goes to now (redrawn at once)."""
         self._bar.set_description_str(desc, refresh=False)
         self.tick()
+        self._bar.refresh()
 
     def tick(self) -> None:
         """Bring the bar to the time spent (cheap: tqdm redraws at most twice a second)."""

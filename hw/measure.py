@@ -124,7 +124,7 @@ def measure_within(
     items: Iterable[T],
     build: Callable[[T], Callable[[], Any]],
     plan: Rounds,
-    deadline: float,
+    deadline: float | Callable[[], float],
     seed: int = 0,
     tick: Callable[[], None] | None = None,
 ) -> list[tuple[T, float]]:
@@ -137,9 +137,12 @@ def measure_within(
     the mean building time so far; the rest are never built. Rounds then run up to
     `plan.rounds` while the next one, as long as the last, still ends before `deadline`:
     on a machine that gets busier, fewer rounds, not a later end (at least one round).
-    `tick` is called after every build and every round (a progress bar).
+    `deadline` may be a function, asked before every step (a deadline that moves with what
+    was built). `tick` is called after every build and every round (a progress bar).
     """
     import torch
+
+    due: Callable[[], float] = deadline if callable(deadline) else lambda: deadline
 
     kept: list[T] = []
     calls: list[Callable[[], Any]] = []
@@ -150,7 +153,7 @@ def measure_within(
         while True:
             started = time.monotonic()
             mean_setup, mean_cost = (setup / len(kept), sum(costs) / len(kept)) if kept else (0.0, 0.0)
-            if started + mean_setup + plan.min_rounds * (sum(costs) + mean_cost) > deadline:
+            if started + mean_setup + plan.min_rounds * (sum(costs) + mean_cost) > due():
                 break
             item = next(pending, _END)
             if item is _END:
@@ -167,7 +170,7 @@ def measure_within(
                 tick()
 
         def stop(done: int, round_s: float) -> bool:
-            return done >= 1 and time.monotonic() + round_s > deadline
+            return done >= 1 and time.monotonic() + round_s > due()
 
         with _quiet():
             samples = _rounds(calls, plan, seed, stop, tick)

@@ -60,12 +60,12 @@ from hw.measure import CLOCKS, Rounds, measure_within, model_and_image, pin_thre
 from hw.predictor import MIN_FOREST_SAMPLES, KindModel, LatencyPredictor, Overheads, feature_matrix
 from hw.sampling import EVAL_SEED_OFFSET, PROFILE_SPACE, ArchSpace, profilable, sample_architectures
 from nas.arch import output_bytes, total_macs
-from nas.ops import OPS, Op, architecture_ops, instantiate
+from nas.ops import FEATURES, OPS, Op, architecture_ops, instantiate
 
 log = logging.getLogger(__name__)
 # at most, of the budget; re-sampling gets what they leave but the last fit and saving
 SHARES = {"ops": 0.70, "coverage": 0.05, "references": 0.05}
-SAVE_SHARE = 0.02  # of the budget, left to the caller to save the predictor
+SAVE_SHARE = 0.01  # of the budget, left to the caller to write the predictor (beyond `fit_cost`)
 FIT_MARGIN = 1.2  # the last fit may take this × the first one's time per unit of `fit_cost`
 CV_FITS = 2.0  # a cross-validation pass (5 folds of 50 trees on 80 % of the samples) ≈ 2 fits
 CALIBRATION_SEED = EVAL_SEED_OFFSET // 2  # disjoint from pool (small) and evaluation seeds
@@ -128,6 +128,7 @@ def measure_in_context(
     calibration: Iterable[nx.DiGraph] = (),
     inference: Any = None,
     ratio: int = 5,
+    latest: Callable[[Iterable[Op]], float] | None = None,
 ) -> tuple[list[tuple[Op, float]], list[nx.DiGraph], list[tuple[nx.DiGraph, float]]]:
     """(op, latency s) per distinct op of `archs`, timed inside interleaved forwards; the
     architectures that fitted the deadline; (calibration architecture, latency s).
@@ -136,7 +137,8 @@ def measure_in_context(
     so the executor overheads are fitted under the very conditions the ops were timed
     in; both are drawn lazily (`ratio` of `archs` per calibration one) while the budget
     lasts (`hw.measure.measure_within`), and run as `inference` says (see the module
-    doc; None: eager, contiguous).
+    doc; None: eager, contiguous). `latest(ops)`: an earlier deadline that depends on the
+    ops timed so far (the time their fit will take).
     """
     now = CLOCKS[plan.clock]
     # the same layout, eager (`hw.config.InferenceConfig`'s fields; not imported: hw.config reaches this module)
@@ -150,10 +152,16 @@ def measure_in_context(
             ops = [op for vertex_ops in architecture_ops(arch).values() for op in vertex_ops]
             runs[id(arch)] = (ops, [[] for _ in ops])
             instrument(model, now, runs[id(arch)][1])
+            timing_ops.update(ops)
         return lambda: model(x)
 
+    timing_ops: set[Op] = set()
+
+    def due() -> float:
+        return deadline if latest is None else min(deadline, latest(timing_ops))
+
     overhead = timer_overhead(plan.clock)
-    timed = measure_within(by_priority(archs, calibration, ratio), build, plan, deadline, seed, tick)
+    timed = measure_within(by_priority(archs, calibration, ratio), build, plan, due, seed, tick)
     per_op: dict[Op, list[float]] = {}
     for (calibrating, arch), _ in timed:
         if calibrating:
@@ -192,23 +200,28 @@ def measure_isolated(
 
 
 def fit_cost(ops: Iterable[Op]) -> float:
-    """What `LatencyPredictor.fit` on `ops` costs, in units of one small forest: a forest per
-    kind with enough samples, growing with them (100 trees, one core: 0.07 s at 50
-    samples, 0.14 s at 300, 0.41 s at 1000), and a linear fit per kind."""
-    counts = Counter(op.kind for op in ops)
-    return sum((1 + n / 200 if n >= MIN_FOREST_SAMPLES else 0.0) + 0.05 for n in counts.values())
+    """What `LatencyPredictor.fit` and saving cost for the distinct `ops`, in units of one
+    small forest (`_kind_units` per kind)."""
+    return sum(_kind_units(n) for n in Counter(op.kind for op in set(ops)).values())
 
 
-def fit_seconds_per_unit(samples: list[tuple[Op, float]], seed: int = 0) -> float:
-    """Seconds one unit of `fit_cost` takes on this machine now: the most sampled kind's
-    model fitted once and timed (a twelfth or so of the whole fit)."""
-    by_kind: dict[str, list[tuple[Op, float]]] = {}
-    for op, t in samples:
-        by_kind.setdefault(op.kind, []).append((op, t))
-    rows = max(by_kind.values(), key=len)
+def _kind_units(samples: int) -> float:
+    """A kind's forest grows with its samples (100 trees, one core: 0.07 s at 50 samples,
+    0.14 s at 300, 0.41 s at 1000), its linear fit is small; no forest below
+    `MIN_FOREST_SAMPLES`."""
+    return (1 + samples / 200 if samples >= MIN_FOREST_SAMPLES else 0.0) + 0.05
+
+
+def fit_seconds_per_unit(seed: int = 0, samples: int = 50) -> float:
+    """Seconds one unit of `fit_cost` takes to fit and save on this machine now: one kind's
+    model fitted on `samples` synthetic rows and its forest serialised, timed."""
+    import skops.io as sio
+
+    rng = np.random.default_rng(seed)
+    x, y = rng.uniform(1, 1e5, (samples, len(FEATURES))), rng.uniform(1e-5, 1e-2, samples)
     began = time.monotonic()
-    KindModel.fit(feature_matrix(op for op, _ in rows), np.array([t for _, t in rows]), seed)
-    return (time.monotonic() - began) / fit_cost(op for op, _ in rows)
+    sio.dumps({"probe": KindModel.fit(x, y, seed).forest})
+    return (time.monotonic() - began) / _kind_units(samples)
 
 
 def cross_validated_errors(samples: list[tuple[Op, float]], seed: int = 0, folds: int = 5) -> dict[Op, float]:
@@ -407,6 +420,15 @@ def _profile(settings: Any, budget: Budget, space: ArchSpace, inference: Any) ->
     rng = random.Random(settings.seed)
     plan = timing(settings)
 
+    # fitting and saving, timed on one forest under this machine's load now, end the phases early enough
+    samples: list[tuple[Op, float]] = []
+    per_unit = fit_seconds_per_unit(settings.seed)
+
+    def before_fit(more: Iterable[Op] = ()) -> float:
+        """The latest end of a measurement that leaves time to fit and save `samples` and `more`."""
+        fit_s = FIT_MARGIN * per_unit * fit_cost(itertools.chain((op for op, _ in samples), more))
+        return budget.end - fit_s - SAVE_SHARE * budget.seconds
+
     # 1. ops, timed inside sampled architectures; calibration architectures in the same rounds
     sampled = sample_architectures(settings.pool_architectures, seed=settings.seed, space=space)  # drawn lazily
     samples, pool, calibration = measure_in_context(
@@ -418,6 +440,7 @@ def _profile(settings: Any, budget: Budget, space: ArchSpace, inference: Any) ->
         sample_architectures(settings.calibration_architectures, seed=CALIBRATION_SEED, space=space),
         inference,
         max(settings.pool_architectures // settings.calibration_architectures, 1),
+        before_fit,
     )
     if not calibration:
         raise ValueError(
@@ -430,14 +453,6 @@ def _profile(settings: Any, budget: Budget, space: ArchSpace, inference: Any) ->
         len(calibration),
         time.monotonic() - budget.start,
     )
-    # one forest, timed under this machine's load, sizes what the later phases leave for the fit
-    budget.phase("fitting")
-    per_unit = fit_seconds_per_unit(samples, settings.seed)
-
-    def before_fit(more: Sequence[Op] = ()) -> float:
-        """The latest end of a measurement that leaves time to fit (with `more` ops) and save."""
-        fit_s = FIT_MARGIN * per_unit * fit_cost(itertools.chain((op for op, _ in samples), more))
-        return budget.end - fit_s - SAVE_SHARE * budget.seconds
 
     # 2. coverage of kinds no architecture produced
     budget.phase("coverage")
@@ -474,7 +489,7 @@ def _profile(settings: Any, budget: Budget, space: ArchSpace, inference: Any) ->
         seed += len(picked)
         per_iteration = (deadline - time.monotonic()) / (settings.adaptive_iterations - iteration)
         new_samples, profiled, _ = measure_in_context(
-            fresh, plan, time.monotonic() + per_iteration, seed, budget.tick, inference=inference
+            fresh, plan, time.monotonic() + per_iteration, seed, budget.tick, inference=inference, latest=before_fit
         )
         samples = _merge_samples(samples, new_samples)
         pool += profiled
@@ -489,7 +504,7 @@ def _profile(settings: Any, budget: Budget, space: ArchSpace, inference: Any) ->
     # what adaptive re-sampling left (or could not use: its cross-validation would not fit): more of the pool
     if (extra := before_fit() - time.monotonic()) > 0:
         new_samples, profiled, _ = measure_in_context(
-            sampled, plan, before_fit(), seed, budget.tick, inference=inference
+            sampled, plan, before_fit(), seed, budget.tick, inference=inference, latest=before_fit
         )
         samples = _merge_samples(samples, new_samples)
         pool += profiled
