@@ -21,7 +21,7 @@ phase ends at its deadline. Phases:
 4. adaptive re-sampling, in what is left but the fit and `SAVE_SHARE`: cross-validate
    each kind's model and profile fresh architectures drawn with the settings of those
    holding the worst-predicted ops; then (or when cross-validation would not fit)
-   more of the pool;
+   more architectures drawn like the pool, while the budget lasts;
 5. fitting (its time estimated from one forest timed after phase 1): one model per op
    kind, then the executor overheads the per-op timers miss (per-vertex Python
    dispatch, per-input list handling, freeing tensors in proportion to their bytes,
@@ -435,9 +435,10 @@ def _profile(settings: Any, budget: Budget, space: ArchSpace, inference: Any) ->
         return budget.end - fit_s - SAVE_SHARE * budget.seconds
 
     # 1. ops, timed inside sampled architectures; calibration architectures in the same rounds
-    sampled = sample_architectures(settings.pool_architectures, seed=settings.seed, space=space)  # drawn lazily
+    # drawn lazily; phase 1 takes up to `pool_architectures`, the last phase more while the budget lasts
+    sampled = sample_architectures(10**9, seed=settings.seed, space=space)
     samples, pool, calibration = measure_in_context(
-        sampled,
+        itertools.islice(sampled, settings.pool_architectures),
         plan,
         budget.until(SHARES["ops"]),
         settings.seed,
