@@ -32,7 +32,7 @@ from __future__ import annotations
 
 import json
 import math
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -192,7 +192,12 @@ class LatencyPredictor:
 
     def predict(self, arch: nx.DiGraph) -> float:
         """Single-unit batch-1 latency (seconds) of an annotated architecture (>= 0)."""
-        total = float(sum(self.vertex_latencies(arch).values())) + self.overheads.per_call
+        return self.single_unit(self.vertex_latencies(arch))
+
+    def single_unit(self, vertex_latencies: Mapping[Any, float]) -> float:
+        """`predict` from the architecture's `vertex_latencies` (the model call's overhead added
+        once; clamped at 0, a non-finite total refused)."""
+        total = float(sum(vertex_latencies.values())) + self.overheads.per_call
         if not math.isfinite(total):
             raise PredictorError(f"the latency predictor gives {total} s: its overheads are not finite numbers")
         return max(total, 0.0)

@@ -9,7 +9,7 @@ parameters of the composed `generator` option when that option is the same gener
 otherwise. Sample s uses seed `cfg.seed + s`, the same for every generator.
 
 Predicted latency (the paper's Figs. 8–9): each sample's best partition on n units is
-list-scheduled (`hw.analyze.latency_report`, `hw.schedule.simulate`) on n units of the
+list-scheduled (`hw.analyze.predict_latency`, `hw.schedule.Simulator`) on n units of the
 `hw` target (experiment=paper_survey: aws_t2micro), with the per-vertex latencies of
 the target's unit model (`hw.backends`; without a saved profile, a FLOPs stand-in,
 flagged in the output). Communication and latency are then normalised to FB's median
@@ -96,14 +96,17 @@ class LatencyModel:
     def describe(self) -> dict:
         return {"target": self.target.name, **self.backend.describe()}
 
-    def reports(self, arch: nx.DiGraph, analyses: list) -> list:
-        """One `LatencyReport` per analysis (its best assignment on its unit count)."""
-        from hw.analyze import latency_report
+    def predictions(self, arch: nx.DiGraph, analyses: list, topo: list | None = None) -> list:
+        """One `LatencyPrediction` per analysis (its best assignment on its unit count);
+        `topo`: the architecture's topological order, if known."""
+        from hw.analyze import predict_latency
+        from hw.schedule import Simulator
 
-        latencies, single = self.backend.vertex_latencies(arch), self.backend.predict(arch)
+        latencies, single = self.backend.latencies(arch)
+        simulator = Simulator(arch, latencies, topo)  # the graph walked once for every unit count
         return [
-            latency_report(
-                arch, a.assignment, dataclasses.replace(self.target, units=a.units), latencies, single, self.order
+            predict_latency(
+                simulator, a.assignment, dataclasses.replace(self.target, units=a.units), single, self.order
             )
             for a in analyses
         ]
@@ -171,9 +174,9 @@ def sample_rows(
             "latency_single_s": p.single_s,
             "latency_s": p.distributed_s,
             "predicted_speedup": p.speedup,
-            "transfers": p.transfers,
+            "transfers": len(p.schedule.transfers),
         }
-        for r, p in zip(analyses, latency.reports(arch, analyses), strict=True)
+        for r, p in zip(analyses, latency.predictions(arch, analyses, prep.hypergraph.vertices), strict=True)
     ]
 
 
