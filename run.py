@@ -7,7 +7,6 @@ to a missing data set, is one `error:` line on stderr and exit code 2.
 
 from __future__ import annotations
 
-import json
 import os
 import sys
 
@@ -17,6 +16,7 @@ from omegaconf import DictConfig
 
 from app import TASKS, USER_ERRORS, register_configs, validate
 from app.config import composition_error
+from app.tasks import result_json
 from partition.summary import print_summary
 
 register_configs()
@@ -33,7 +33,7 @@ def main(cfg: DictConfig) -> dict | None:
         print(f"error: {err}", file=sys.stderr)
         sys.exit(2)
     print_summary(result)  # a few lines for a person, on stderr
-    print(json.dumps(result, default=str))
+    print(result_json(result))  # NaN as null: strict JSON
     return result
 
 

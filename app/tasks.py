@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+import math
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -27,3 +29,20 @@ def output_dir() -> Path:
     if HydraConfig.initialized():
         return Path(HydraConfig.get().runtime.output_dir)
     return Path.cwd()
+
+
+def result_json(result: dict) -> str:
+    """A task's result as the one JSON line `run.py` prints: NaN and infinities as null
+    (they are not JSON, and a strict parser refuses them), anything else not JSON as its
+    `str`. `allow_nan=False` makes sure none is left."""
+
+    def finite(value: Any) -> Any:
+        if isinstance(value, float) and not math.isfinite(value):
+            return None
+        if isinstance(value, dict):
+            return {k: finite(v) for k, v in value.items()}
+        if isinstance(value, list | tuple):
+            return [finite(v) for v in value]
+        return value
+
+    return json.dumps(finite(result), default=str, allow_nan=False)

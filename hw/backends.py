@@ -36,7 +36,9 @@ class UnitLatencyModel(Protocol):
     def vertex_latencies(self, arch: nx.DiGraph) -> dict[Any, float]: ...
     def latencies(self, arch: nx.DiGraph) -> tuple[dict[Any, float], float]: ...  # both, from one pass
     def describe(self) -> dict: ...
-    def profile(self, budget_s: float | None = None, progress: bool = True) -> LatencyPredictor: ...
+    def profile(
+        self, budget_s: float | None = None, progress: bool = True, start: float | None = None
+    ) -> LatencyPredictor: ...
 
 
 # The stand-in when no profile exists (hw.on_missing_predictor=flops): 20 µs per op
@@ -114,10 +116,13 @@ class LocalBackend:
             self._predictor = load_local_predictor(self.hw)
         return self._predictor
 
-    def profile(self, budget_s: float | None = None, progress: bool = True) -> LatencyPredictor:
+    def profile(
+        self, budget_s: float | None = None, progress: bool = True, start: float | None = None
+    ) -> LatencyPredictor:
+        """Measure this machine within `budget_s` of wall-clock from `start` (see `hw.profile.profile`)."""
         from hw.profile import profile
 
-        return profile(self.hw.profile, budget_s=budget_s, progress=progress, inference=self.hw.inference)
+        return profile(self.hw.profile, budget_s=budget_s, progress=progress, inference=self.hw.inference, start=start)
 
     def predict(self, arch: nx.DiGraph) -> float:
         return self.latencies(arch)[1]
@@ -174,7 +179,9 @@ class ScaledBackend(LocalBackend):
             f"{compute.reference_model}: {compute.reference_latency_ms} ms on device / {local_ms:.1f} ms here",
         )
 
-    def profile(self, budget_s: float | None = None, progress: bool = True) -> LatencyPredictor:
+    def profile(
+        self, budget_s: float | None = None, progress: bool = True, start: float | None = None
+    ) -> LatencyPredictor:
         raise NotImplementedError(
             f"hw={self.hw.name} is a remote device that cannot be measured from here; "
             "profile hw=local (its predictions are scaled) or add a backend that runs on the device"

@@ -25,12 +25,15 @@ import contextlib
 import gc
 import random
 import time
-from collections.abc import Callable, Sequence
-from typing import Any
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from dataclasses import dataclass
+from typing import Any, TypeVar
 
 import numpy as np
 
 CLOCKS = {"thread": time.thread_time_ns, "wall": time.perf_counter_ns}
+T = TypeVar("T")
+_END: Any = object()
 
 
 def tune_allocator() -> bool:
@@ -66,6 +69,23 @@ def robust_latency(samples: Sequence[float], quantile: float) -> float:
     return float(np.quantile(np.asarray(samples, dtype=float), quantile))
 
 
+@dataclass(frozen=True)
+class Rounds:
+    """How one measurement runs: up to `rounds` interleaved rounds (at least `min_rounds`
+    planned), after `warmup` untimed calls of each candidate; the statistic is the
+    `quantile` over rounds of `clock` time (see the module doc)."""
+
+    rounds: int = 10
+    min_rounds: int = 3
+    warmup: int = 2
+    quantile: float = 0.1
+    clock: str = "thread"
+
+    def __post_init__(self) -> None:
+        if self.clock not in CLOCKS:
+            raise ValueError(f"clock must be one of {', '.join(CLOCKS)}, got {self.clock!r}")
+
+
 def measure_interleaved(
     calls: Sequence[Callable[[], Any]],
     rounds: int = 10,
@@ -87,38 +107,124 @@ def measure_interleaved(
     """
     import torch
 
-    if clock not in CLOCKS:
-        raise ValueError(f"clock must be one of {', '.join(CLOCKS)}, got {clock!r}")
-    now = CLOCKS[clock]
+    plan = Rounds(rounds, min_rounds, warmup, quantile, clock)
+    with _quiet(), torch.inference_mode(not grad):
+        for call in calls:
+            for _ in range(warmup):
+                call()
+
+        def stop(done: int, round_s: float) -> bool:
+            return deadline is not None and done >= min_rounds and time.monotonic() > deadline
+
+        samples = _rounds(calls, plan, seed, stop, (lambda: progress.update(1)) if progress is not None else None)
+    return [robust_latency(s, quantile) * 1e-9 for s in samples]
+
+
+def measure_within(
+    items: Iterable[T],
+    build: Callable[[T], Callable[[], Any]],
+    plan: Rounds,
+    deadline: float | Callable[[], float],
+    seed: int = 0,
+    tick: Callable[[], None] | None = None,
+) -> list[tuple[T, float]]:
+    """(item, latency s) for the leading `items` whose measurement fits before `deadline`.
+
+    A wall-clock budget counts building too (a model, its trace on the fast path), so
+    items are drawn (a lazy iterable: drawing may cost too), built (`build(item)` returns the zero-argument call to time) and
+    warmed up one at a time, in order of priority, while `plan.min_rounds` rounds of all
+    admitted calls still fit, as estimated from each call's last warm-up (wall time) and
+    the mean building time so far; the rest are never built. Rounds then run up to
+    `plan.rounds` while the next one, as long as the last, still ends before `deadline`:
+    on a machine that gets busier, fewer rounds, not a later end (at least one round).
+    `deadline` may be a function, asked before every step (a deadline that moves with what
+    was built). `tick` is called after every build and every round (a progress bar).
+    """
+    import torch
+
+    due: Callable[[], float] = deadline if callable(deadline) else lambda: deadline
+
+    kept: list[T] = []
+    calls: list[Callable[[], Any]] = []
+    costs: list[float] = []  # wall seconds of one call each
+    setup = 0.0  # wall seconds spent building and warming up
+    pending = iter(items)
+    with torch.inference_mode():
+        while True:
+            started = time.monotonic()
+            mean_setup, mean_cost = (setup / len(kept), sum(costs) / len(kept)) if kept else (0.0, 0.0)
+            if started + mean_setup + plan.min_rounds * (sum(costs) + mean_cost) > due():
+                break
+            item = next(pending, _END)
+            if item is _END:
+                break
+            call = build(item)
+            for _ in range(plan.warmup):
+                warm = time.monotonic()
+                call()
+            costs.append(time.monotonic() - warm if plan.warmup else 0.0)
+            setup += time.monotonic() - started
+            kept.append(item)
+            calls.append(call)
+            if tick is not None:
+                tick()
+
+        def stop(done: int, round_s: float) -> bool:
+            return done >= 1 and time.monotonic() + round_s > due()
+
+        with _quiet():
+            samples = _rounds(calls, plan, seed, stop, tick)
+    return [(item, robust_latency(s, plan.quantile) * 1e-9) for item, s in zip(kept, samples, strict=True)]
+
+
+def _rounds(
+    calls: Sequence[Callable[[], Any]],
+    plan: Rounds,
+    seed: int,
+    stop: Callable[[int, float], bool],
+    tick: Callable[[], None] | None,
+) -> list[list[int]]:
+    """`plan.clock` samples (ns) of each call over interleaved rounds, until `plan.rounds`
+    or `stop(rounds done, wall seconds of the last round)`."""
+    now = CLOCKS[plan.clock]
     samples: list[list[int]] = [[] for _ in calls]
     rng = random.Random(seed)
     order = list(range(len(calls)))
+    round_s = 0.0
+    for done in range(plan.rounds):
+        if stop(done, round_s):
+            break
+        began = time.monotonic()
+        rng.shuffle(order)
+        for i in order:
+            start = now()
+            calls[i]()
+            samples[i].append(now() - start)
+        round_s = time.monotonic() - began
+        if tick is not None:
+            tick()
+    return samples
+
+
+@contextlib.contextmanager
+def _quiet() -> Iterator[None]:
+    """The garbage collector paused: a collection inside a timed call is noise, not latency."""
     gc_was_enabled = gc.isenabled()
     gc.disable()
     try:
-        with torch.inference_mode(not grad):
-            for call in calls:
-                for _ in range(warmup):
-                    call()
-            for done in range(rounds):
-                if deadline is not None and done >= min_rounds and time.monotonic() > deadline:
-                    break
-                rng.shuffle(order)
-                for i in order:
-                    start = now()
-                    calls[i]()
-                    samples[i].append(now() - start)
-                if progress is not None:
-                    progress.update(1)
+        yield
     finally:
         if gc_was_enabled:
             gc.enable()
-    return [robust_latency(s, quantile) * 1e-9 for s in samples]
 
 
 def model_and_image(arch: Any, inference: Any = None) -> tuple[Any, Any]:
     """The built model of `arch` run the way `inference` (an `hw.config.InferenceConfig`;
-    None: eager, contiguous) says, and a random batch-1 image for it in that layout."""
+    None: eager, contiguous) says, and a random batch-1 image for it in that layout.
+
+    On the fast path the model is called twice here: the first call traces and freezes
+    it, the second lets TorchScript optimise the graph (3-10x a steady call), so the
+    model is built ready to time, and building is where its cost shows."""
     import torch
 
     from nas.builder import build_model
@@ -129,4 +235,9 @@ def model_and_image(arch: Any, inference: Any = None) -> tuple[Any, Any]:
         (inference.fast_path, inference.memory_format == "channels_last") if inference is not None else (False, False)
     )
     image = to_layout(torch.randn(1, arch.graph.get("in_channels", 3), size, size), channels_last)
-    return inference_model(build_model(arch), fast_path, channels_last), image
+    model = inference_model(build_model(arch), fast_path, channels_last)
+    if fast_path:
+        with torch.inference_mode():
+            model(image)
+            model(image)
+    return model, image

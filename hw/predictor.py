@@ -18,12 +18,20 @@ Files: `predictor.json` (version, metadata, linear coefficients, overheads and a
 profiling data) and `forests.skops`, loaded with an explicit allow-list of
 scikit-learn types, so loading never runs code from the file. If the forests cannot
 be loaded (e.g. another scikit-learn version) they are re-fitted from the stored
-profiling data.
+profiling data. Every other flaw of the files (not a JSON object, a missing key, a
+wrong type, a NaN, infinite or negative coefficient, a damaged skops archive) is a
+one-line `PredictorError` at load, naming the file and the key.
+
+Predictions are never NaN nor negative: a vertex never costs less than nothing and an
+architecture neither (both clamped at 0, as the per-vertex and per-input terms may be
+negative, see `hw.profile`), and a non-finite prediction (only a damaged forest can
+give one) is refused with a `PredictorError` rather than passed on.
 """
 
 from __future__ import annotations
 
 import json
+import math
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -48,6 +56,11 @@ TRUSTED_TYPES = [
     "numpy.dtype",
     "numpy.ndarray",
 ]
+
+
+class PredictorError(ValueError):
+    """A latency predictor that cannot be used: a malformed file, or a prediction that is
+    not a finite number (one line; `run.py` prints it as `error: ...`)."""
 
 
 def feature_matrix(ops: Iterable[Op]) -> np.ndarray:
@@ -152,6 +165,11 @@ class LatencyPredictor:
         for kind, group in by_kind.items():
             model = self.models.get(kind, self.fallback)
             for op, t in zip(group, model.predict(feature_matrix(group)), strict=True):
+                if not math.isfinite(t):
+                    raise PredictorError(
+                        f"the latency predictor gives {t} s for the {kind} op {op.p}: "
+                        "its files are damaged; re-run task=profile"
+                    )
                 self._cache[op] = float(t)
         return np.array([self._cache[op] for op in ops])
 
@@ -173,12 +191,16 @@ class LatencyPredictor:
         return result
 
     def predict(self, arch: nx.DiGraph) -> float:
-        """Single-unit batch-1 latency (seconds) of an annotated architecture."""
+        """Single-unit batch-1 latency (seconds) of an annotated architecture (>= 0)."""
         return self.single_unit(self.vertex_latencies(arch))
 
     def single_unit(self, vertex_latencies: Mapping[Any, float]) -> float:
-        """`predict` from the architecture's `vertex_latencies` (the model call's overhead added once)."""
-        return float(sum(vertex_latencies.values())) + self.overheads.per_call
+        """`predict` from the architecture's `vertex_latencies` (the model call's overhead added
+        once; clamped at 0, a non-finite total refused)."""
+        total = float(sum(vertex_latencies.values())) + self.overheads.per_call
+        if not math.isfinite(total):
+            raise PredictorError(f"the latency predictor gives {total} s: its overheads are not finite numbers")
+        return max(total, 0.0)
 
     def op_sum(self, arch: nx.DiGraph) -> float:
         """Σ of isolated op latencies (no overheads)."""
@@ -216,48 +238,126 @@ class LatencyPredictor:
 
     @classmethod
     def load(cls, directory: str | Path) -> LatencyPredictor:
-        """Load a saved predictor; refuses files of another format or with unexpected types."""
+        """Load a saved predictor; refuses (`PredictorError`, one line) files of another
+        format, with unexpected types, or malformed in any way (see the module doc)."""
         directory = Path(directory)
         path = directory / "predictor.json"
         if not path.is_file():
             raise FileNotFoundError(f"no latency predictor at {directory} (run: python run.py task=profile hw=local)")
         try:
             doc = json.loads(path.read_text())
-        except (OSError, json.JSONDecodeError) as err:
-            raise ValueError(f"{path}: not a predictor file ({err})") from None
+        except (OSError, UnicodeDecodeError, RecursionError, json.JSONDecodeError) as err:
+            raise PredictorError(f"{path}: not a predictor file ({err})") from None
+        fields = _Fields(path)
+        if not isinstance(doc, dict):
+            raise PredictorError(f"{path}: not a predictor file (a JSON {type(doc).__name__}, expected an object)")
         if doc.get("format_version") != FORMAT_VERSION:
-            raise ValueError(
+            raise PredictorError(
                 f"{path}: predictor format {doc.get('format_version')!r}, expected {FORMAT_VERSION}; re-run task=profile"
             )
         if doc.get("features") != list(FEATURES) or doc.get("linear_terms") != list(LINEAR_TERMS):
-            raise ValueError(f"{path}: predictor features differ from this version; re-run task=profile")
+            raise PredictorError(f"{path}: predictor features differ from this version; re-run task=profile")
         forests = _load_forests(directory / "forests.skops")
         models = {
-            k: KindModel(np.array(m["coef"]), forests.get(k) if forests is not None else None, m["samples"])
-            for k, m in doc["models"].items()
-            if k in OPS
+            kind: KindModel(
+                fields.coefficients(m, f"models.{kind}"),
+                forests.get(kind) if forests is not None else None,
+                int(fields.number(m, "samples", f"models.{kind}", minimum=0)),
+            )
+            for kind, m in fields.mapping(doc, "models").items()
+            if kind in OPS
         }
         predictor = cls(
             models,
-            KindModel(np.array(doc["fallback"])),
-            Overheads(**doc["overheads"]),
-            doc.get("metadata", {}),
-            doc.get("data", {}),
+            KindModel(fields.coefficients(doc, "")),
+            fields.overheads(fields.mapping(doc, "overheads")),
+            fields.mapping(doc, "metadata", required=False),
+            fields.mapping(doc, "data", required=False),
         )
+        fields.references(predictor.metadata)
         if forests is None:  # version skew: rebuild the forests from the stored samples
-            predictor = refit(predictor)
+            try:
+                predictor = refit(predictor)
+            except (KeyError, TypeError, ValueError, AttributeError) as err:
+                raise PredictorError(f"{path}: the stored profiling data cannot be re-fitted ({err!r})") from None
         return predictor
 
 
+class _Fields:
+    """Checked reads from a predictor file's JSON: each flaw a `PredictorError` naming the key."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+
+    def fail(self, key: str, problem: str) -> PredictorError:
+        return PredictorError(f"{self.path}: {key} {problem}; re-run task=profile")
+
+    def mapping(self, doc: dict, key: str, where: str = "", required: bool = True) -> dict:
+        name = f"{where}.{key}" if where else key
+        if key not in doc:
+            if required:
+                raise self.fail(name, "is missing")
+            return {}
+        if not isinstance(doc[key], dict):
+            raise self.fail(name, f"must be an object, got {type(doc[key]).__name__}")
+        return doc[key]
+
+    def number(self, doc: dict, key: str, where: str = "", minimum: float | None = None) -> float:
+        name = f"{where}.{key}" if where else key
+        if key not in doc:
+            raise self.fail(name, "is missing")
+        value = doc[key]
+        if isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(value):
+            raise self.fail(name, f"must be a finite number, got {value!r}")
+        if minimum is not None and value < minimum:
+            raise self.fail(name, f"must be >= {minimum:g}, got {value!r}")
+        return float(value)
+
+    def coefficients(self, doc: dict, where: str) -> np.ndarray:
+        """A kind's linear coefficients (`coef`; the pooled `fallback`): finite and >= 0 (NNLS)."""
+        key = "coef" if where else "fallback"
+        name = f"{where}.{key}" if where else key
+        if not isinstance(doc, dict):
+            raise self.fail(where, f"must be an object, got {type(doc).__name__}")
+        value = doc.get(key)
+        if not isinstance(value, list) or len(value) != len(LINEAR_TERMS):
+            raise self.fail(name, f"must be a list of {len(LINEAR_TERMS)} numbers, got {value!r:.60}")
+        return np.array([self.number({str(i): v}, str(i), name, minimum=0.0) for i, v in enumerate(value)])
+
+    def overheads(self, doc: dict) -> Overheads:
+        """Scales, per-byte and per-call costs >= 0; per-vertex and per-input terms of either sign."""
+        known = set(Overheads.__dataclass_fields__)
+        if unknown := sorted(set(doc) - known):
+            raise self.fail("overheads", f"has unknown keys {unknown}")
+        signed = {"per_vertex", "per_input"}
+        values = {k: self.number(doc, k, "overheads", None if k in signed else 0.0) for k in known - {"kind_scale"}}
+        scales = self.mapping(doc, "kind_scale", "overheads", required=False)
+        kind_scale = {k: self.number(scales, k, "overheads.kind_scale", minimum=0.0) for k in scales}
+        return Overheads(**values, kind_scale=kind_scale)
+
+    def references(self, metadata: dict) -> None:
+        """Reference-model latencies (ms): what `scaled` targets divide by, so > 0."""
+        refs = self.mapping(metadata, "references_ms", "metadata", required=False)
+        for name in refs:
+            if self.number(refs, name, "metadata.references_ms") <= 0:
+                raise self.fail(f"metadata.references_ms.{name}", f"must be > 0, got {refs[name]!r}")
+
+
 def _load_forests(path: Path) -> dict | None:
+    """The forests in `path` (None where missing or written by incompatible library versions)."""
     import skops.io as sio
 
     if not path.is_file():
         return None
-    untrusted = set(sio.get_untrusted_types(file=path))
+    try:
+        untrusted = set(sio.get_untrusted_types(file=path))
+    except Exception as err:  # noqa: BLE001 - zipfile, JSON and skops errors alike: not a skops archive
+        raise PredictorError(
+            f"{path}: not a skops archive ({type(err).__name__}: {err}); re-run task=profile"
+        ) from None
     unexpected = sorted(untrusted - set(TRUSTED_TYPES))
     if unexpected:
-        raise ValueError(f"{path}: refusing to load unexpected types {unexpected}")
+        raise PredictorError(f"{path}: refusing to load unexpected types {unexpected}")
     try:
         forests = sio.load(path, trusted=sorted(untrusted))
     except Exception:  # noqa: BLE001 - incompatible library versions: refit instead
@@ -267,7 +367,11 @@ def _load_forests(path: Path) -> dict | None:
     if not isinstance(forests, dict) or not all(
         isinstance(k, str) and isinstance(v, RandomForestRegressor) for k, v in forests.items()
     ):
-        raise ValueError(f"{path}: expected a dict of random forests, found {type(forests).__name__} content")
+        raise PredictorError(f"{path}: expected a dict of random forests, found {type(forests).__name__} content")
+    if wrong := sorted(k for k, v in forests.items() if getattr(v, "n_features_in_", None) != len(FEATURES)):
+        raise PredictorError(
+            f"{path}: the forests of {wrong} do not take the {len(FEATURES)} features; re-run task=profile"
+        )
     return forests
 
 

@@ -8,19 +8,25 @@ timer around every module the executor calls (stem, each scaling block, merge,
 vertex op), and keeps, per distinct op, the median over the places it occurs of a
 low quantile over interleaved rounds (`hw.measure`).
 
-Phases, each with a share of the wall-clock budget:
-1. ops (70 %): instrumented forwards of `pool_architectures` sampled architectures,
-   interleaved in the same rounds with plain (uninstrumented) forwards of
-   `calibration_architectures` held-out ones;
-2. adaptive re-sampling (15 %): cross-validate each kind's model and profile fresh
-   architectures drawn with the settings of those holding the worst-predicted ops;
-3. coverage (5 %): kinds the sampled architectures never produce, timed alone;
-4. fitting: one model per op kind, then the executor overheads the per-op timers miss
-   (per-vertex Python dispatch, per-input list handling, freeing tensors in
-   proportion to their bytes, one per-call cost, a common scale) by bounded least
-   squares on the calibration architectures' plain forwards from phase 1;
-5. references (5 %): torchvision models timed the same way, which `scaled` targets use
-   to turn a published device latency into a slowdown factor.
+The budget is wall-clock for the whole procedure (`hw.budget`; in task=profile from the
+process start, saving included): models are sampled, built, traced and warmed up one at
+a time while their timed rounds still fit (`hw.measure.measure_within`), and each
+phase ends at its deadline. Phases:
+1. ops (until 70 % of the budget): instrumented forwards of up to `pool_architectures`
+   sampled architectures, interleaved in the same rounds with plain (uninstrumented)
+   forwards of up to `calibration_architectures` held-out ones (drawn alternately);
+2. coverage (up to 5 %): kinds the sampled architectures never produce, timed alone;
+3. references (up to 5 %): torchvision models timed the same way, which `scaled`
+   targets use to turn a published device latency into a slowdown factor;
+4. adaptive re-sampling, in what is left but the fit and `SAVE_SHARE`: cross-validate
+   each kind's model and profile fresh architectures drawn with the settings of those
+   holding the worst-predicted ops; then (or when cross-validation would not fit)
+   more architectures drawn like the pool, while the budget lasts;
+5. fitting (its time estimated from one forest timed after phase 1): one model per op
+   kind, then the executor overheads the per-op timers miss (per-vertex Python
+   dispatch, per-input list handling, freeing tensors in proportion to their bytes,
+   one per-call cost, a common scale) by bounded least squares on the calibration
+   architectures' plain forwards from phase 1.
 
 The path profiled is the one deploy runs (`hw.inference`): the calibration forwards run
 on it (the fast path: one frozen graph per model, `nas.fast`) in its memory layout, and
@@ -33,33 +39,41 @@ per-input terms may be negative (they take module Python work out again).
 
 from __future__ import annotations
 
+import functools
+import itertools
 import logging
 import os
 import platform
 import random
 import time
-from collections.abc import Callable, Sequence
+from collections import Counter
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from dataclasses import replace
 from types import SimpleNamespace
 from typing import Any
 
 import networkx as nx
 import numpy as np
 
-from hw.measure import CLOCKS, measure_interleaved, model_and_image, pin_threads
-from hw.predictor import KindModel, LatencyPredictor, Overheads, feature_matrix
+from hw.budget import Budget
+from hw.measure import CLOCKS, Rounds, measure_within, model_and_image, pin_threads
+from hw.predictor import MIN_FOREST_SAMPLES, KindModel, LatencyPredictor, Overheads, feature_matrix
 from hw.sampling import EVAL_SEED_OFFSET, PROFILE_SPACE, ArchSpace, profilable, sample_architectures
 from nas.arch import output_bytes, total_macs
-from nas.ops import OPS, Op, architecture_ops, instantiate
+from nas.ops import FEATURES, OPS, Op, architecture_ops, instantiate
 
 log = logging.getLogger(__name__)
-SHARES = {"ops": 0.70, "adaptive": 0.15, "coverage": 0.05, "references": 0.05}  # the rest: fitting
+# at most, of the budget; re-sampling gets what they leave but the last fit and saving
+SHARES = {"ops": 0.70, "coverage": 0.05, "references": 0.05}
+SAVE_SHARE = 0.01  # of the budget, left to the caller to write the predictor (beyond `fit_cost`)
+FIT_MARGIN = 1.2  # the last fit may take this × the first one's time per unit of `fit_cost`
+CV_FITS = 2.0  # a cross-validation pass (5 folds of 50 trees on 80 % of the samples) ≈ 2 fits
+# phase 1 draws calibration and pool architectures alternately: the overhead fit has 7-9
+# parameters, and with 6-8 calibration architectures (one per five pool ones, all a loaded
+# 240 s budget held) it overfitted (18 % of held-out models within ±10 %), while ~40 pool
+# architectures already gave op models good to 92 % with ample calibration
+POOL_PER_CALIBRATION = 1
 CALIBRATION_SEED = EVAL_SEED_OFFSET // 2  # disjoint from pool (small) and evaluation seeds
-
-
-def _bar(total: int, desc: str, enabled: bool) -> Any:
-    from tqdm import tqdm
-
-    return tqdm(total=total, desc=desc, disable=not enabled, leave=False)
 
 
 # ---------------------------------------------------------------- in-context timing
@@ -91,82 +105,128 @@ def instrument(model: Any, now: Callable[[], int], record: list[list[int]]) -> N
         part.register_forward_hook(lambda module, args, out, samples=samples: samples.append(now() - start[0]))
 
 
+def timing(settings: Any, **changes: Any) -> Rounds:
+    """How a phase measures: `settings`' (`hw.config.ProfileConfig`) rounds, quantile and
+    clock, one warm-up call, with `changes` (the phases differ in rounds and warm-up only)."""
+    plan = Rounds(settings.rounds, settings.min_rounds, 1, settings.quantile, settings.clock)
+    return replace(plan, **changes)
+
+
+def by_priority(
+    pool: Iterable[nx.DiGraph], calibration: Iterable[nx.DiGraph], ratio: int
+) -> Iterator[tuple[bool, nx.DiGraph]]:
+    """(is calibration, architecture): one calibration architecture, then `ratio` pool ones,
+    and so on (then what is left of the pool), so a short budget keeps both kinds."""
+    pool = iter(pool)
+    for arch in calibration:
+        yield True, arch
+        yield from ((False, a) for a in itertools.islice(pool, ratio))
+    yield from ((False, a) for a in pool)
+
+
 def measure_in_context(
-    archs: list[nx.DiGraph],
-    settings: Any,
+    archs: Iterable[nx.DiGraph],
+    plan: Rounds,
     deadline: float,
     seed: int = 0,
-    progress: bool = True,
-    calibration: Sequence[nx.DiGraph] = (),
+    tick: Callable[[], None] | None = None,
+    calibration: Iterable[nx.DiGraph] = (),
     inference: Any = None,
-) -> tuple[list[tuple[Op, float]], list[float]]:
-    """(op, latency s) per distinct op of `archs`, timed inside interleaved forwards.
+    ratio: int = 5,
+    latest: Callable[[Iterable[Op]], float] | None = None,
+) -> tuple[list[tuple[Op, float]], list[nx.DiGraph], list[tuple[nx.DiGraph, float]]]:
+    """(op, latency s) per distinct op of `archs`, timed inside interleaved forwards; the
+    architectures that fitted the deadline; (calibration architecture, latency s).
 
     `calibration` architectures run plain (uninstrumented) forwards in the same rounds,
     so the executor overheads are fitted under the very conditions the ops were timed
-    in; their latencies (s) are returned second. Both run as `inference` says (see the
-    module doc; None: eager, contiguous).
+    in; both are drawn lazily (`ratio` of `archs` per calibration one) while the budget
+    lasts (`hw.measure.measure_within`), and run as `inference` says (see the module
+    doc; None: eager, contiguous). `latest(ops)`: an earlier deadline that depends on the
+    ops timed so far (the time their fit will take).
     """
-    now = CLOCKS[settings.clock]
+    now = CLOCKS[plan.clock]
     # the same layout, eager (`hw.config.InferenceConfig`'s fields; not imported: hw.config reaches this module)
     eager = SimpleNamespace(fast_path=False, memory_format=inference.memory_format) if inference is not None else None
-    runs: list[tuple[list[Op], list[list[int]]]] = []  # (ops, their samples) per instrumented arch
-    calls: list[Callable[..., Any]] = []
-    for i, arch in enumerate([*archs, *calibration]):
-        model, x = model_and_image(arch, eager if i < len(archs) else inference)
-        calls.append(lambda model=model, x=x: model(x))
-        if i < len(archs):
+    runs: dict[int, tuple[list[Op], list[list[int]]]] = {}  # id(arch) -> (ops, their samples)
+
+    def build(item: tuple[bool, nx.DiGraph]) -> Callable[[], Any]:
+        calibrating, arch = item
+        model, x = model_and_image(arch, inference if calibrating else eager)
+        if not calibrating:
             ops = [op for vertex_ops in architecture_ops(arch).values() for op in vertex_ops]
-            runs.append((ops, [[] for _ in ops]))
-            instrument(model, now, runs[-1][1])
-    overhead = timer_overhead(settings.clock)
-    with _bar(settings.rounds, f"profiling {len(archs)}+{len(calibration)} architectures", progress) as bar:
-        times = measure_interleaved(
-            calls,
-            rounds=settings.rounds,
-            quantile=settings.quantile,
-            clock=settings.clock,
-            seed=seed,
-            warmup=1,
-            progress=bar,
-            deadline=deadline,
-            min_rounds=settings.min_rounds,
-        )
+            runs[id(arch)] = (ops, [[] for _ in ops])
+            instrument(model, now, runs[id(arch)][1])
+            timing_ops.update(ops)
+        return lambda: model(x)
+
+    timing_ops: set[Op] = set()
+
+    def due() -> float:
+        return deadline if latest is None else min(deadline, latest(timing_ops))
+
+    overhead = timer_overhead(plan.clock)
+    timed = measure_within(by_priority(archs, calibration, ratio), build, plan, due, seed, tick)
     per_op: dict[Op, list[float]] = {}
-    for ops, record in runs:
-        for op, samples in zip(ops, record, strict=True):  # samples[0]: the warm-up
-            t = max(float(np.quantile(samples[1:], settings.quantile)) - overhead, 0.0) * 1e-9
+    for (calibrating, arch), _ in timed:
+        if calibrating:
+            continue
+        for op, samples in zip(*runs[id(arch)], strict=True):  # the first `plan.warmup`: warm-up calls
+            t = max(float(np.quantile(samples[plan.warmup :], plan.quantile)) - overhead, 0.0) * 1e-9
             per_op.setdefault(op, []).append(t)
-    return [(op, max(float(np.median(ts)), 1e-7)) for op, ts in per_op.items()], times[len(archs) :]
+    return (
+        [(op, max(float(np.median(ts)), 1e-7)) for op, ts in per_op.items()],
+        [arch for (calibrating, arch), _ in timed if not calibrating],
+        [(arch, t) for (calibrating, arch), t in timed if calibrating],
+    )
 
 
-def measure_isolated(ops: list[Op], settings: Any, deadline: float, seed: int = 0) -> list[tuple[Op, float]]:
+def measure_isolated(
+    ops: Iterable[Op], plan: Rounds, deadline: float, seed: int = 0, tick: Callable[[], None] | None = None
+) -> list[tuple[Op, float]]:
     """Ops timed alone (interleaved), for kinds no sampled architecture contains."""
     import torch
 
-    calls, kept = [], []
-    for op in ops:
-        try:
-            module, args = instantiate(op)
-            with torch.inference_mode():
-                module(*args)
-        except (RuntimeError, ValueError):  # shapes the module cannot take
-            continue
-        calls.append(lambda module=module, args=args: module(*args))
-        kept.append(op)
-    times = measure_interleaved(
-        calls,
-        rounds=settings.rounds,
-        quantile=settings.quantile,
-        clock=settings.clock,
-        seed=seed,
-        deadline=deadline,
-        min_rounds=settings.min_rounds,
-    )
-    return list(zip(kept, times, strict=True))
+    def runnable() -> Iterator[tuple[Op, Callable[[], Any]]]:
+        for op in ops:
+            try:
+                module, args = instantiate(op)
+                with torch.inference_mode():
+                    module(*args)
+            except (RuntimeError, ValueError):  # shapes the module cannot take
+                continue
+            yield op, functools.partial(module, *args)
+
+    timed = measure_within(runnable(), lambda item: item[1], plan, deadline, seed, tick)
+    return [(op, t) for (op, _), t in timed]
 
 
 # ---------------------------------------------------------------- fitting helpers
+
+
+def fit_cost(ops: Iterable[Op]) -> float:
+    """What `LatencyPredictor.fit` and saving cost for the distinct `ops`, in units of one
+    small forest (`_kind_units` per kind)."""
+    return sum(_kind_units(n) for n in Counter(op.kind for op in set(ops)).values())
+
+
+def _kind_units(samples: int) -> float:
+    """A kind's forest grows with its samples (100 trees, one core: 0.07 s at 50 samples,
+    0.14 s at 300, 0.41 s at 1000), its linear fit is small; no forest below
+    `MIN_FOREST_SAMPLES`."""
+    return (1 + samples / 200 if samples >= MIN_FOREST_SAMPLES else 0.0) + 0.05
+
+
+def fit_seconds_per_unit(seed: int = 0, samples: int = 50) -> float:
+    """Seconds one unit of `fit_cost` takes to fit and save on this machine now: one kind's
+    model fitted on `samples` synthetic rows and its forest serialised, timed."""
+    import skops.io as sio
+
+    rng = np.random.default_rng(seed)
+    x, y = rng.uniform(1, 1e5, (samples, len(FEATURES))), rng.uniform(1e-5, 1e-2, samples)
+    began = time.monotonic()
+    sio.dumps({"probe": KindModel.fit(x, y, seed).forest})
+    return (time.monotonic() - began) / _kind_units(samples)
 
 
 def cross_validated_errors(samples: list[tuple[Op, float]], seed: int = 0, folds: int = 5) -> dict[Op, float]:
@@ -263,37 +323,45 @@ def resample_like(arch: nx.DiGraph, seed: int) -> nx.DiGraph | None:
     return None
 
 
-def reference_latencies(names: list[str], settings: Any, deadline: float, inference: Any = None) -> dict[str, float]:
+def reference_latencies(
+    names: list[str],
+    plan: Rounds,
+    deadline: float,
+    inference: Any = None,
+    tick: Callable[[], None] | None = None,
+) -> dict[str, float]:
     """Measured latency (ms) of torchvision reference models (224×224, batch 1), run as
-    `inference` says (layout; the fast path: traced and frozen)."""
+    `inference` says (layout; the fast path: traced and frozen); those the deadline
+    leaves out are missing (a warning names them)."""
     import torch
-    import torchvision
 
     from nas.fast import frozen, to_layout
 
+    if not names:
+        return {}
     channels_last = inference is not None and inference.memory_format == "channels_last"
-    calls, kept = [], []
-    for name in names:
-        try:
-            model = torchvision.models.get_model(name, weights=None).eval()
-        except ValueError:
-            log.warning("unknown torchvision reference model %r skipped", name)
-            continue
-        x = to_layout(torch.randn(1, 3, 224, 224), channels_last)
-        model = model.to(memory_format=torch.channels_last) if channels_last else model
-        if inference is not None and inference.fast_path:
-            model = frozen(model, (x,))
-        calls.append(lambda model=model, x=x: model(x))
-        kept.append(name)
-    times = measure_interleaved(
-        calls,
-        rounds=max(settings.min_rounds, 5),
-        quantile=settings.quantile,
-        clock=settings.clock,
-        deadline=deadline,
-        min_rounds=3,
-    )
-    return {name: t * 1e3 for name, t in zip(kept, times, strict=True)}
+    unknown: list[str] = []
+
+    def models() -> Iterator[tuple[str, Callable[[], Any]]]:
+        import torchvision  # 3-9 s on a busy machine: `profile` imports it first
+
+        for name in names:
+            try:
+                model = torchvision.models.get_model(name, weights=None).eval()
+            except ValueError:
+                log.warning("unknown torchvision reference model %r skipped", name)
+                unknown.append(name)
+                continue
+            x = to_layout(torch.randn(1, 3, 224, 224), channels_last)
+            model = model.to(memory_format=torch.channels_last) if channels_last else model
+            if inference is not None and inference.fast_path:
+                model = frozen(model, (x,))
+            yield name, functools.partial(model, x)
+
+    timed = {name: t * 1e3 for (name, _), t in measure_within(models(), lambda item: item[1], plan, deadline, 0, tick)}
+    if missing := [n for n in names if n not in timed and n not in unknown]:
+        log.warning("the profile budget left no time to time the reference models %s", ", ".join(missing))
+    return timed
 
 
 def machine_metadata(settings: Any) -> dict:
@@ -329,82 +397,147 @@ def profile(
     progress: bool = True,
     space: ArchSpace = PROFILE_SPACE,
     inference: Any = None,
+    start: float | None = None,
 ) -> LatencyPredictor:
-    """Profile this machine within `budget_s` (default `settings.budget_s`) and fit the predictor.
+    """Profile this machine within `budget_s` (default `settings.budget_s`) of wall-clock
+    from `start` (a `time.monotonic()`; default: now) and fit the predictor, leaving the
+    caller `SAVE_SHARE` of it to save the result.
 
     `space` is the distribution profiled and calibrated architectures are drawn from;
     `inference` (`hw.inference`) the path and layout profiled (None: eager, contiguous).
     """
-    budget = float(budget_s or settings.budget_s)
-    start = time.monotonic()
+    with Budget(float(budget_s or settings.budget_s), start, progress, "profiling ops") as budget:
+        return _profile(settings, budget, space, inference)
+
+
+def _profile(settings: Any, budget: Budget, space: ArchSpace, inference: Any) -> LatencyPredictor:
+    # imports that take seconds on a busy machine (torchvision pulls in torch._dynamo: 3-9 s)
+    # come first, where the phase deadlines absorb them, not in a late phase's share
+    import scipy.optimize  # noqa: F401
+    import sklearn.ensemble  # noqa: F401
+    import skops.io  # noqa: F401  # the caller saves with it
+
+    if settings.references:
+        import torchvision  # noqa: F401
+
     pin_threads(settings.threads)
     load_before = os.getloadavg()
-    deadline = start
     rng = random.Random(settings.seed)
+    plan = timing(settings)
+
+    # fitting and saving, timed on one forest under this machine's load now, end the phases early enough
+    samples: list[tuple[Op, float]] = []
+    per_unit = fit_seconds_per_unit(settings.seed)
+
+    def before_fit(more: Iterable[Op] = ()) -> float:
+        """The latest end of a measurement that leaves time to fit and save `samples` and `more`."""
+        fit_s = FIT_MARGIN * per_unit * fit_cost(itertools.chain((op for op, _ in samples), more))
+        return budget.end - fit_s - SAVE_SHARE * budget.seconds
 
     # 1. ops, timed inside sampled architectures; calibration architectures in the same rounds
-    deadline += SHARES["ops"] * budget
-    pool = list(sample_architectures(settings.pool_architectures, seed=settings.seed, space=space))
-    archs = list(sample_architectures(settings.calibration_architectures, seed=CALIBRATION_SEED, space=space))
-    samples, measured = measure_in_context(
-        pool, settings, deadline, settings.seed, progress, calibration=archs, inference=inference
+    # drawn lazily; phase 1 takes up to `pool_architectures`, the last phase more while the budget lasts
+    sampled = sample_architectures(10**9, seed=settings.seed, space=space)
+    samples, pool, calibration = measure_in_context(
+        itertools.islice(sampled, settings.pool_architectures),
+        plan,
+        budget.until(SHARES["ops"]),
+        settings.seed,
+        budget.tick,
+        sample_architectures(settings.calibration_architectures, seed=CALIBRATION_SEED, space=space),
+        inference,
+        POOL_PER_CALIBRATION,
+        before_fit,
     )
+    if not calibration:
+        raise ValueError(
+            f"hw.profile.budget_s={budget.seconds:g} is too short to time one architecture on this machine; raise it"
+        )
     log.info(
-        "profiled %d distinct ops of %d architectures in %.0f s", len(samples), len(pool), time.monotonic() - start
+        "profiled %d distinct ops of %d architectures (%d calibration) in %.0f s",
+        len(samples),
+        len(pool),
+        len(calibration),
+        time.monotonic() - budget.start,
     )
 
-    # 2. adaptive re-sampling where the cross-validated error is high
-    deadline += SHARES["adaptive"] * budget
+    # 2. coverage of kinds no architecture produced
+    budget.phase("coverage")
+    if coverage := _coverage_ops([op for op, _ in samples], rng):
+        deadline = min(budget.until(SHARES["ops"] + SHARES["coverage"]), before_fit(coverage))
+        samples += measure_isolated(coverage, timing(settings, warmup=2), deadline, settings.seed, budget.tick)
+
+    # 3. reference models for scaled targets
+    budget.phase("references")
+    share = SHARES["ops"] + SHARES["coverage"] + SHARES["references"]
+    references = reference_latencies(
+        list(settings.references),
+        timing(settings, rounds=max(settings.min_rounds, 5), min_rounds=3, warmup=2),
+        min(budget.until(share), before_fit()),
+        inference,
+        budget.tick,
+    )
+
+    # 4. adaptive re-sampling where the cross-validated error is high, in what is left
+    budget.phase("re-sampling")
     seed = settings.seed * 1000 + 10_000
     for iteration in range(settings.adaptive_iterations):
-        if time.monotonic() > deadline:
+        deadline = before_fit()
+        if time.monotonic() + CV_FITS * per_unit * fit_cost(op for op, _ in samples) > deadline:
             break
         errors = cross_validated_errors(samples, settings.seed + iteration)
         bad = {op for op, e in errors.items() if e > settings.error_threshold}
         holders = [a for a in pool if any(op in bad for ops in architecture_ops(a).values() for op in ops)]
-        fresh = []
-        for arch in rng.sample(holders, min(len(holders), max(10, settings.pool_architectures // 8))):
-            seed += 1
-            new = resample_like(arch, seed)
-            if new is not None:
-                fresh.append(new)
-        if not fresh:
+        if not holders:
             break
+        # as many as the time allows, in random order (`measure_within` draws them lazily)
+        picked = rng.sample(holders, len(holders))
+        fresh = (new for k, arch in enumerate(picked) if (new := resample_like(arch, seed + 1 + k)) is not None)
+        seed += len(picked)
         per_iteration = (deadline - time.monotonic()) / (settings.adaptive_iterations - iteration)
-        new_samples, _ = measure_in_context(
-            fresh, settings, time.monotonic() + per_iteration, seed, progress, inference=inference
+        new_samples, profiled, _ = measure_in_context(
+            fresh, plan, time.monotonic() + per_iteration, seed, budget.tick, inference=inference, latest=before_fit
         )
         samples = _merge_samples(samples, new_samples)
-        pool += fresh
+        pool += profiled
         log.info(
             "adaptive pass %d: %d ops above %.0f %% error; %d more architectures profiled",
             iteration + 1,
             len(bad),
             100 * settings.error_threshold,
-            len(fresh),
+            len(profiled),
         )
 
-    # 3. coverage of kinds no architecture produced
-    deadline += SHARES["coverage"] * budget
-    coverage = _coverage_ops([op for op, _ in samples], rng)
-    if coverage:
-        samples += measure_isolated(coverage, settings, deadline, settings.seed)
-    predictor = LatencyPredictor.fit(samples, seed=settings.seed)
+    # what adaptive re-sampling left (or could not use: its cross-validation would not fit): more of the pool
+    if (extra := before_fit() - time.monotonic()) > 0:
+        new_samples, profiled, _ = measure_in_context(
+            sampled, plan, before_fit(), seed, budget.tick, inference=inference, latest=before_fit
+        )
+        samples = _merge_samples(samples, new_samples)
+        pool += profiled
+        log.info("%d more architectures profiled in the last %.0f s", len(profiled), extra)
 
-    # 4. executor overheads from the calibration architectures timed in phase 1
-    # on the fast path each kind keeps its own share of its eager op time (see the module doc)
+    # 5. the op models; executor overheads from the calibration architectures timed in
+    # phase 1; on the fast path each kind keeps its own share of its eager op time (see
+    # the module doc)
+    budget.phase("fitting")
+    began = time.monotonic()
+    predictor = LatencyPredictor.fit(samples, seed=settings.seed)
+    log.info(
+        "fitted %d ops in %.1f s (estimated %.1f s)",
+        len(samples),
+        time.monotonic() - began,
+        per_unit * fit_cost(op for op, _ in samples),
+    )
+    archs = [a for a, _ in calibration]
+    measured = [t for _, t in calibration]
     terms = np.array([calibration_terms(a, predictor) for a in archs])
     kinds = [predictor.kind_sums(a) for a in archs] if inference is not None and inference.fast_path else None
     predictor.overheads = fit_overheads(*terms.T, np.array(measured), kinds)  # type: ignore[call-arg]  # numpy: *terms.T is 4 rows
 
-    # 5. reference models for scaled targets
-    deadline += SHARES["references"] * budget
-    references = reference_latencies(list(settings.references), settings, deadline, inference)
-
     predictor.metadata = {
         **machine_metadata(settings),
-        "budget_s": budget,
-        "duration_s": round(time.monotonic() - start, 1),
+        "budget_s": budget.seconds,
+        "duration_s": round(time.monotonic() - budget.start, 1),
         "created": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
         "load_before": list(load_before),
         "load_after": list(os.getloadavg()),

@@ -11,11 +11,13 @@ log = logging.getLogger(__name__)
 
 
 def profile_task(cfg: Any) -> dict:
-    """Measure this machine (hw=local) within hw.profile.budget_s; save to hw.predictor."""
+    """Measure this machine (hw=local) within hw.profile.budget_s of wall-clock from the
+    process start (interpreter, imports, saving included); save to hw.predictor."""
     from hw.backends import create_backend
+    from hw.budget import task_start
 
-    start = time.monotonic()
-    predictor = create_backend(cfg.hw).profile(progress=True)
+    start = task_start()
+    predictor = create_backend(cfg.hw).profile(progress=True, start=start)
     path = predictor.save(Path(cfg.hw.predictor))
     log.info("saved the latency predictor to %s", path)
     kinds = {k: m.samples for k, m in predictor.models.items()}
@@ -28,11 +30,16 @@ def profile_task(cfg: Any) -> dict:
         "architectures_profiled": predictor.metadata.get("architectures_profiled"),
         "samples_per_kind": kinds,
         "overheads_us": {
-            k: round(v * 1e6, 3) if k != "scale" else round(v, 4) for k, v in predictor.overheads.to_json().items()
+            k: round(v * 1e6, 3)
+            for k, v in vars(predictor.overheads).items()
+            if k not in ("scale", "kind_scale")  # fast path: a dict of per-kind scales
         },
+        "scales": {"other kinds": round(predictor.overheads.scale, 4)}
+        | {k: round(v, 4) for k, v in predictor.overheads.kind_scale.items()},
         "references_ms": {k: round(v, 2) for k, v in predictor.metadata.get("references_ms", {}).items()},
         "cpu": predictor.metadata.get("cpu"),
         "torch": predictor.metadata.get("torch"),
         "threads": predictor.metadata.get("threads"),
         "load_before": predictor.metadata.get("load_before"),
+        "budget_s": predictor.metadata.get("budget_s"),
     }

@@ -98,6 +98,30 @@ def _truncated_image(tmp: Path) -> None:
     image.write_bytes(image.read_bytes()[:200])
 
 
+def _predictor(corrupt):
+    """A setup: a small saved latency predictor in `tmp/pred`, then `corrupt(its folder)`."""
+
+    def setup(tmp: Path) -> None:
+        from hw.predictor import LatencyPredictor
+        from tests.test_hw_predictor import synthetic_samples
+
+        LatencyPredictor.fit(synthetic_samples(), seed=0).save(tmp / "pred")
+        corrupt(tmp / "pred")
+
+    return setup
+
+
+def _predictor_json(edit):
+    def corrupt(folder: Path) -> None:
+        doc = json.loads((folder / "predictor.json").read_text())
+        (folder / "predictor.json").write_text(json.dumps(edit(doc) or doc))
+
+    return _predictor(corrupt)
+
+
+PREDICTOR = ["task=analyze", *TINY, "hw=local", "hw.predictor={tmp}/pred"]
+
+
 SLOW = [pytest.mark.slow]
 CLI = {
     # config (issue 19 point 9)
@@ -148,6 +172,31 @@ CLI = {
         [*DATA, "data.fraction=0.001"],
         "leaves fewer images than one batch (train.batch_size=64) in: train 2, val 1, test 1",
         warns=True,
+        marks=SLOW,
+    ),
+    # predictor files (point 7)
+    "predictor list": Case(PREDICTOR, "not a predictor file (a JSON list", _predictor_json(lambda d: [d])),
+    "predictor missing key": Case(
+        PREDICTOR, "overheads is missing", _predictor_json(lambda d: d.pop("overheads") and None), marks=SLOW
+    ),
+    "predictor wrong type": Case(
+        PREDICTOR, "models must be an object, got list", _predictor_json(lambda d: {**d, "models": [1]}), marks=SLOW
+    ),
+    "predictor garbage skops": Case(
+        PREDICTOR,
+        "forests.skops: not a skops archive",
+        _predictor(lambda folder: (folder / "forests.skops").write_bytes(b"PK\x03\x04garbage")),
+        marks=SLOW,
+    ),
+    "predictor NaN coefficient": Case(
+        PREDICTOR,
+        "models.node.coef.2 must be a finite number, got nan",
+        _predictor_json(lambda d: d["models"]["node"]["coef"].__setitem__(2, float("nan"))),
+    ),
+    "predictor negative coefficient": Case(
+        PREDICTOR,
+        "fallback.0 must be >= 0",
+        _predictor_json(lambda d: d["fallback"].__setitem__(0, -1.0)),
         marks=SLOW,
     ),
     # storage (points 1, 10)

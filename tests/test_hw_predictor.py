@@ -172,3 +172,127 @@ def test_overhead_fit_gives_common_kinds_a_scale_of_their_own():
         compute = sum(fit.kind_scale.get(op.kind, fit.scale) * 1e-5 for op in ops)
         expected = compute + fit.per_vertex + fit.per_input * arch.in_degree(v) + fit.per_byte * output_bytes(arch, v)
         assert latencies[v] == pytest.approx(max(expected, 0.0), abs=1e-12)
+
+
+# ---------------------------------------------------------------- malformed files (issue 19 point 7)
+
+
+def _edit(doc, path, value):
+    *parents, last = path
+    for key in parents:
+        doc = doc[key]
+    if value is _DROP:
+        del doc[last]
+    else:
+        doc[last] = value
+
+
+_DROP = object()
+BAD_JSON = {  # name: (edit of the saved predictor.json, what the one error line says)
+    "a JSON list": (lambda doc: [doc], "not a predictor file (a JSON list, expected an object)"),
+    "models missing": (lambda doc: _edit(doc, ["models"], _DROP), "models is missing"),
+    "fallback missing": (lambda doc: _edit(doc, ["fallback"], _DROP), "fallback must be a list of 6 numbers"),
+    "overheads missing": (lambda doc: _edit(doc, ["overheads"], _DROP), "overheads is missing"),
+    "models a list": (lambda doc: _edit(doc, ["models"], [1, 2]), "models must be an object, got list"),
+    "coef a string": (lambda doc: _edit(doc, ["models", "node", "coef"], "fast"), "models.node.coef must be a list"),
+    "coef too short": (lambda doc: _edit(doc, ["models", "node", "coef"], [1e-6]), "models.node.coef must be a list"),
+    "samples a string": (lambda doc: _edit(doc, ["models", "node", "samples"], "many"), "models.node.samples must be"),
+    "overheads a list": (lambda doc: _edit(doc, ["overheads"], [1.0]), "overheads must be an object, got list"),
+    "scale a string": (lambda doc: _edit(doc, ["overheads", "scale"], "1.0"), "overheads.scale must be a finite"),
+    "unknown overhead": (lambda doc: _edit(doc, ["overheads", "per_op"], 1.0), "overheads has unknown keys ['per_op']"),
+    "NaN coefficient": (
+        lambda doc: _edit(doc, ["models", "node", "coef", 2], float("nan")),
+        "models.node.coef.2 must be a finite number, got nan",
+    ),
+    "infinite scale": (
+        lambda doc: _edit(doc, ["overheads", "scale"], float("inf")),
+        "overheads.scale must be a finite",
+    ),
+    "negative coefficient": (lambda doc: _edit(doc, ["fallback", 0], -1e-5), "fallback.0 must be >= 0, got -1e-05"),
+    "negative per-call": (lambda doc: _edit(doc, ["overheads", "per_call"], -1.0), "overheads.per_call must be >= 0"),
+    "negative kind scale": (
+        lambda doc: _edit(doc, ["overheads", "kind_scale"], {"node": -0.5}),
+        "overheads.kind_scale.node must be >= 0",
+    ),
+    "negative reference": (
+        lambda doc: _edit(doc, ["metadata", "references_ms"], {"resnet50": -3.0}),
+        "metadata.references_ms.resnet50 must be > 0",
+    ),
+}
+
+
+@pytest.mark.parametrize("name", BAD_JSON)
+def test_a_malformed_predictor_file_is_one_error_line_at_load(fitted, tmp_path, name):
+    from app.tasks import USER_ERRORS
+    from hw.predictor import PredictorError
+
+    edit, expect = BAD_JSON[name]
+    fitted.metadata = {"seed": 0}
+    fitted.save(tmp_path)
+    path = tmp_path / "predictor.json"
+    doc = json.loads(path.read_text())
+    doc = edit(doc) or doc
+    path.write_text(json.dumps(doc))
+    with pytest.raises(PredictorError) as err:
+        LatencyPredictor.load(tmp_path)
+    assert isinstance(err.value, USER_ERRORS) and str(path) in str(err.value)
+    assert expect in str(err.value) and "\n" not in str(err.value)
+
+
+def _zip_with(tmp_path, **members):
+    import zipfile
+
+    with zipfile.ZipFile(tmp_path / "forests.skops", "w") as archive:
+        for name, text in members.items():
+            archive.writestr(name.replace("_", "."), text)
+
+
+BAD_FORESTS = {
+    "garbage bytes": (lambda tmp: (tmp / "forests.skops").write_bytes(b"PK\x03\x04 not a zip"), "not a skops archive"),
+    "garbage zip": (lambda tmp: _zip_with(tmp, schema_json="{not json"), "not a skops archive"),
+    "wrong features": (
+        lambda tmp: sio.dump({"node": _forest(features=3)}, tmp / "forests.skops"),
+        "the forests of ['node'] do not take the",
+    ),
+}
+
+
+def _forest(features):
+    from sklearn.ensemble import RandomForestRegressor
+
+    return RandomForestRegressor(2, random_state=0).fit(np.ones((4, features)), np.arange(4.0))
+
+
+@pytest.mark.parametrize("name", BAD_FORESTS)
+def test_a_damaged_forests_file_is_one_error_line_at_load(fitted, tmp_path, name):
+    from hw.predictor import PredictorError
+
+    make, expect = BAD_FORESTS[name]
+    fitted.save(tmp_path)
+    make(tmp_path)
+    with pytest.raises(PredictorError) as err:
+        LatencyPredictor.load(tmp_path)
+    assert expect in str(err.value) and "forests.skops" in str(err.value) and "\n" not in str(err.value)
+
+
+def test_a_prediction_is_never_negative(fitted):
+    """Per-vertex and per-input terms may be negative (fitted on the fast path); the total is clamped at 0."""
+    arch = create_architecture("dp", 12, seed=0, staging="uniform", staging_params={"channels": 16}, input_size=16)
+    cheap = LatencyPredictor({}, KindModel(np.array([1e-7, 0, 0, 0, 0, 0])), Overheads(1.0, -1e-3, -1e-3, 0, -1.0))
+    assert cheap.predict(arch) == 0.0
+    assert all(t == 0.0 for t in cheap.vertex_latencies(arch).values())
+
+
+def test_a_non_finite_prediction_is_refused_not_passed_on(fitted):
+    from hw.predictor import PredictorError
+
+    class Broken:  # a forest whose leaves hold NaN (a damaged file that still loads)
+        def predict(self, x):
+            return np.full(len(x), np.nan)
+
+    models = {"node": KindModel(fitted.models["node"].coef, Broken(), 10)}
+    with pytest.raises(PredictorError, match="gives nan s for the node op"):
+        LatencyPredictor(models, fitted.fallback).predict_ops([node(8, 8, 8)])
+    arch = create_architecture("dp", 12, seed=0, staging="uniform", staging_params={"channels": 16}, input_size=16)
+    with pytest.raises(PredictorError, match="not finite"):
+        LatencyPredictor({}, fitted.fallback, Overheads(per_call=float("nan"))).predict(arch)
