@@ -13,6 +13,7 @@ import hydra
 from omegaconf import DictConfig
 
 from app import TASKS, USER_ERRORS, register_configs, validate
+from app.console import reader_may_leave
 from partition.summary import print_summary
 
 register_configs()
@@ -28,8 +29,10 @@ def main(cfg: DictConfig) -> dict | None:
             raise
         print(f"error: {err}", file=sys.stderr)
         sys.exit(2)
-    print_summary(result)  # a few lines for a person, on stderr
-    print(json.dumps(result, default=str))
+    with reader_may_leave(sys.stderr):
+        print_summary(result)  # a few lines for a person, on stderr
+    with reader_may_leave(sys.stdout):  # `run.py ... | head`: no traceback, the task's exit code
+        print(json.dumps(result, default=str), flush=True)
     return result
 
 
