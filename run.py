@@ -16,6 +16,7 @@ from omegaconf import DictConfig
 
 from app import TASKS, USER_ERRORS, register_configs, validate
 from app.config import composition_error
+from app.console import reader_may_leave
 from app.tasks import result_json
 from partition.summary import print_summary
 
@@ -32,8 +33,10 @@ def main(cfg: DictConfig) -> dict | None:
             raise
         print(f"error: {err}", file=sys.stderr)
         sys.exit(2)
-    print_summary(result)  # a few lines for a person, on stderr
-    print(result_json(result))  # NaN as null: strict JSON
+    with reader_may_leave(sys.stderr):
+        print_summary(result)  # a few lines for a person, on stderr
+    with reader_may_leave(sys.stdout):  # `run.py ... | head`: no traceback, the task's exit code
+        print(result_json(result), flush=True)  # NaN as null: strict JSON
     return result
 
 

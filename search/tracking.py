@@ -410,25 +410,20 @@ class Tracker:
             with torch.no_grad():
                 output = model(torch.as_tensor(input_example)).numpy()
             signature = infer_signature(input_example, output)
-            # MLflow warns on every pickled model; the format is chosen on purpose (pt2
-            # exports of these DAG executors cannot be loaded back), so say it once, in the docs.
-            quiet = logging.getLogger("mlflow.pytorch")
-            level = quiet.level
-            quiet.setLevel(logging.ERROR)
-            try:
-                # Named requirements: MLflow's inference imports the model in a fresh
-                # interpreter, 20-30 s per trial (the quick-start trial trains in ~70 s).
-                with mlflow.start_run(run_id=run_id, nested=True):
-                    mlflow.pytorch.log_model(
-                        model,
-                        name="model",
-                        signature=signature,
-                        input_example=input_example,
-                        serialization_format="pickle",
-                        pip_requirements=mlflow.pytorch.get_default_pip_requirements(),
-                    )
-            finally:
-                quiet.setLevel(level)
+            # Pickled on purpose (pt2 exports of these DAG executors cannot be loaded back);
+            # MLflow's warning that loading it runs code stays: architecture.json +
+            # weights.pt (a state_dict) is the safe way to reload a trial (search/trials.py).
+            # Named requirements: MLflow's inference imports the model in a fresh
+            # interpreter, 20-30 s per trial (the quick-start trial trains in ~70 s).
+            with mlflow.start_run(run_id=run_id, nested=True):
+                mlflow.pytorch.log_model(
+                    model,
+                    name="model",
+                    signature=signature,
+                    input_example=input_example,
+                    serialization_format="pickle",
+                    pip_requirements=mlflow.pytorch.get_default_pip_requirements(),
+                )
 
         self._call(log)
 

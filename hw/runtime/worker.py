@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import json
 import os
+import socket
 import sys
 import time
 from collections.abc import Callable
@@ -51,11 +52,39 @@ class ConnectError(RuntimeError):
     """The process group could not be formed (a peer never connected)."""
 
 
+def rendezvous_store(rank: int, world_size: int, timeout: timedelta) -> dist.Store | None:
+    """The rendezvous store, listening on MASTER_ADDR only (None under torchrun: its agent's).
+
+    TCPStore's server listens on every interface whatever host it is given (`LISTEN
+    *:port`, no authentication), so rank 0 binds the socket to MASTER_ADDR itself and hands
+    it over (`master_listen_fd`): loopback for local runs, unit 0's veth address on the
+    emulated testbed, the address the peers dial on real devices.
+    """
+    if os.environ.get("TORCHELASTIC_USE_AGENT_STORE") == "True":  # torchrun's agent already serves it
+        return None
+    host, port = os.environ.get("MASTER_ADDR", ""), env_int("MASTER_PORT")
+    if not host:
+        raise ValueError("environment variable MASTER_ADDR must name rank 0's address (torchrun sets it)")
+    if rank != ROOT:
+        return dist.TCPStore(host, port, world_size, False, timeout=timeout)
+    try:
+        family, _, _, _, address = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)[0]
+        server = socket.create_server(address[:2], family=family, backlog=max(world_size, 128))
+    except OSError as err:
+        raise ConnectError(f"rank 0: cannot listen on MASTER_ADDR {host}:{port} ({err.strerror or err})") from None
+    # detach: the store owns the descriptor from now on (the socket object would close it)
+    return dist.TCPStore(host, port, world_size, True, timeout=timeout, master_listen_fd=server.detach())
+
+
 def connect(rank: int, world_size: int, timeout_s: float) -> None:
     """Join the gloo process group from the env:// variables, failing after `timeout_s`."""
     address = f"{os.environ.get('MASTER_ADDR', '?')}:{os.environ.get('MASTER_PORT', '?')}"
+    timeout = timedelta(seconds=timeout_s)
     try:
-        dist.init_process_group("gloo", rank=rank, world_size=world_size, timeout=timedelta(seconds=timeout_s))
+        store = rendezvous_store(rank, world_size, timeout)
+        dist.init_process_group("gloo", store=store, rank=rank, world_size=world_size, timeout=timeout)
+    except ConnectError:
+        raise
     except (RuntimeError, ValueError) as err:  # DistStoreError is a RuntimeError
         detail = str(err).strip().splitlines()[0] if str(err).strip() else type(err).__name__
         raise ConnectError(
