@@ -43,7 +43,7 @@ SOURCES = ("predictor", "profile", "macs")
 
 def architectures(cfg, sampled: int) -> dict[str, object]:
     archs = {spec: baseline_architecture(spec, cfg) for spec in cfg.search.baselines}
-    study = optuna.create_study(sampler=optuna.samplers.RandomSampler(seed=0))
+    study = optuna.create_study(study_name="edge-check", sampler=optuna.samplers.RandomSampler(seed=0))
     for _ in range(sampled):
         trial = study.ask()
         archs[f"sampled-{trial.number}"] = sample_architecture(trial, cfg)
