@@ -102,7 +102,8 @@ class Headline:
     def text(self) -> str:
         best = f"best baseline {self.best_baseline}: {self.baseline_acc:.2f} %, {self.baseline_ms:.1f} ms measured"
         if self.found is None or self.found_acc is None or self.speedup is None:
-            return f"{best}; no sampled front member within {self.tolerance:g} point (best: {self.best_sampled_acc} %)"
+            sampled = "none on the front" if self.best_sampled_acc is None else f"best {self.best_sampled_acc:.2f} %"
+            return f"{best}; no sampled front member within {self.tolerance:g} point ({sampled})"
         return (
             f"{best}; trial {self.found}: {self.found_acc:.2f} % ({self.found_acc - self.baseline_acc:+.2f}), "
             f"{self.found_ms:.1f} ms measured: the baseline's latency / its = {self.speedup:.2f}x"
