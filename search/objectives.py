@@ -53,19 +53,16 @@ def params(search: Any) -> Objective:
 
 def deployment_prediction(arch: Any, cfg: Any, weights: Any = None) -> dict[str, float]:
     """task=deploy's prediction for `arch` (its `weights`, a state_dict file, only matter
-    for `deploy.costs=profile`): the same per-vertex costs (`deploy.costs`), placement
-    (`deploy.partitioner`), order and list schedule on the `hw` target, through the
-    functions `hw.runtime.task.deploy_task` calls. Keys: DEPLOY_LATENCY, deploy_single_ms,
-    deploy_speedup (predicted, ms)."""
+    for `deploy.costs=profile`): the same per-vertex costs (`deploy.costs`, on the capped
+    unit with `deploy.testbed=emulated`), placement (`deploy.partitioner`), order and list
+    schedule on the `hw` target, through the functions `hw.runtime.task.deploy_task`
+    calls. Keys: DEPLOY_LATENCY, deploy_single_ms, deploy_speedup (predicted, ms)."""
     from hw.analyze import latency_report
-    from hw.runtime.task import deployment_assignment, vertex_costs
+    from hw.runtime.task import deployment_assignment, deployment_costs
     from hw.target import target_from_config
 
     deploy, target = cfg.deploy, target_from_config(cfg.hw)
-    inference = cfg.hw.inference
-    costs = vertex_costs(
-        arch, deploy.costs, weights, cfg.hw, inference.memory_format == "channels_last", inference.fast_path
-    )
+    costs, _ = deployment_costs(arch, cfg, weights)
     assignment, _ = deployment_assignment(arch, target, deploy.partitioner, cfg.analysis, costs)
     order = "topological" if deploy.order == "topological" else cfg.hw.schedule_order
     report = latency_report(arch, assignment, target, costs, order=order).to_json()

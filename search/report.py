@@ -5,6 +5,7 @@ from __future__ import annotations
 import fnmatch
 import json
 import warnings
+from dataclasses import asdict
 from pathlib import Path
 from typing import Any
 
@@ -37,7 +38,14 @@ PAPER_TABLES = {
         "dp": (84.66, 86.69, 3.19, 3.28),
     },
 }
+# Table rows: baselines first, in this order (by generator: `lcp:splits=4` is an `lcp`), then the rest.
 BASELINE_ORDER = ("cifarnet", "resnet50", "vgg11", "lcp", "fb")
+
+
+def model_rank(model: str) -> int:
+    """A table row's place: its generator's in BASELINE_ORDER, after them the sampled ones."""
+    name = model.partition(":")[0]
+    return BASELINE_ORDER.index(name) if name in BASELINE_ORDER else len(BASELINE_ORDER)
 
 
 def unique_view(study: optuna.Study) -> optuna.Study:
@@ -182,8 +190,7 @@ def table_rows(records: list[dict]) -> pd.DataFrame:
         .reset_index()
         .rename(columns={"generator": "model"})
     )
-    rank = {name: i for i, name in enumerate(BASELINE_ORDER)}
-    grouped["order"] = grouped["model"].map(lambda m: rank.get(m, len(rank)))
+    grouped["order"] = grouped["model"].map(model_rank)
     return grouped.sort_values(["order", "model"]).drop(columns="order").reset_index(drop=True)
 
 
@@ -301,7 +308,7 @@ def report_task(cfg: Any, out_dir: Path) -> dict:
         "csv": str(out_dir / "table.csv"),
     }
     if cfg.search.report_from == "optuna" and cfg.search.study_name:  # one study: its front and baselines
-        from search.front import front_table
+        from search.front import front_table, headline
 
         front = front_table(
             optuna.load_study(study_name=cfg.search.study_name, storage=storage),
@@ -312,6 +319,10 @@ def report_task(cfg: Any, out_dir: Path) -> dict:
         (out_dir / "front.md").write_text(to_markdown(front) + "\n")
         print(to_markdown(front))
         result["front"] = without_nan(front).to_dict(orient="records")
+        if cfg.search.report_measure and (front["baseline"] != "").any():
+            found = headline(front)
+            print(found.text())
+            result["headline"] = {**asdict(found), "speedup": found.speedup}
     return result
 
 

@@ -86,3 +86,13 @@ def test_the_pareto_plot_leaves_matplotlibs_style_alone(tmp_path):
     objectives = [Objective("accuracy", "maximize", "test_acc"), Objective("cs", "minimize", "cs")]
     path = plot_pareto(study, objectives, tmp_path / "front.png")
     assert path.stat().st_size > 10_000 and dict(matplotlib.rcParams) == style  # Optuna's plot sets ggplot
+
+
+def test_baselines_with_parameters_sort_as_their_generator():
+    from search.report import table_rows
+
+    records = [
+        {"generator": name, "test_acc": 80.0, "acc_per_param": 1.0}
+        for name in ("dp", "fb", "lcp:splits=4", "cifarnet", "lcp:splits=2")
+    ]
+    assert list(table_rows(records)["model"]) == ["cifarnet", "lcp:splits=2", "lcp:splits=4", "fb", "dp"]

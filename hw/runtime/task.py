@@ -100,6 +100,23 @@ def vertex_costs(
     return mac_costs(arch)
 
 
+def deployment_costs(
+    arch: nx.DiGraph, cfg: Any, weights: Path | None = None
+) -> tuple[dict[Vertex, float], Emulation | None]:
+    """(seconds per vertex that place, order and predict the deployment, the emulated
+    testbed it runs on or None): `deploy.costs` on the `hw` target, and with
+    `deploy.testbed=emulated` on the capped unit that really runs (the predictor's costs
+    already carry the target's factor, costs timed or counted here do not)."""
+    deploy, inference = cfg.deploy, cfg.hw.inference
+    costs = vertex_costs(
+        arch, deploy.costs, weights, cfg.hw, inference.memory_format == "channels_last", inference.fast_path
+    )
+    emulation = emulation_for(cfg.hw, cfg.hw.units) if deploy.testbed == "emulated" else None
+    if emulation is not None:
+        costs = emulation.scale(costs, emulation.slowdown if deploy.costs == "predictor" else 1.0)
+    return costs, emulation
+
+
 def deploy_job(
     name: str,
     arch_path: Path,
@@ -145,12 +162,7 @@ def deploy_task(cfg: Any, out_dir: Path) -> dict[str, Any]:
             raise FileNotFoundError(f"deploy.weights: file not found: {deploy.weights}")
     else:
         weights = save_random_weights(arch, out_dir / "weights.pt", deploy.weight_seed)
-    costs = vertex_costs(
-        arch, deploy.costs, weights, cfg.hw, inference.memory_format == "channels_last", inference.fast_path
-    )
-    emulation = emulation_for(cfg.hw, units) if deploy.testbed == "emulated" else None
-    if emulation is not None:  # the capped unit's costs; the predictor's already carry the target's factor
-        costs = emulation.scale(costs, emulation.slowdown if deploy.costs == "predictor" else 1.0)
+    costs, emulation = deployment_costs(arch, cfg, weights)
     analysis = getattr(cfg, "analysis", None)
     analysis = analysis if hasattr(analysis, "partitioners") else None  # a stub group: defaults
     assignment, partition_info = deployment_assignment(arch, target, deploy.partitioner, analysis, costs)
