@@ -307,15 +307,13 @@ def report_task(cfg: Any, out_dir: Path) -> dict:
         "markdown": str(out_dir / "table.md"),
         "csv": str(out_dir / "table.csv"),
     }
-    if cfg.search.report_from == "optuna" and cfg.search.study_name:  # one study: its front and baselines
+    study = None
+    if cfg.search.report_from == "optuna" and not cfg.search.report_studies:
+        study = optuna.load_study(study_name=patterns[0], storage=storage)
+    if study is not None and len(study.directions) > 1:  # one multi-objective study: its front and baselines
         from search.front import front_table, headline
 
-        front = front_table(
-            optuna.load_study(study_name=cfg.search.study_name, storage=storage),
-            cfg,
-            out_dir,
-            measure=cfg.search.report_measure,
-        )
+        front = front_table(study, cfg, out_dir, measure=cfg.search.report_measure)
         (out_dir / "front.md").write_text(to_markdown(front) + "\n")
         print(to_markdown(front))
         result["front"] = without_nan(front).to_dict(orient="records")
