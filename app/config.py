@@ -8,14 +8,14 @@ once, in a schema; a YAML option sets only what differs from it.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, fields, is_dataclass
 from functools import cache
 from pathlib import Path
 from typing import Any
 
 from hydra.core.config_store import ConfigStore
 from omegaconf import II, MISSING, DictConfig, OmegaConf
-from omegaconf.errors import OmegaConfBaseException
+from omegaconf.errors import ConfigAttributeError, ConfigKeyError, OmegaConfBaseException
 
 import hw.config
 import hw.runtime.config
@@ -23,7 +23,7 @@ import nas.config
 import partition.config
 import search.config
 import training.config
-from app.strict import check_strict
+from app.strict import check_strict, unknown_setting
 from app.tasks import TASKS
 from nas.checks import require, require_one_of
 
@@ -79,6 +79,25 @@ def validate(cfg: DictConfig) -> Config:
         first = str(err).strip().splitlines()[0] if str(err).strip() else type(err).__name__
         key = getattr(err, "full_key", None)
         raise ValueError(f"{key}: {first}" if key and key not in first else first) from None
+
+
+# The detail lines OmegaConf adds under its message: the key is named on the line already.
+_DETAIL_LINES = ("full_key:", "object_type=", "reference_type=")
+
+
+def composition_error(err: Exception) -> str:
+    """Hydra's error for a bad override or option (several lines: what failed, OmegaConf's
+    reason, its full_key and object_type, the available options, the search path) as one line."""
+    options = getattr(err, "options", None)
+    if options:  # MissingConfigException: an option of a group that does not exist
+        return f"{str(err).strip().splitlines()[0]}; available: {', '.join(options)}"
+    cause = err.__cause__ if isinstance(err.__cause__, OmegaConfBaseException) else None
+    schema = getattr(cause, "object_type", None)
+    if isinstance(cause, (ConfigAttributeError, ConfigKeyError)) and cause.full_key and is_dataclass(schema):
+        # a key the schema lacks: the `+` Hydra advises would be refused too (app.strict)
+        return unknown_setting(cause.full_key, [f.name for f in fields(schema)])
+    lines = [line.strip() for part in (err, cause) if part is not None for line in str(part).splitlines()]
+    return "; ".join(line for line in lines if line and not line.startswith(_DETAIL_LINES)) or type(err).__name__
 
 
 def compose(*overrides: str) -> DictConfig:

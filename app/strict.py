@@ -29,16 +29,21 @@ def check_strict(config: Any) -> Any:
     return config
 
 
+def unknown_setting(full_key: str, names: list[str]) -> str:
+    """The message for a key its schema lacks: the closest valid name, and all of them.
+    (Also what `app.config.composition_error` says for Hydra's "Key 'x' not in 'Schema'".)"""
+    prefix, _, key = full_key.rpartition(".")
+    prefix = f"{prefix}." if prefix else ""
+    close = difflib.get_close_matches(key, names, n=1, cutoff=0.75)
+    hint = f"did you mean {prefix}{close[0]}? " if close else ""
+    return f"{full_key} is not a setting ({hint}valid under {prefix.rstrip('.') or 'the root'}: {', '.join(names)})"
+
+
 def _check_schema(obj: Any, prefix: str) -> None:
     names = [f.name for f in fields(obj)]
     for key in vars(obj):
         if key not in names:
-            close = difflib.get_close_matches(key, names, n=1, cutoff=0.75)
-            hint = f"did you mean {prefix}{close[0]}? " if close else ""
-            raise ValueError(
-                f"{prefix}{key} is not a setting ({hint}valid under {prefix.rstrip('.') or 'the root'}: "
-                f"{', '.join(names)})"
-            )
+            raise ValueError(unknown_setting(f"{prefix}{key}", names))
     for name in names:
         value = getattr(obj, name)
         if is_dataclass(value):

@@ -6,6 +6,7 @@ from app.tasks import output_dir, register_task
 
 @register_task("survey")
 def run(cfg: Config) -> dict:
+    from hw.analyze import TargetLatency
     from partition.survey import survey_task
 
-    return survey_task(cfg, output_dir())
+    return survey_task(cfg, output_dir(), TargetLatency(cfg.hw))

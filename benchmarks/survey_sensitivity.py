@@ -22,6 +22,7 @@ import pandas as pd
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from app.config import compose, validate  # noqa: E402
+from hw.analyze import TargetLatency  # noqa: E402
 from partition.survey import generator_kwargs, run_survey, survey_settings  # noqa: E402
 
 VARIANTS: list[tuple[str, str, dict]] = [  # label, generator, parameter overrides
@@ -52,7 +53,12 @@ def main() -> None:
 
     def run(gens: dict[str, dict]) -> pd.DataFrame:
         return run_survey(
-            survey_settings(cfg, gens), nodes, args.samples, cfg.seed, args.workers, max(1, args.samples // 4)
+            survey_settings(cfg, TargetLatency(cfg.hw), gens),
+            nodes,
+            args.samples,
+            cfg.seed,
+            args.workers,
+            max(1, args.samples // 4),
         )
 
     base = run({g: generator_kwargs(cfg, g) for g in generators})

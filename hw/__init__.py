@@ -1,4 +1,4 @@
-"""Hardware targets and latency prediction (SPEC §3).
+"""Hardware targets and latency prediction (docs/method.md §3).
 
 - `config`: the `hw` config group schema (units, compute, memory, link, profile settings);
 - `target`: a target's units, memory and link (`Link`: seconds, bytes/s); `backends`: device kinds (`local` measured,

@@ -2,14 +2,15 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+import dataclasses
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
 import networkx as nx
 
 from hw.memory import memory_constraint, unit_memory
-from hw.schedule import Vertex, root_first, simulate
+from hw.schedule import Schedule, Simulator, Vertex, root_first
 from hw.target import Target, target_from_config
 
 
@@ -29,7 +30,7 @@ class LatencyReport:
 
     @property
     def speedup(self) -> float | None:
-        return self.single_s / self.distributed_s if self.distributed_s > 0 else None
+        return _speedup(self.single_s, self.distributed_s)
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -47,6 +48,70 @@ class LatencyReport:
         }
 
 
+def _speedup(single_s: float, distributed_s: float) -> float | None:
+    return single_s / distributed_s if distributed_s > 0 else None
+
+
+@dataclass(frozen=True)
+class LatencyPrediction:
+    """Predicted single-unit and distributed latency (seconds) of one assignment, and its schedule."""
+
+    single_s: float
+    distributed_s: float
+    schedule: Schedule
+
+    @property
+    def speedup(self) -> float | None:
+        return _speedup(self.single_s, self.distributed_s)
+
+
+def predict_latency(
+    simulator: Simulator,
+    assignment: Mapping[Vertex, int],
+    target: Target,
+    single_s: float | None = None,
+    order: str = "ready",
+) -> LatencyPrediction:
+    """The list schedule (`hw.schedule`) of `assignment` (vertex → unit) on `target`.
+
+    `simulator`: the architecture with each vertex's seconds on one unit; `single_s`: the
+    whole model's on one unit (default: their sum) — its excess over the sum is the model
+    call's own overhead, paid once, so it is added to the distributed figure too. Units
+    are renumbered stem-first (`root_first`), as task=deploy runs a partition.
+    """
+    total = simulator.total_cost
+    single = total if single_s is None else single_s
+    schedule = simulator(root_first(assignment), target, order)
+    return LatencyPrediction(single, schedule.makespan + (single - total), schedule)
+
+
+class TargetLatency:
+    """The `hw` target's unit latency model and list scheduler, on any number of its units:
+    the survey's predicted latency of each best partition (`partition.survey.LatencyModel`)."""
+
+    def __init__(self, hw: Any) -> None:
+        from hw.backends import create_backend
+
+        self.backend = create_backend(hw)
+        self.target = target_from_config(hw)
+        self.order = hw.schedule_order
+
+    def describe(self) -> dict:
+        return {"target": self.target.name, **self.backend.describe()}
+
+    def predictions(
+        self, arch: nx.DiGraph, placements: Sequence[tuple[Mapping[Vertex, int], int]], topo: list | None = None
+    ) -> list[LatencyPrediction]:
+        """One prediction per (assignment, unit count); `topo`: the architecture's
+        topological order, if known. The graph is walked once for every unit count."""
+        latencies, single = self.backend.latencies(arch)
+        simulator = Simulator(arch, latencies, topo)
+        return [
+            predict_latency(simulator, assignment, dataclasses.replace(self.target, units=units), single, self.order)
+            for assignment, units in placements
+        ]
+
+
 def latency_report(
     arch: nx.DiGraph,
     assignment: Mapping[Vertex, int],
@@ -55,23 +120,17 @@ def latency_report(
     single_s: float | None = None,
     order: str = "ready",
 ) -> LatencyReport:
-    """The list schedule (`hw.schedule`) of `assignment` (vertex → unit) on `target`.
-
-    `latency`: each vertex's seconds on one unit; `single_s`: the whole model's on one
-    unit (default: their sum) — its excess over the sum is the model call's own
-    overhead, paid once, so it is added to the distributed figure too. Units are
-    renumbered stem-first (`root_first`), as task=deploy runs a partition.
-    """
-    total = float(sum(latency.values()))
-    single = total if single_s is None else single_s
-    schedule = simulate(arch, root_first(assignment), latency, target, order)
+    """`predict_latency` of `assignment` (`latency`: each vertex's seconds on one unit), with
+    the messages and the memory per unit."""
+    predicted = predict_latency(Simulator(arch, latency), assignment, target, single_s, order)
+    schedule = predicted.schedule
     memory = unit_memory(arch, assignment, target.units)
     return LatencyReport(
         target.name,
         target.units,
         len(set(schedule.unit.values())),
-        single,
-        schedule.makespan + (single - total),
+        predicted.single_s,
+        predicted.distributed_s,
         schedule.communication_bytes(),
         len(schedule.transfers),
         {int(u): r["total"] for u, r in memory.items()},

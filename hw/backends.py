@@ -34,6 +34,7 @@ register_backend = BACKENDS.register
 class UnitLatencyModel(Protocol):
     def predict(self, arch: nx.DiGraph) -> float: ...
     def vertex_latencies(self, arch: nx.DiGraph) -> dict[Any, float]: ...
+    def latencies(self, arch: nx.DiGraph) -> tuple[dict[Any, float], float]: ...  # both, from one pass
     def describe(self) -> dict: ...
     def profile(self, budget_s: float | None = None, progress: bool = True) -> LatencyPredictor: ...
 
@@ -119,10 +120,15 @@ class LocalBackend:
         return profile(self.hw.profile, budget_s=budget_s, progress=progress, inference=self.hw.inference)
 
     def predict(self, arch: nx.DiGraph) -> float:
-        return self.predictor.predict(arch)
+        return self.latencies(arch)[1]
 
     def vertex_latencies(self, arch: nx.DiGraph) -> dict[Any, float]:
         return self.predictor.vertex_latencies(arch)
+
+    def latencies(self, arch: nx.DiGraph) -> tuple[dict[Any, float], float]:
+        """`vertex_latencies` and `predict` at the price of one (the survey needs both per sample)."""
+        vertex = self.predictor.vertex_latencies(arch)
+        return vertex, self.predictor.single_unit(vertex)
 
     def describe(self) -> dict:
         meta = self.predictor.metadata
@@ -174,12 +180,13 @@ class ScaledBackend(LocalBackend):
             "profile hw=local (its predictions are scaled) or add a backend that runs on the device"
         )
 
-    def predict(self, arch: nx.DiGraph) -> float:
-        return self.slowdown * self.predictor.predict(arch)
-
     def vertex_latencies(self, arch: nx.DiGraph) -> dict[Any, float]:
+        return self.latencies(arch)[0]
+
+    def latencies(self, arch: nx.DiGraph) -> tuple[dict[Any, float], float]:
         factor = self.slowdown
-        return {v: factor * t for v, t in self.predictor.vertex_latencies(arch).items()}
+        vertex, single = super().latencies(arch)
+        return {v: factor * t for v, t in vertex.items()}, factor * single
 
     def describe(self) -> dict:
         factor, basis = self._slowdown()

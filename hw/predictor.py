@@ -24,7 +24,7 @@ profiling data.
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -174,7 +174,11 @@ class LatencyPredictor:
 
     def predict(self, arch: nx.DiGraph) -> float:
         """Single-unit batch-1 latency (seconds) of an annotated architecture."""
-        return float(sum(self.vertex_latencies(arch).values())) + self.overheads.per_call
+        return self.single_unit(self.vertex_latencies(arch))
+
+    def single_unit(self, vertex_latencies: Mapping[Any, float]) -> float:
+        """`predict` from the architecture's `vertex_latencies` (the model call's overhead added once)."""
+        return float(sum(vertex_latencies.values())) + self.overheads.per_call
 
     def op_sum(self, arch: nx.DiGraph) -> float:
         """Σ of isolated op latencies (no overheads)."""

@@ -1,4 +1,4 @@
-"""The list scheduler: a partitioned DAG on a target's units (SPEC §3), and HEFT placement.
+"""The list scheduler: a partitioned DAG on a target's units (docs/method.md §3), and HEFT placement.
 
 One model for every figure: `hw.analyze.latency_report` (task=analyze, the search) and
 task=deploy, whose workers run their vertices in the simulated start order
@@ -28,7 +28,7 @@ program). `heft_assignment` places the vertices too (HEFT, then local search).
 from __future__ import annotations
 
 import math
-from collections.abc import Callable, Hashable, Mapping
+from collections.abc import Callable, Hashable, Mapping, Sequence
 from dataclasses import dataclass, field
 from numbers import Integral
 
@@ -110,27 +110,40 @@ def root_first(assignment: Mapping[Vertex, int]) -> dict[Vertex, int]:
     return {v: swap.get(u, u) for v, u in assignment.items()}
 
 
-class _Problem:
-    """An architecture with the image and the logits as pseudo-vertices, prepared once per target."""
+class _Graph:
+    """An architecture with the image and the logits as pseudo-vertices, and its vertex
+    costs: what every schedule of it shares, walked once (`topo`: its topological order,
+    if the caller has it)."""
 
-    def __init__(self, arch: nx.DiGraph, cost: Mapping[Vertex, float], target: Target) -> None:
-        topo = topological_order(arch)
-        self.order = [IMAGE, *topo, RESULT]
+    def __init__(self, arch: nx.DiGraph, cost: Mapping[Vertex, float], topo: Sequence[Vertex] | None = None) -> None:
+        self.topo = list(topo) if topo is not None else topological_order(arch)
+        self.order = [IMAGE, *self.topo, RESULT]
         self.position = {v: i for i, v in enumerate(self.order)}
-        self.preds: dict[Vertex, list[Vertex]] = {v: list(arch.predecessors(v)) for v in topo}
+        self.preds: dict[Vertex, list[Vertex]] = {v: list(arch.predecessors(v)) for v in self.topo}
         self.preds.update({IMAGE: [], INPUT: [IMAGE], RESULT: [OUTPUT]})
-        self.succs: dict[Vertex, list[Vertex]] = {v: list(arch.successors(v)) for v in topo}
+        self.succs: dict[Vertex, list[Vertex]] = {v: list(arch.successors(v)) for v in self.topo}
         self.succs.update({IMAGE: [INPUT], OUTPUT: [RESULT], RESULT: []})
         self.shape = {v: tensor_shape(arch, v) for v in self.order[:-1]}
-        self.transfer_s = {v: target.link.transfer_s(DTYPE_BYTES * math.prod(s)) for v, s in self.shape.items()}
-        self.cost = {**{v: float(cost[v]) for v in topo}, IMAGE: 0.0, RESULT: 0.0}
+        self.nbytes = {v: DTYPE_BYTES * math.prod(s) for v, s in self.shape.items()}
+        self.cost = {**{v: float(cost[v]) for v in self.topo}, IMAGE: 0.0, RESULT: 0.0}
+
+
+class _Problem:
+    """A `_Graph` on one target: transfer times and upward ranks."""
+
+    def __init__(self, graph: _Graph, target: Target) -> None:
+        self.order, self.position, self.preds, self.succs = graph.order, graph.position, graph.preds, graph.succs
+        self.shape, self.cost = graph.shape, graph.cost
+        self.transfer_s = {v: target.link.transfer_s(b) for v, b in graph.nbytes.items()}
         self.target = target
-        # upward rank: longest remaining path (compute + expected transfer) to the end
+        # upward rank: longest remaining path (compute + expected transfer) to the end of
+        # the architecture (the logits' return to the root is not part of it)
         share = (target.units - 1) / target.units  # chance a random consumer sits on another unit
         self.rank: dict[Vertex, float] = {IMAGE: 0.0, RESULT: 0.0}
-        for v in reversed(topo):
+        for v in reversed(graph.topo):
             out = self.transfer_s[v] * share
-            self.rank[v] = self.cost[v] + max((out + self.rank[w] for w in arch.successors(v)), default=0.0)
+            later = (out + self.rank[w] for w in graph.succs[v] if w != RESULT)
+            self.rank[v] = self.cost[v] + max(later, default=0.0)
 
 
 def _list_schedule(
@@ -158,14 +171,24 @@ def _list_schedule(
             return finish[u]
         return sent.get((u, p), send_s(u) + pb.transfer_s[u])
 
+    def inputs_at(s: Vertex) -> list[tuple[int, float]]:
+        """(unit, when all of `s`'s inputs are there) for each candidate unit of `s`."""
+        return [(p, max((arrival(u, p) for u in pb.preds[s]), default=-math.inf)) for p in candidates(s)]
+
+    # Without contention a tensor's arrival on a unit is fixed once its producer is
+    # placed (a sent copy arrives exactly when `arrival` says), so `inputs_at` is
+    # computed once, when the vertex becomes ready, instead of at every step.
+    there: dict[Vertex, list[tuple[int, float]]] = {}
+    topological = order == "topological"
     ready: list[Vertex] = [IMAGE]
+    there[IMAGE] = inputs_at(IMAGE)
     while ready:
         best = None
         for s in ready:
-            for p in candidates(s):
-                if order == "topological" and queues[p][0] != s:
+            for p, inputs in inputs_at(s) if contention else there[s]:
+                if topological and queues[p][0] != s:
                     continue
-                est = max([free[p], *(arrival(u, p) for u in pb.preds[s])])
+                est = max(free[p], inputs)
                 key = (-pb.rank[s], est + pb.cost[s], pb.position[s]) if heft else (est, -pb.rank[s], pb.position[s])
                 if best is None or key < best[0]:
                     best = (key, s, p, est)
@@ -181,12 +204,14 @@ def _list_schedule(
         placed[s], start[s], finish[s] = p, est, est + pb.cost[s]
         free[p] = finish[s]
         ready.remove(s)
-        if order == "topological":
+        if topological:
             queues[p].pop(0)
         for w in pb.succs[s]:
             waiting[w] -= 1
             if waiting[w] == 0:
                 ready.append(w)
+                if not contention:
+                    there[w] = inputs_at(w)
     real = [v for v in start if v not in (IMAGE, RESULT)]  # in scheduling order
     return Schedule(
         finish[RESULT],
@@ -197,6 +222,21 @@ def _list_schedule(
     )
 
 
+class Simulator:
+    """`simulate` of one architecture and vertex costs, for any assignment and target:
+    the graph is walked once (the survey schedules every sample on several unit counts)."""
+
+    def __init__(self, arch: nx.DiGraph, cost: Mapping[Vertex, float], topo: Sequence[Vertex] | None = None) -> None:
+        self.arch = arch
+        self.graph = _Graph(arch, cost, topo)
+        self.total_cost = float(sum(cost.values()))
+
+    def __call__(self, assignment: Mapping[Vertex, int], target: Target, order: str = "ready") -> Schedule:
+        require_one_of("order", order, ORDERS)
+        unit = {**complete_assignment(self.arch, assignment, target.units), IMAGE: ROOT, RESULT: ROOT}
+        return _list_schedule(_Problem(self.graph, target), lambda v: [unit[v]], heft=False, order=order)
+
+
 def simulate(
     arch: nx.DiGraph,
     assignment: Mapping[Vertex, int],
@@ -205,9 +245,7 @@ def simulate(
     order: str = "ready",
 ) -> Schedule:
     """Schedule every vertex (`cost`: seconds per vertex) on its assigned unit."""
-    require_one_of("order", order, ORDERS)
-    unit = {**complete_assignment(arch, assignment, target.units), IMAGE: ROOT, RESULT: ROOT}
-    return _list_schedule(_Problem(arch, cost, target), lambda v: [unit[v]], heft=False, order=order)
+    return Simulator(arch, cost)(assignment, target, order)
 
 
 def heft_assignment(
@@ -219,7 +257,7 @@ def heft_assignment(
     up to `refine` passes of local search: move single vertices to another unit while
     the simulated makespan drops (HEFT decides greedily, one vertex at a time).
     """
-    problem = _Problem(arch, cost, target)
+    problem = _Problem(_Graph(arch, cost), target)
     everywhere = list(range(target.units))
     terminals = (IMAGE, INPUT, OUTPUT, RESULT)
     assignment = dict(_list_schedule(problem, lambda v: [ROOT] if v in terminals else everywhere, heft=True).unit)

@@ -1,4 +1,4 @@
-"""Undirected graph → single-source/single-sink DAG (SPEC §1 "To a DAG")."""
+"""Undirected graph → single-source/single-sink DAG (docs/method.md §1 "From a graph to a DAG")."""
 
 from __future__ import annotations
 

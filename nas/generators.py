@@ -1,4 +1,4 @@
-"""Random undirected graph generators (SPEC §1): ER, BA, WS and the paper's DP.
+"""Random undirected graph generators (docs/method.md §1): ER, BA, WS and the paper's DP.
 
 Each returns an undirected `networkx.Graph` on vertices 0..n-1; the same seed always
 gives the same graph. Parameter checks raise `ValueError` naming the valid range;

@@ -1,4 +1,4 @@
-"""Staging policies (SPEC §1): which vertices downsample and how many channels each has.
+"""Staging policies (docs/method.md §1): which vertices downsample and how many channels each has.
 
 Staging a vertex max-pools its input by 2 and doubles its channels (capped at
 `max_channels`). Vertices are visited in topological order; a vertex's input shape is

@@ -1,4 +1,4 @@
-"""Concurrency analysis (SPEC §2): costs → hypergraph → partitions → metrics.
+"""Concurrency analysis (docs/method.md §2): costs → hypergraph → partitions → metrics.
 
 Public API (what `hw/` and `search/` use), dataclasses keyed by the architecture's own
 vertex ids (`to_json` str()s them, for files and the task's JSON line only):
@@ -9,5 +9,5 @@ vertex ids (`to_json` str()s them, for files and the task's JSON line only):
 - `partition.task.concurrency_report(arch, cfg, arch_path) -> ConcurrencyReport`: the
   `Analysis` on `hw.units` units, `partition.json` and plots, for task=analyze.
 - `partition.partitioners.PARTITIONERS`: metis | heuristic | kahypar.
-- `partition.survey.survey_task(cfg, out_dir)`: task=survey.
+- `partition.survey.survey_task(cfg, out_dir, latency)`: task=survey (`latency`: the hardware model, `hw.analyze.TargetLatency`).
 """

@@ -1,4 +1,4 @@
-"""Concurrency analysis of one architecture on n units (SPEC §2).
+"""Concurrency analysis of one architecture on n units (docs/method.md §2).
 
     from partition.analyze import analyze
     result = analyze(arch, units=4, cfg=cfg.analysis)   # cfg optional

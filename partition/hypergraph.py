@@ -1,4 +1,4 @@
-"""The communication hypergraph of an architecture (SPEC §2 "Hypergraph").
+"""The communication hypergraph of an architecture (docs/method.md §2 "Weights, costs and the hypergraph").
 
 One hyper-edge (net) per produced tensor: the producing vertex plus all its consumers,
 because a tensor is sent once to each other unit, not once per consumer. Vertex weight
@@ -7,7 +7,7 @@ out-edge of a vertex the same `bytes`).
 
 The input (stem) and output (head) vertices take part in the partition like any other
 vertex: they must run on some unit, their MACs are real work, and the stem's tensor is
-real traffic to every unit that holds a source vertex. Only η leaves them out (SPEC).
+real traffic to every unit that holds a source vertex. Only η leaves them out (docs/method.md §2).
 
 Everything is stored as integer-indexed numpy arrays (CSR nets) so that the metrics of
 tens of thousands of partitions cost microseconds each.

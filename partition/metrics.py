@@ -1,4 +1,4 @@
-"""Concurrency metrics of SPEC §2, as small pure functions on numpy arrays.
+"""Concurrency metrics (docs/method.md §2), as small pure functions on numpy arrays.
 
 - loads W_p and imbalance δ_w = max_p W_p / W_avg (W_avg = Σw / n);
 - connectivity γ_j of every net and communication Λ = Σ_j λ_j (γ_j − 1) (bytes);

@@ -1,6 +1,6 @@
 """Partitioners behind one interface: `partitioner(hg, units, epsilon, seed) -> parts`.
 
-`parts[i]` is the unit (0..units-1) of hypergraph vertex i. `epsilon` is SPEC's balance
+`parts[i]` is the unit (0..units-1) of hypergraph vertex i. `epsilon` is the method's balance
 bound (W_p ≤ ε·W_avg, so ε ≥ 1); a partitioner with `sweeps_epsilon = False` ignores it
 and the analysis calls it once instead of once per ε.
 
@@ -93,17 +93,16 @@ def clique_expansion(hg: Hypergraph) -> tuple[np.ndarray, np.ndarray, np.ndarray
     if "clique" in hg.cache:
         return hg.cache["clique"]
     n = hg.num_vertices
-    rows, cols, vals = [], [], []
-    for j in range(hg.num_nets):
-        net = hg.net(j)
-        k = len(net)
-        a, b = np.triu_indices(k, 1)
-        rows.append(net[a])
-        cols.append(net[b])
-        vals.append(np.full(len(a), hg.costs[j] / (k - 1)))
-    u = np.concatenate(rows + cols) if rows else np.zeros(0, np.int64)
-    v = np.concatenate(cols + rows) if rows else np.zeros(0, np.int64)
-    w = np.concatenate(vals + vals) if vals else np.zeros(0)
+    # every pair (a, b), a before b, of each net's pins, net by net in triu order: pin
+    # position i of a net of size k pairs with the k − 1 − (its index in the net) after it
+    size = np.diff(hg.starts)
+    local = np.arange(len(hg.pins)) - hg.starts[hg.net_of_pin]
+    later = size[hg.net_of_pin] - 1 - local
+    first = np.repeat(np.arange(len(hg.pins)), later)
+    second = first + 1 + np.arange(len(first)) - np.repeat(np.cumsum(later) - later, later)
+    rows, cols = hg.pins[first], hg.pins[second]
+    vals = (hg.costs / (size - 1))[hg.net_of_pin[first]]
+    u, v, w = np.concatenate([rows, cols]), np.concatenate([cols, rows]), np.concatenate([vals, vals])
     key = u * n + v
     uniq, inverse = np.unique(key, return_inverse=True)
     weight = np.maximum(np.rint(np.bincount(inverse, weights=w)), 1).astype(np.int64)

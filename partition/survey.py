@@ -9,8 +9,8 @@ parameters of the composed `generator` option when that option is the same gener
 otherwise. Sample s uses seed `cfg.seed + s`, the same for every generator.
 
 Predicted latency (the paper's Figs. 8–9): each sample's best partition on n units is
-list-scheduled (`hw.analyze.latency_report`, `hw.schedule.simulate`) on n units of the
-`hw` target (experiment=paper_survey: aws_t2micro), with the per-vertex latencies of
+list-scheduled on n units of the `hw` target by the model the task passes in
+(`hw.analyze.TargetLatency`: `hw.schedule.Simulator`) (experiment=paper_survey: aws_t2micro), with the per-vertex latencies of
 the target's unit model (`hw.backends`; without a saved profile, a FLOPs stand-in,
 flagged in the output). Communication and latency are then normalised to FB's median
 at the same vertex and unit count (`comm_fb`, `latency_fb`), as the paper plots them.
@@ -32,10 +32,10 @@ import logging
 import multiprocessing as mp
 import os
 import time
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 import networkx as nx
 import pandas as pd
@@ -72,7 +72,7 @@ class SurveySettings:
     """Everything a worker process needs to build and analyse one sample (picklable)."""
 
     analysis: Any  # the analysis config with the survey's partitioners and ε sweep
-    hw: Any  # the target of the predicted latencies
+    latency: LatencyModel  # the predicted latencies (the `hw` target's model)
     generators: dict[str, dict]  # name → create_architecture keyword arguments
     units: list[int]
     staging: str
@@ -82,31 +82,16 @@ class SurveySettings:
     in_channels: int
 
 
-class LatencyModel:
-    """The `hw` target's unit latency model and list scheduler, on any number of its units."""
+class LatencyModel(Protocol):
+    """What the survey asks of a hardware model (`hw.analyze.TargetLatency`): the predicted
+    latency of each (assignment, unit count) of one architecture. Passed in by the task, so
+    the concurrency analysis stays hardware-agnostic and imports nothing of `hw`."""
 
-    def __init__(self, hw: Any) -> None:
-        from hw.backends import create_backend
-        from hw.target import target_from_config
+    def describe(self) -> dict: ...
 
-        self.backend = create_backend(hw)
-        self.target = target_from_config(hw)
-        self.order = hw.schedule_order
-
-    def describe(self) -> dict:
-        return {"target": self.target.name, **self.backend.describe()}
-
-    def reports(self, arch: nx.DiGraph, analyses: list) -> list:
-        """One `LatencyReport` per analysis (its best assignment on its unit count)."""
-        from hw.analyze import latency_report
-
-        latencies, single = self.backend.vertex_latencies(arch), self.backend.predict(arch)
-        return [
-            latency_report(
-                arch, a.assignment, dataclasses.replace(self.target, units=a.units), latencies, single, self.order
-            )
-            for a in analyses
-        ]
+    def predictions(
+        self, arch: nx.DiGraph, placements: Sequence[tuple[Mapping[Any, int], int]], topo: list | None = None
+    ) -> list: ...
 
 
 _WORKER: dict[str, Any] = {}
@@ -117,7 +102,7 @@ def _init_worker(settings: SurveySettings, quiet: bool = False) -> None:
         os.dup2(os.open(os.devnull, os.O_WRONLY), 1)
     _WORKER["settings"] = settings
     _WORKER["analyzer"] = Analyzer(settings.analysis)
-    _WORKER["latency"] = LatencyModel(settings.hw)
+    _WORKER["latency"] = settings.latency
 
 
 def build_architecture(settings: SurveySettings, generator: str, nodes: int, seed: int) -> nx.DiGraph:
@@ -152,6 +137,8 @@ def sample_rows(
         "depth": max(prep.paths.width_profile(), default=0),
     }
     analyses = [analyzer(prep, n) for n in units]
+    placements = [(a.assignment, a.units) for a in analyses if a.assignment is not None]
+    assert len(placements) == len(analyses)  # the survey's analyzer keeps each best option's assignment
     return [
         {
             **base,
@@ -171,9 +158,9 @@ def sample_rows(
             "latency_single_s": p.single_s,
             "latency_s": p.distributed_s,
             "predicted_speedup": p.speedup,
-            "transfers": p.transfers,
+            "transfers": len(p.schedule.transfers),
         }
-        for r, p in zip(analyses, latency.reports(arch, analyses), strict=True)
+        for r, p in zip(analyses, latency.predictions(arch, placements, prep.hypergraph.vertices), strict=True)
     ]
 
 
@@ -292,7 +279,7 @@ def latency_curves(
 ) -> pd.DataFrame:
     """The median architecture of each of `generators` (`median_sample`) per vertex count,
     re-analysed and scheduled on each of `units` (the paper: one stops speeding up at 8)."""
-    analyzer, latency = Analyzer(settings.analysis), LatencyModel(settings.hw)
+    analyzer, latency = Analyzer(settings.analysis), settings.latency
     rows = []
     for generator in (g for g in generators if g in settings.generators):
         for nodes in sorted(frame.nodes.unique()):
@@ -333,9 +320,10 @@ def summarize(frame: pd.DataFrame, generators: list[str]) -> pd.DataFrame:
     return summary.reindex([g for g in generators if g in summary.index])
 
 
-def survey_settings(cfg: Any, generators: dict[str, dict] | None = None) -> SurveySettings:
-    """The survey's settings from the composed config; `generators` (name → keywords)
-    defaults to every surveyed generator's `generator_kwargs`."""
+def survey_settings(cfg: Any, latency: LatencyModel, generators: dict[str, dict] | None = None) -> SurveySettings:
+    """The survey's settings from the composed config and the hardware model of its
+    predicted latencies; `generators` (name → keywords) defaults to every surveyed
+    generator's `generator_kwargs`."""
     survey = cfg.analysis.survey
     if generators is None:
         generators = {g: generator_kwargs(cfg, g) for g in survey.generators}
@@ -344,7 +332,7 @@ def survey_settings(cfg: Any, generators: dict[str, dict] | None = None) -> Surv
     )
     return SurveySettings(
         analysis=analysis,
-        hw=cfg.hw,
+        latency=latency,
         generators=generators,
         units=[int(u) for u in survey.units],
         staging=cfg.staging.name,
@@ -385,13 +373,14 @@ def _report(frame: pd.DataFrame, generators: list[str]) -> dict[str, pd.DataFram
     return tables
 
 
-def survey_task(cfg: Any, out_dir: Path) -> dict:
+def survey_task(cfg: Any, out_dir: Path, latency: LatencyModel) -> dict:
+    """task=survey; `latency`: the `hw` target's model (`hw.analyze.TargetLatency(cfg.hw)`)."""
     scfg = cfg.analysis.survey
     generators = list(scfg.generators)
-    settings = survey_settings(cfg)
+    settings = survey_settings(cfg, latency)
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
-    latency_model = LatencyModel(cfg.hw).describe()  # in this process: warns once, before the workers fork
+    latency_model = latency.describe()  # in this process: warns once, before the workers fork
     start = time.perf_counter()
     frame = run_survey(settings, [int(n) for n in scfg.nodes], scfg.samples, cfg.seed, scfg.workers, scfg.chunksize)
     wall = time.perf_counter() - start

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import logging
 import math
+import re
 import signal
 import warnings
 from collections.abc import Callable
@@ -173,6 +174,34 @@ def failure_reason(failure: BaseException) -> str:
     if isinstance(failure, KeyboardInterrupt):
         return INTERRUPTED
     return f"{type(failure).__name__}: {failure}".splitlines()[0][:500]
+
+
+class TrialFailureLine(logging.Filter):
+    """Optuna warns of a failed trial with all its parameters and the error's traceback,
+    then again with its value: one line a trial instead, `Trial 3 failed: <fail_reason>`.
+    The traceback goes to the run's log file (Hydra's), the reason to MLflow and the storage."""
+
+    FAILED = re.compile(r"Trial (\d+) failed with (parameters|value)")
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        match = self.FAILED.match(record.getMessage())
+        if match is None:
+            return True
+        if match[2] == "value":
+            return False
+        error = record.exc_info[1] if record.exc_info else None
+        if error is not None:
+            for handler in logging.getLogger().handlers:
+                if isinstance(handler, logging.FileHandler):
+                    handler.handle(record)
+            reason = failure_reason(error)
+        else:  # an objective value Optuna refused: its message says why
+            reason = record.getMessage().partition("because of the following error: ")[2]
+        record.msg, record.args, record.exc_info, record.exc_text = f"Trial {match[1]} failed: {reason}", (), None, None
+        return True
+
+
+TRIAL_FAILURE_LINE = TrialFailureLine()
 
 
 # Trial attributes that describe the trial itself, not its architecture's results.
@@ -378,6 +407,7 @@ class Search:
         callbacks: list[Callable[[optuna.Study, optuna.trial.FrozenTrial], None]] = [progress, self.guard]
         if total is not None:  # other processes add trials too: stop on the study's count, not ours
             callbacks.append(optuna.study.MaxTrialsCallback(total, states=(TrialState.COMPLETE,)))
+        logging.getLogger("optuna.study._optimize").addFilter(TRIAL_FAILURE_LINE)
         try:
             self.study.optimize(
                 self.runner,

@@ -17,7 +17,6 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from hw.runtime.weights import STATE_DICT_FILE
 from nas.checks import require
 
 ARCH_FILE = "architecture.json"
@@ -53,6 +52,8 @@ def resolve_trial(spec: str, cfg: Any, weights: bool = True) -> FoundTrial:
     Raises ValueError (one line) for an unknown study, trial or run, a trial that did not
     complete, files found nowhere, or a trial built for other data than `cfg.data`.
     """
+    from hw.runtime.weights import STATE_DICT_FILE  # not at the top: it loads torch, which task=analyze never needs
+
     spec = str(spec).strip()
     run_id: str | None
     folder: Path | None = None
@@ -160,12 +161,16 @@ def _files(study: str, number: int, run_id: str | None, folder: Path | None, cfg
             if run_id is None:
                 raise ValueError(f"trial={study}:{number}: no files in {folder} and no MLflow run to fetch them from")
             _download(run_id, folder, cfg)
+    from hw.runtime.weights import STATE_DICT_FILE
+
     weights = folder / STATE_DICT_FILE
     return FoundTrial(folder / ARCH_FILE, weights if weights.is_file() else None, study, number, run_id)
 
 
 def _download(run_id: str, folder: Path, cfg: Any) -> None:
     from mlflow.exceptions import MlflowException
+
+    from hw.runtime.weights import STATE_DICT_FILE
 
     client = _client(cfg)
     folder.mkdir(parents=True, exist_ok=True)

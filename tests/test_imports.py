@@ -21,6 +21,9 @@ ANALYSIS = [
     "hw.predictor",
     "hw.backends",
     "hw.runtime.plan",
+    "search.trials",  # task=analyze resolves trial= with it
+    "app.analyze",
+    "app.survey",
 ]
 
 

@@ -1,4 +1,4 @@
-"""Concurrency metrics against hand-computed answers (SPEC §2)."""
+"""Concurrency metrics against hand-computed answers (docs/method.md §2)."""
 
 import math
 

@@ -9,6 +9,7 @@ import pytest
 from matplotlib.patches import FancyArrowPatch, Rectangle
 
 from app.config import validate
+from hw.analyze import TargetLatency
 from nas.factory import create_architecture
 from partition import plots
 from partition.analyze import analyze, prepare
@@ -112,7 +113,7 @@ def test_width_depth_panels_share_axes(figures):
 
 def test_survey_median_profiles_take_the_median_depth_sample():
     cfg = validate(compose_config("task=survey"))
-    settings = survey_settings(cfg, {"dp": generator_kwargs(cfg, "dp")})
+    settings = survey_settings(cfg, TargetLatency(cfg.hw), {"dp": generator_kwargs(cfg, "dp")})
     frame = run_survey(settings, [12, 16], samples=3, workers=1, progress=False)
     profiles = median_profiles(frame, settings)
     label, *baselines = profiles

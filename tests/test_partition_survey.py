@@ -6,6 +6,7 @@ import pandas as pd
 import pytest
 
 from app.config import validate
+from hw.analyze import TargetLatency
 from partition.config import FULL_EPSILONS, TRIMMED_EPSILONS
 from tests.conftest import compose_config
 
@@ -23,7 +24,7 @@ def test_survey_writes_every_sample_and_a_summary(tmp_path, workers, capsys):
     from partition.survey import survey_task
 
     cfg = validate(compose_config(*SMALL, f"analysis.survey.workers={workers}"))
-    result = survey_task(cfg, tmp_path)
+    result = survey_task(cfg, tmp_path, TargetLatency(cfg.hw))
     frame = pd.read_csv(result["csv"])
     assert len(frame) == 2 * 5 * 1 * 2 == result["analyses"]
     assert set(frame.generator) == {"er", "ba", "ws", "dp", "fb"}
@@ -53,12 +54,12 @@ def test_each_sample_latency_is_the_list_schedule_of_its_partition_on_n_target_u
     from hw.backends import create_backend
     from hw.target import target_from_config
     from partition.analyze import Analyzer
-    from partition.survey import LatencyModel, build_architecture, sample_rows, survey_settings
+    from partition.survey import build_architecture, sample_rows, survey_settings
 
     cfg = validate(compose_config(*SMALL, "hw=aws_t2micro"))
-    settings = survey_settings(cfg)
+    settings = survey_settings(cfg, TargetLatency(cfg.hw))
     arch = build_architecture(settings, "dp", 16, 1)
-    rows = sample_rows({"generator": "dp"}, arch, [2, 3], Analyzer(settings.analysis), LatencyModel(settings.hw))
+    rows = sample_rows({"generator": "dp"}, arch, [2, 3], Analyzer(settings.analysis), settings.latency)
     backend, target = create_backend(cfg.hw), target_from_config(cfg.hw)
     assert target.units == 10
     for row, units in zip(rows, (2, 3), strict=True):
@@ -116,10 +117,11 @@ def test_survey_partitioners_and_epsilons_are_its_own():
     cfg = validate(compose_config("experiment=paper_survey"))
     assert cfg.hw.name == "aws_t2micro"
     assert validate(compose_config("experiment=paper_survey", "hw=rpi4")).hw.name == "rpi4"
-    settings = survey_settings(cfg)
+    settings = survey_settings(cfg, TargetLatency(cfg.hw))
     assert settings.analysis.partitioners == ["metis"] and settings.analysis.epsilons == TRIMMED_EPSILONS
     assert cfg.analysis.epsilons == FULL_EPSILONS  # task=analyze keeps the full sweep
-    full = survey_settings(validate(compose_config("experiment=paper_survey", "analysis.survey.epsilons=null")))
+    full_cfg = validate(compose_config("experiment=paper_survey", "analysis.survey.epsilons=null"))
+    full = survey_settings(full_cfg, TargetLatency(full_cfg.hw))
     assert full.analysis.epsilons == FULL_EPSILONS
     with pytest.raises(ValueError, match="analysis.survey.epsilons must be >= 1"):
         validate(compose_config("analysis.survey.epsilons=[0.5]"))

@@ -5,6 +5,7 @@ files + jpgs, idx files), and a missing data set fails with one clear message.""
 from __future__ import annotations
 
 import gzip
+import logging
 import os
 import pickle
 import subprocess
@@ -20,7 +21,7 @@ from PIL import Image
 
 from app.config import validate
 from tests.conftest import compose_config
-from training.datamodule import machine_workers
+from training.datamodule import DataError, machine_workers
 from training.datamodules import DATAMODULES, FASHION_FILES, create_datamodule
 
 REPO = Path(__file__).resolve().parents[1]
@@ -274,3 +275,80 @@ def test_augmented_training_through_a_loader_worker_is_seeded(tmp_path, monkeypa
     arch = architecture_from_config(cfg)
     runs = [train_architecture(arch, cfg) for _ in range(2)]
     assert runs[0]["train_loss"] == runs[1]["train_loss"] and runs[0]["test_acc"] == runs[1]["test_acc"]
+
+
+# Bad data (issue 19, point 8): one DataError naming the file at load, not a traceback mid-training.
+
+FEWER_CLASSES = {"digits": 5, "cifar10": 5, "fashion_mnist": 5, "flower102": 10}  # below each stand-in's labels
+
+
+@pytest.mark.parametrize("name", sorted(FEWER_CLASSES))
+def test_labels_out_of_range_for_num_classes_fail_at_load(name, tmp_path, monkeypatch):
+    classes = FEWER_CLASSES[name]
+    overrides = stand_in(name, tmp_path, monkeypatch) if name != "digits" else ["data=digits"]
+    _, dm = datamodule(*overrides, f"data.num_classes={classes}")
+    with pytest.raises(DataError, match=rf"labels outside 0\.\.{classes - 1} \(data.num_classes={classes}\)") as err:
+        dm.setup()
+    assert "\n" not in str(err.value)
+
+
+def test_an_idx_label_file_shorter_than_its_images_fails_instead_of_dropping_them(tmp_path):
+    raw = tmp_path / "FashionMNIST" / "raw"
+    write_fashion(raw, "", count=100)
+    write_idx(raw / "train-labels-idx1-ubyte", np.arange(50) % 10)  # 50 images would lose their labels
+    _, dm = datamodule("data=fashion_mnist", f"data.root={tmp_path}", f"data.debian_dir={tmp_path / 'none'}")
+    with pytest.raises(
+        DataError, match="train-images-idx3-ubyte and train-labels-idx1-ubyte: 100 images but 50 labels"
+    ):
+        dm.setup()
+
+
+def test_a_cifar_batch_with_fewer_labels_than_images_fails(tmp_path, monkeypatch):
+    overrides = stand_in("cifar10", tmp_path, monkeypatch)
+    batch = tmp_path / "cifar-10-batches-py" / "data_batch_3"
+    with open(batch, "rb") as f:
+        entry = pickle.load(f)
+    with open(batch, "wb") as f:
+        pickle.dump({**entry, "labels": entry["labels"][:-5]}, f)
+    _, dm = datamodule(*overrides)
+    with pytest.raises(DataError, match=r"CIFAR-10 training batches .*: 100 images but 95 labels"):
+        dm.setup()
+
+
+def test_a_file_that_is_no_image_in_an_image_folder_fails_at_load(tmp_path):
+    write_imagefolder(tmp_path, classes=3, per_class=6)
+    (tmp_path / "class1" / "3.png").write_bytes(b"<html>404</html>")
+    _, dm = datamodule("data=imagefolder", f"data.path={tmp_path}", "data.num_classes=3")
+    with pytest.raises(DataError, match=r"class1/3.png is not a readable image .*; remove or replace it") as err:
+        dm.setup()
+    assert "\n" not in str(err.value)
+
+
+@pytest.mark.parametrize("workers", [0, 1])
+def test_a_truncated_image_names_itself_in_one_line_even_from_a_loader_worker(tmp_path, workers):
+    write_imagefolder(tmp_path, classes=3, per_class=6)
+    image = tmp_path / "class2" / "4.png"
+    image.write_bytes(image.read_bytes()[:120])  # the header reads, the pixels do not
+    _, dm = datamodule(
+        "data=imagefolder", f"data.path={tmp_path}", "data.num_classes=3", f"data.num_workers={workers}", batch_size=64
+    )
+    dm.setup()
+    with pytest.raises(DataError) as err:
+        for loader in (dm.train_dataloader(), dm.val_dataloader(), dm.test_dataloader()):
+            list(loader)
+    assert str(err.value).startswith(f"{image} does not decode as an image") and "\n" not in str(err.value)
+
+
+def test_a_fraction_leaving_less_than_a_batch_warns_with_the_counts(caplog):
+    _, dm = datamodule("data=digits", "data.fraction=0.001", batch_size=64)
+    with caplog.at_level(logging.WARNING, logger="training.datamodule"):
+        dm.setup()
+    assert (
+        "data.fraction=0.001 leaves fewer images than one batch (train.batch_size=64) in: train 2, val 1, test 1"
+        in (caplog.text)
+    )
+    _, full = datamodule("data=digits", batch_size=64)
+    caplog.clear()
+    with caplog.at_level(logging.WARNING, logger="training.datamodule"):
+        full.setup()
+    assert "fewer images than one batch" not in caplog.text

@@ -2,7 +2,8 @@
 
 Each entry only finds its images (on disk, in a system package, or by downloading) and
 says which indices make up train/val/test; `training.datamodule.ImageDataModule` does
-the rest. A missing set raises one FileNotFoundError that says how to get it.
+the rest. A missing set raises one FileNotFoundError that says how to get it; labels
+and image files are checked as they are read (`training.datamodule.DataError`).
 """
 
 from __future__ import annotations
@@ -18,7 +19,15 @@ import torch.nn.functional as F
 from numpy.typing import ArrayLike
 
 from nas.registry import Registry
-from training.datamodule import ImageDataModule, TensorImages, holdout, open_dataset
+from training.datamodule import (
+    DataError,
+    ImageDataModule,
+    TensorImages,
+    check_images,
+    check_labels,
+    holdout,
+    open_dataset,
+)
 
 DATAMODULES: Registry[Callable[..., ImageDataModule]] = Registry("data set")
 register_datamodule = DATAMODULES.register
@@ -56,6 +65,7 @@ class DigitsDataModule(ImageDataModule):
         images = torch.tensor(bunch.images, dtype=torch.float32).unsqueeze(1) / 16.0
         images = F.interpolate(images, size=self.data.input_size, mode="bilinear", align_corners=False)
         labels = torch.tensor(bunch.target)
+        check_labels("scikit-learn's digits", len(images), labels, self.data.num_classes)
         source = TensorImages(images.clamp(0, 1), labels)
         train, val, test = _train_val_test(np.arange(len(labels)), labels, self.data)
         return {"train": (source, train), "val": (source, val), "test": (source, test)}
@@ -88,7 +98,8 @@ class FashionMNISTDataModule(ImageDataModule):
 
     in_memory = True
 
-    def _arrays(self) -> dict[str, tuple[torch.Tensor, torch.Tensor]]:
+    def _arrays(self) -> dict[str, tuple[torch.Tensor, torch.Tensor, str]]:
+        """Per split: images, labels, and the files they came from."""
         root = Path(self.data.root)
         raw = root / "FashionMNIST" / "raw"
         debian = Path(self.data.debian_dir)
@@ -114,14 +125,20 @@ class FashionMNISTDataModule(ImageDataModule):
                 )
                 for split in FASHION_FILES
             }
-            return {split: (ds.data, ds.targets) for split, ds in sets.items()}
+            return {split: (ds.data, ds.targets, f"Fashion-MNIST {split} ({root})") for split, ds in sets.items()}
         return {
-            split: (_read_idx(directory / f"{images}{suffix}"), _read_idx(directory / f"{labels}{suffix}").long())
+            split: (
+                _read_idx(directory / f"{images}{suffix}"),
+                _read_idx(directory / f"{labels}{suffix}").long(),
+                f"{directory / images}{suffix} and {labels}{suffix}",
+            )
             for split, (images, labels) in FASHION_FILES.items()
         }
 
     def load(self) -> Sources:
         arrays = self._arrays()
+        for images, labels, what in arrays.values():
+            check_labels(what, len(images), labels, self.data.num_classes)
         train_source = TensorImages(arrays["train"][0].unsqueeze(1), arrays["train"][1])
         test_source = TensorImages(arrays["test"][0].unsqueeze(1), arrays["test"][1])
         train, val = _train_val(train_source.labels.numpy(), self.data)
@@ -159,6 +176,9 @@ class CIFAR10DataModule(ImageDataModule):
             )
             for train in (True, False)
         }
+        for is_train, ds in sets.items():
+            what = f"CIFAR-10 {'training batches' if is_train else 'test_batch'} ({folder})"
+            check_labels(what, len(ds.data), ds.targets, self.data.num_classes)
         train, val = _train_val(sets[True].targets, self.data)
         return {
             "train": (sets[True], train),
@@ -193,8 +213,22 @@ class Flower102DataModule(ImageDataModule):
                 how,
             )
             present = True  # downloaded with the first split
+            what = f"Flowers-102 {split} ({folder})"
+            check_labels(what, len(ds._image_files), ds._labels, self.data.num_classes)
+            check_images(what, ds._image_files)
             sources[split] = (ds, np.arange(len(ds)))
         return sources
+
+
+def _decode(path: str) -> Any:
+    """torchvision's image loader; a file whose header read but whose body does not decode
+    (truncated) names itself, in a DataError, instead of failing mid-epoch with PIL's traceback."""
+    from torchvision.datasets.folder import default_loader
+
+    try:
+        return default_loader(path)
+    except (OSError, SyntaxError, ValueError) as err:
+        raise DataError(f"{path} does not decode as an image ({err}); remove or replace it") from None
 
 
 @register_datamodule("imagefolder")
@@ -205,7 +239,7 @@ class ImageFolderDataModule(ImageDataModule):
         from torchvision.datasets import ImageFolder
 
         try:
-            ds = ImageFolder(str(path))
+            ds = ImageFolder(str(path), loader=_decode)
         except FileNotFoundError as err:
             raise FileNotFoundError(f"data.path: {err}; expected one sub-folder of images per class") from None
         if len(ds.classes) != self.data.num_classes:
@@ -213,6 +247,7 @@ class ImageFolderDataModule(ImageDataModule):
                 f"{path} has {len(ds.classes)} class folders but data.num_classes="
                 f"{self.data.num_classes}; pass data.num_classes={len(ds.classes)}"
             )
+        check_images(f"data.path={path}", (file for file, _ in ds.samples))
         return ds
 
     def load(self) -> Sources:
