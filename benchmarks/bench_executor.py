@@ -13,10 +13,11 @@ each once, a low quantile over rounds), so contention hits them alike.
 1. Dispatch overhead: forward at batch 1 on a 8×8 input with 4 channels, where the
    arithmetic is small, so the time per vertex is mostly the executor's own cost
    (Python dispatch, merge, bookkeeping): eager, a bare loop over the same vertex
-   modules, and the fast path (`nas.fast`, channels-last like deploy). Printed beside
+   modules, and the fast path (`nas.fast`), all channels-last like deploy. Printed beside
    the floor its convolutions alone set (oneDNN's fixed cost per call: the same
-   convolutions on the same inputs in one frozen graph); the difference is the fast
-   path's own dispatch (merges, activations, pooling and the interpreter's bookkeeping).
+   convolutions on the same inputs, called from Python for eager, from one frozen graph
+   for the fast path); the difference is each path's own dispatch (merges, activations,
+   pooling, module calls, the interpreter's bookkeeping).
 2. Batch-1 inference of DP-40 at 224 px (deploy's layout, channels-last): eager vs the
    fast path, and their largest output difference.
 3. Forward+backward throughput (images/s, batch 64, 32×32) of a 40-vertex DP
@@ -59,8 +60,8 @@ def dispatch_overhead(nodes: int = 40, rounds: int = 100) -> dict[str, float]:
         staging_params={"channels": 4, "max_channels": 4, "min_size": 1},
         input_size=8,
     )
-    model = build_model(arch).eval()
-    x = torch.randn(1, 3, 8, 8)
+    model = build_model(arch).eval().to(memory_format=torch.channels_last)  # eager, as `inference_model` runs it
+    x = to_layout(torch.randn(1, 3, 8, 8), True)
     steps = [(step.vertex, model.vertices[step.vertex], step.inputs) for step in model.plan]
 
     def bare_loop():
@@ -69,16 +70,14 @@ def dispatch_overhead(nodes: int = 40, rounds: int = 100) -> dict[str, float]:
             values[name] = module([values[u] for u in preds])
 
     fast = inference_model(build_model(arch), True, channels_last=True)
-    x_cl = to_layout(x, True)
-    convs = []  # every convolution with its own input (captured in a channels-last eager run)
-    cl_model = inference_model(build_model(arch), False, channels_last=True)
+    convs = []  # every convolution with its own input (captured in an eager run)
     hooks = [
         m.register_forward_hook(lambda m, args, out: convs.append((m, args[0])))
-        for m in cl_model.modules()
+        for m in model.modules()
         if isinstance(m, torch.nn.Conv2d)
     ]
     with torch.inference_mode():
-        cl_model(x_cl)
+        model(x)
     for hook in hooks:
         hook.remove()
 
@@ -91,15 +90,12 @@ def dispatch_overhead(nodes: int = 40, rounds: int = 100) -> dict[str, float]:
             return [conv(inp) for conv, inp in zip(self.convs, inputs, strict=True)]
 
     inputs = tuple(inp for _, inp in convs)
-    floor = frozen(Convolutions(), inputs)  # the same kernels, called from one frozen graph
+    called = Convolutions()  # the same kernels, called from Python
+    floor = frozen(Convolutions(), inputs)  # and from one frozen graph
 
-    def conv_floor():
-        floor(*inputs)
-
-    names = ["eager", "bare module loop", "fast path", "its convolutions alone"]
-    times = measure_interleaved(
-        [lambda: model(x), bare_loop, lambda: fast(x_cl), conv_floor], rounds=rounds, quantile=QUANTILE
-    )
+    names = ["eager", "bare module loop", "its convolutions alone", "fast path", "its frozen convolutions alone"]
+    calls = [lambda: model(x), bare_loop, lambda: called(*inputs), lambda: fast(x), lambda: floor(*inputs)]
+    times = measure_interleaved(calls, rounds=rounds, quantile=QUANTILE)
     return {name: t / len(model.plan) * 1e6 for name, t in zip(names, times, strict=True)}
 
 
@@ -148,12 +144,12 @@ def main() -> None:
     pin_threads(args.threads)
     print(f"{args.threads} thread(s), thread CPU time, {QUANTILE:.0%} quantile of interleaved rounds")
     per_vertex = dispatch_overhead()
-    fast, floor = per_vertex["fast path"], per_vertex["its convolutions alone"]
-    print("per vertex @8x8x4, batch 1: " + ", ".join(f"{k} {v:.1f} us" for k, v in per_vertex.items()))
+    eager, fast = per_vertex["eager"], per_vertex["fast path"]
+    print("per vertex @8x8x4, batch 1, channels-last: " + ", ".join(f"{k} {v:.1f} us" for k, v in per_vertex.items()))
     print(
-        f"  executor/bare = {per_vertex['eager'] / per_vertex['bare module loop']:.2f}x; fast path "
-        f"{per_vertex['eager'] / fast:.2f}x faster than eager; fast-path dispatch (beyond its convolutions) "
-        f"{fast - floor:.1f} us/vertex"
+        f"  executor/bare = {eager / per_vertex['bare module loop']:.2f}x; fast path {eager / fast:.2f}x faster "
+        f"than eager; dispatch beyond the convolutions: eager {eager - per_vertex['its convolutions alone']:.1f} "
+        f"us/vertex, fast path {fast - per_vertex['its frozen convolutions alone']:.1f} us/vertex"
     )
     eager_ms, fast_ms, diff, vertices = inference_224()
     print(

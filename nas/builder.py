@@ -8,6 +8,7 @@ import networkx as nx
 import torch
 from torch import nn
 
+from nas import blocks
 from nas.arch import annotate
 from nas.dag import OUTPUT, topological_order
 from nas.execute import IMAGE, Hook, run, vertex_plan
@@ -15,7 +16,12 @@ from nas.ops import Op, vertex_ops
 
 
 class VertexModule(nn.Module):
-    """One vertex: a module per op of `nas.ops.vertex_ops` (scaling blocks → merge → operation)."""
+    """One vertex: a module per op of `nas.ops.vertex_ops` (scaling blocks → merge → operation).
+
+    With autograd on (training), the paper's sigmoid merge and block run as one
+    (`InputSigmoidSum.then_node`: the same function in fewer passes); without it (inference,
+    tracing, per-op timing hooks) every op's module is called, one after the other.
+    """
 
     def __init__(self, ops: list[Op]) -> None:
         super().__init__()
@@ -32,7 +38,11 @@ class VertexModule(nn.Module):
     def forward(self, inputs: list[torch.Tensor]) -> torch.Tensor:
         if self.merge is None:
             return self.op(inputs[0])
-        return self.op(self.merge([scale(x) for scale, x in zip(self.scalers, inputs, strict=True)]))
+        scaled = [scale(x) for scale, x in zip(self.scalers, inputs, strict=True)]
+        merge, op = self.merge, self.op
+        if isinstance(merge, blocks.InputSigmoidSum) and isinstance(op, blocks.NodeOp) and blocks.recording():
+            return merge.then_node(op, scaled)
+        return self.op(self.merge(scaled))
 
 
 def vertex_module(arch: nx.DiGraph, v: Any) -> VertexModule:

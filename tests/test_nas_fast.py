@@ -133,3 +133,44 @@ def test_fused_merge_gradcheck():
     weight = torch.randn(3, dtype=torch.double, requires_grad=True)
     inputs = [torch.randn(2, 3, 4, 4, dtype=torch.double, requires_grad=True) for _ in range(3)]
     assert torch.autograd.gradcheck(lambda w, *xs: blocks._InputSigmoidSum.apply(w, *xs), (weight, *inputs))
+
+
+def plain_then_node(merge, node, inputs):  # the module path the fused training form replaces
+    return node(merge(inputs))
+
+
+@pytest.mark.parametrize("stage, downsample", [(False, "maxpool"), (True, "maxpool"), (True, "stride")])
+@pytest.mark.parametrize("weight", [1.3, 0.0, -0.7])
+@pytest.mark.parametrize("channels_last", [False, True])
+def test_fused_sigmoid_node_keeps_outputs_and_gradients(stage, downsample, weight, channels_last):
+    torch.manual_seed(0)  # float64: the merge weight's gradient is a sum with much cancellation (BN follows)
+    merge, node = blocks.InputSigmoidSum(1).double(), blocks.NodeOp(6, 10, stage, downsample).double()
+    with torch.no_grad():
+        merge.weight.fill_(weight)
+    x = to_layout(torch.randn(4, 6, 8, 8, dtype=torch.double), channels_last).requires_grad_()
+    params = [x, *merge.parameters(), *node.parameters()]
+    results = []
+    for form in (blocks.InputSigmoidSum.then_node, plain_then_node):
+        out = form(merge, node, [x])
+        results.append((out, *torch.autograd.grad(out, params, torch.ones_like(out) + out)))
+    for got, expected in zip(*results, strict=True):
+        assert torch.allclose(got, expected, rtol=1e-9, atol=1e-12)
+
+
+def test_training_step_keeps_outputs_and_gradients(monkeypatch):
+    """The whole model in training: the fused sigmoid-node form against the module path."""
+    arch = create_architecture(
+        "dp", 12, 3, staging="probabilistic", staging_params={"channels": 8, "max_channels": 32}, input_size=16
+    )
+    model = build_model(arch).train()
+    assert any(len(v.scalers) == 1 and isinstance(v.op, blocks.NodeOp) for v in model.vertices.values())
+    x = torch.randn(4, 3, 16, 16)
+    results = []
+    for fused in (True, False):
+        if not fused:
+            monkeypatch.setattr(blocks.InputSigmoidSum, "then_node", plain_then_node)
+        torch.manual_seed(0)
+        out = model(x)
+        results.append((out, *torch.autograd.grad(out.square().sum(), list(model.parameters()))))
+    for got, expected in zip(*results, strict=True):
+        assert torch.allclose(got, expected, rtol=1e-4, atol=1e-5)

@@ -186,3 +186,23 @@ def test_bf16_mixed_precision_trains_a_tiny_step_on_cpu():
     result = train_architecture(architecture_from_config(cfg), cfg)
     assert result["epochs"] == 1 and torch.isfinite(torch.tensor(result["train_loss"]))
     assert 0 <= result["test_acc"] <= 100
+
+
+def test_compiled_training_trains_the_same_model(monkeypatch):
+    """`train.compile`: torch.compile captures the whole training forward (the plan loop, the fused
+    merges and blocks); the "aot_eager" backend runs the captured graphs without inductor's C++
+    compile (minutes on this CPU), so the capture, not the kernels, is what this checks."""
+    compile_module, compiled = torch.nn.Module.compile, []
+
+    def aot_eager(self, **kwargs):
+        compiled.append(type(self).__name__)
+        compile_module(self, backend="aot_eager")
+
+    monkeypatch.setattr(torch.nn.Module, "compile", aot_eager)
+    quick = ("data.fraction=0.1", "train.bn_calibration_batches=1")
+    cfg = quick_cfg("train.compile=true", *quick)
+    got = train_architecture(architecture_from_config(cfg), cfg)
+    plain = train_architecture(architecture_from_config(cfg), quick_cfg(*quick))
+    assert compiled == ["ArchitectureNet"]
+    assert got["train_loss"] == pytest.approx(plain["train_loss"], rel=1e-4)
+    assert got["test_acc"] == pytest.approx(plain["test_acc"], abs=1.0)
