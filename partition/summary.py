@@ -2,7 +2,7 @@
 
 Generic over tasks: each line lists the parts whose keys the result has (dotted keys
 reach into nested dicts, `a|b` tries `a` then `b`), and a line with no part is left out,
-so `task=analyze` and `task=deploy` share it and other tasks print nothing.
+so `task=analyze`, `task=deploy` and `task=search` share it and other tasks print nothing.
 """
 
 from __future__ import annotations
@@ -33,6 +33,18 @@ def _si(n: float) -> str:
 
 Part = tuple[str, str, Callable[[Any], str]]  # key(s), template, value formatter
 LINES: tuple[tuple[str, tuple[Part, ...]], ...] = (
+    (
+        "search",
+        (
+            ("study", "{}", str),
+            ("complete", "{} complete", str),
+            ("failed", "{} failed", str),
+            ("best_accuracy", "best accuracy {} %", "{:.2f}".format),
+            ("best_cs", "best CS {}", "{:.3f}".format),
+            ("best_latency", "best latency {} ms", "{:.4g}".format),
+            ("best_params", "fewest params {}", _si),
+        ),
+    ),
     (
         "architecture",
         (

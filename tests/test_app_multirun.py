@@ -39,3 +39,12 @@ def test_multirun_of_two_analyze_jobs_prints_one_table_of_both(tmp_path):
     assert [row[:2] for row in rows] == [["nodes=8", "analyze"], ["nodes=16", "analyze"]]
     assert rows[0][2].startswith("dp, 8 vertices") and rows[1][2].startswith("dp, 16 vertices")
     assert len(tail) == 5  # the table is the last thing printed
+
+
+def test_a_search_jobs_row_shows_its_study_counts_and_best_objectives():
+    result = {"study": "dp-greedy-digits-local", "complete": 6, "failed": 1, "best_accuracy": 97.5, "best_cs": 1.84}
+    table, _ = jobs_table([(["generator=dp"], "search", result), (["generator=er"], "search", {})])
+    header, _, first, second = ([c.strip() for c in line.strip("|").split("|")] for line in table.splitlines())
+    assert header == ["overrides", "task", "search"]
+    assert first[2] == "dp-greedy-digits-local, 6 complete, 1 failed, best accuracy 97.50 %, best CS 1.840"
+    assert second[2] == ""  # a job whose result has none of them: an empty cell
