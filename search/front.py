@@ -20,6 +20,7 @@ from typing import Any
 import optuna
 import pandas as pd
 from optuna.trial import FrozenTrial, TrialState
+from tqdm.auto import tqdm
 
 from search.objectives import DEPLOY_LATENCY
 from search.samplers import BASELINE_ATTR
@@ -71,7 +72,8 @@ def front_table(study: optuna.Study, cfg: Any, out_dir: Path, measure: bool = Fa
     """The front and baselines as a table; measured latency filled when `measure`."""
     rows = front_rows(study)
     if measure:
-        rows = [_measured(r, cfg, study.study_name, Path(out_dir) / f"deploy-{r.number}") for r in rows]
+        bar = tqdm(rows, desc="deploying the front and baselines", unit="trial")  # a deploy each: minutes
+        rows = [_measured(r, cfg, study.study_name, Path(out_dir) / f"deploy-{r.number}") for r in bar]
     return pd.DataFrame([asdict(r) for r in rows], columns=list(TrialRow.__dataclass_fields__))
 
 

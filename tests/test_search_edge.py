@@ -48,7 +48,7 @@ def test_baselines_fit_a_pi_and_not_a_tenth_of_a_megabyte(baseline, tmp_path):
 
 
 def test_lcp_split4_is_predicted_faster_distributed_than_on_one_pi():
-    cfg = edge()
+    cfg = edge("deploy.costs=macs")  # the edge search's profiled costs are timed here: noisy under load
     predicted = deployment_prediction(baseline_architecture("lcp:splits=4", cfg), cfg)
     assert 0 < predicted["deploy_latency_ms"] < predicted["deploy_single_ms"]
 
