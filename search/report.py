@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import fnmatch
 import json
+import sys
 import warnings
 from dataclasses import asdict
 from pathlib import Path
@@ -299,7 +300,7 @@ def report_task(cfg: Any, out_dir: Path) -> dict:
     markdown = to_markdown(table)
     (out_dir / "table.md").write_text(markdown + "\n")
     table.to_csv(out_dir / "table.csv", index=False)
-    print(markdown)
+    print(markdown, file=sys.stderr)  # for a person; stdout keeps only the JSON line
     result = {
         "dataset": dataset,
         "studies": patterns,
@@ -315,11 +316,11 @@ def report_task(cfg: Any, out_dir: Path) -> dict:
 
         front = front_table(study, cfg, out_dir, measure=cfg.search.report_measure)
         (out_dir / "front.md").write_text(to_markdown(front) + "\n")
-        print(to_markdown(front))
+        print(to_markdown(front), file=sys.stderr)
         result["front"] = without_nan(front).to_dict(orient="records")
         if cfg.search.report_measure and (front["baseline"] != "").any():
             found = headline(front)
-            print(found.text())
+            print(found.text(), file=sys.stderr)
             result["headline"] = {**asdict(found), "speedup": found.speedup}
     return result
 

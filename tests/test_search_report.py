@@ -24,7 +24,7 @@ def test_report_writes_a_markdown_table_beside_the_papers_figures(tmp_path, caps
         )
     result = report_task(compose_config(f"search.storage={storage}", "search.study_name=s"), tmp_path / "report")
     markdown = (tmp_path / "report" / "table.md").read_text()
-    assert capsys.readouterr().out.startswith(markdown)  # the paper table first, then the study's front
+    assert capsys.readouterr().err.startswith(markdown)  # on stderr, for a person: the paper table, then the front
     header, rule, dp, mine = ([c.strip() for c in line.strip("|").split("|")] for line in markdown.splitlines())
     assert header[:4] == ["model", "trials", "mean_acc", "best_acc"] and len(header) == 10
     assert set("".join(rule)) <= set(":-")
