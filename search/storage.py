@@ -51,6 +51,19 @@ def check_url(url: str) -> None:
     require(scheme in RDB_SCHEMES and "://" in url, f"search.storage {url!r} is not a storage URL; {URL_HINT}")
 
 
+def storage_label(url: str) -> str:
+    """Which storage a study lives in, as an MLflow tag: local files as absolute paths (the
+    same relative URL from another directory is another file), servers without a password."""
+    if is_journal(url):
+        return f"journal://{journal_path(url).resolve()}"
+    if is_sqlite(url):
+        path = url.split(":///", 1)[-1]
+        return url if path in ("", ":memory:") else f"sqlite:///{Path(path).resolve()}"
+    from sqlalchemy.engine import make_url
+
+    return make_url(url).render_as_string(hide_password=True)
+
+
 def storage_exists(url: str) -> bool:
     """False when a local storage file (journal, SQLite) is missing; servers count as present."""
     if is_journal(url):

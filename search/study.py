@@ -34,10 +34,11 @@ from search.outcome import require_completed
 from search.preflight import preflight
 from search.samplers import BASELINE_ATTR, DUPLICATE_ATTR, create_sampler
 from search.space import ARCH_SEED, sample_architecture
-from search.storage import create_storage
+from search.storage import create_storage, storage_label
 from search.tracking import (
     INTERRUPTED,
     RUN_RECORD,
+    STORAGE_TAG,
     Tracker,
     arch_label,
     flatten,
@@ -78,6 +79,7 @@ def run_tags(cfg: Any) -> dict[str, str]:
         "dataset": cfg.data.name,
         "hardware": str(getattr(cfg.hw, "name", "")),
         "sampler": cfg.search.sampler,
+        STORAGE_TAG: storage_label(cfg.search.storage),
     }
 
 

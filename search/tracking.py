@@ -31,6 +31,7 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 PARENT_TAG = "cnas.study"
+STORAGE_TAG = "cnas.storage"  # the study's storage (search.storage.storage_label): a study is (name, storage)
 TRIAL_TAG = "cnas.trial"
 RUN_RECORD = "mlflow_run.json"  # a trial's run params + tags, kept with its files for task=sync
 INTERRUPTED = "interrupted (Ctrl-C)"  # fail_reason of a trial stopped by Ctrl-C; its run ends KILLED
@@ -293,12 +294,16 @@ class Tracker:
             return found.experiment_id
 
     def _parents(self) -> list:
-        return self.client.search_runs(
+        """The parent runs of this study name in this storage (one with the same name in
+        another storage is another study); runs from before the storage tag count as ours."""
+        runs = self.client.search_runs(
             [self.experiment_id],
             filter_string=f"tags.`{PARENT_TAG}` = {quoted(self.study_name)}",
             order_by=["attributes.start_time ASC"],
             max_results=100,
         )
+        storage = self.tags.get(STORAGE_TAG)
+        return [r for r in runs if r.data.tags.get(STORAGE_TAG, storage) == storage]
 
     def _parent_run(self) -> str:
         """The study's one parent run: resumed if it exists, else created.

@@ -31,3 +31,23 @@ def test_mlflows_pickle_warning_reaches_the_user(tmp_path):
         logger.removeHandler(records)
     assert tracker.available
     assert any("Pickle" in message and "arbitrary code" in message for message in records.messages), records.messages
+
+
+def test_a_study_name_in_another_storage_gets_its_own_parent_run(tmp_path, monkeypatch):
+    """Same name, other storage: another study, so another parent run; the same storage
+    reached through another relative path resumes its own."""
+    from search.storage import storage_label
+    from search.tracking import STORAGE_TAG
+
+    uri = f"sqlite:///{tmp_path}/mlflow.db"
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "sub").mkdir()
+
+    def parent(storage: str) -> str | None:
+        return Tracker(uri, "exp", "study", {STORAGE_TAG: storage_label(storage)}).parent_id
+
+    sqlite, journal = parent("sqlite:///optuna.db"), parent("optuna.journal")
+    assert sqlite and journal and sqlite != journal
+    monkeypatch.chdir(tmp_path / "sub")
+    assert parent("sqlite:///../optuna.db") == sqlite and parent("../optuna.journal") == journal
+    assert storage_label("postgresql://user:secret@db/optuna") == "postgresql://user:***@db/optuna"
