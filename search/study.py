@@ -52,25 +52,6 @@ optuna.logging.set_verbosity(optuna.logging.WARNING)
 NOT_REUSED = ("train_seconds",)  # what a duplicate did not spend: not copied from its twin
 
 
-class NoInterruptTraceback(logging.Filter):
-    """Optuna logs a failed trial with its traceback, then its value; for Ctrl-C that is 70
-    lines before the one `error:` line. The trial is still recorded FAIL ("interrupted")."""
-
-    def __init__(self) -> None:
-        super().__init__()
-        self.trial: str | None = None
-
-    def filter(self, record: logging.LogRecord) -> bool:
-        message = record.getMessage()
-        if record.exc_info and isinstance(record.exc_info[1], KeyboardInterrupt):
-            self.trial = message.split(" ", 2)[1]  # "Trial <n> failed with parameters: ..."
-            return False
-        return self.trial is None or not message.startswith(f"Trial {self.trial} failed with value")
-
-
-logging.getLogger("optuna.study._optimize").addFilter(NoInterruptTraceback())
-
-
 def run_tags(cfg: Any) -> dict[str, str]:
     """Tags that let the MLflow dashboard filter and compare runs."""
     return {
@@ -183,7 +164,8 @@ def failure_reason(failure: BaseException) -> str:
 class TrialFailureLine(logging.Filter):
     """Optuna warns of a failed trial with all its parameters and the error's traceback,
     then again with its value: one line a trial instead, `Trial 3 failed: <fail_reason>`.
-    The traceback goes to the run's log file (Hydra's), the reason to MLflow and the storage."""
+    The traceback goes to the run's log file (Hydra's), the reason to MLflow and the storage.
+    A Ctrl-C prints nothing here (the one `error:` line follows); the trial is still FAIL "interrupted"."""
 
     FAILED = re.compile(r"Trial (\d+) failed with (parameters|value)")
 
@@ -194,6 +176,8 @@ class TrialFailureLine(logging.Filter):
         if match[2] == "value":
             return False
         error = record.exc_info[1] if record.exc_info else None
+        if isinstance(error, KeyboardInterrupt):
+            return False
         if error is not None:
             for handler in logging.getLogger().handlers:
                 if isinstance(handler, logging.FileHandler):
